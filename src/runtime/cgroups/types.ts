@@ -1,0 +1,61 @@
+// One interface over cgroup v1 and v2. The container launcher only sees this;
+// the drivers map each limit to the files of the host's cgroup version.
+
+/** Limits in docker's units. Absent = not limited. */
+export interface CgroupLimits {
+  /** Bytes. */
+  memory?: number;
+  /** Memory + swap in bytes, as docker's --memory-swap; -1 = unlimited swap.
+   * Absent while `memory` is set means no swap at all (a hog is killed, not swapped). */
+  memorySwap?: number;
+  /** Maximum number of processes (pids.max). */
+  pids?: number;
+  /** CPUs, e.g. 0.5 = half a core (cpu.max / cpu.cfs_quota_us). */
+  cpus?: number;
+  /** docker's --cpu-shares, 2..262144 (cpu.shares; cpu.weight converted as runc does). */
+  cpuShares?: number;
+  /** docker's --blkio-weight, 10..1000 (blkio.weight; io.weight converted as runc does). */
+  blkioWeight?: number;
+}
+
+export type CgroupLayout = 'v2' | 'hybrid' | 'v1';
+
+/** One value read back from a cgroup file, with where it came from, so a lesson can show the real file. */
+export interface CgroupValue {
+  /** What it is, in words: "memory limit", "processes". */
+  label: string;
+  /** Raw text of the file (trimmed). */
+  raw: string;
+  /** Parsed number where that makes sense (bytes, count, microseconds); null = "max"/unlimited. */
+  value: number | null;
+  /** Absolute path of the file on this host. */
+  file: string;
+}
+
+export interface CgroupReport {
+  limits: CgroupValue[];
+  usage: CgroupValue[];
+  events: CgroupValue[];
+}
+
+/** What ended or hampered the command, for the message after it exits ("the container was OOM-killed"). */
+export interface CgroupEvents {
+  oomKills: number;
+  pidsLimitHits: number;
+  throttledPeriods: number;
+}
+
+/** One container's cgroup (on v1, one directory per controller hierarchy). */
+export interface ContainerCgroup {
+  readonly layout: CgroupLayout;
+  /** Every directory created for it, deepest last. */
+  readonly paths: string[];
+  /** Move a process (all its threads) in. */
+  join(pid: number): void;
+  /** Host PIDs of every process inside. */
+  pids(): number[];
+  read(): CgroupReport;
+  events(): CgroupEvents;
+  /** Kill what is left inside and remove the directories. Idempotent. */
+  destroy(): void;
+}

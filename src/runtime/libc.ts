@@ -1,0 +1,155 @@
+// The syscalls the workshop is about, called through koffi on the host's libc.
+// Every wrapper throws a SyscallError on failure; nothing here shells out.
+import { createRequire } from 'node:module';
+import { constants as osConstants } from 'node:os';
+import { SyscallError } from './errors.js';
+
+const require = createRequire(import.meta.url);
+// koffi is CommonJS with a native addon; createRequire keeps ESM happy.
+const koffi = require('koffi') as typeof import('koffi');
+
+const lib = koffi.load('libc.so.6');
+
+/** clone(2)/unshare(2)/setns(2) namespace flags (linux/sched.h). */
+export const CLONE = {
+  NEWNS: 0x00020000,
+  NEWCGROUP: 0x02000000,
+  NEWUTS: 0x04000000,
+  NEWIPC: 0x08000000,
+  NEWUSER: 0x10000000,
+  NEWPID: 0x20000000,
+  NEWNET: 0x40000000,
+  FS: 0x00000200,
+} as const;
+
+/** mount(2) flags (linux/mount.h). */
+export const MS = {
+  RDONLY: 1,
+  NOSUID: 2,
+  NODEV: 4,
+  NOEXEC: 8,
+  REMOUNT: 32,
+  NOATIME: 1024,
+  BIND: 4096,
+  MOVE: 8192,
+  REC: 16384,
+  PRIVATE: 1 << 18,
+  SLAVE: 1 << 19,
+  STRICTATIME: 1 << 24,
+} as const;
+
+export const MNT_DETACH = 2;
+const F_GETFD = 1;
+const F_SETFD = 2;
+const F_GETFL = 3;
+const F_SETFL = 4;
+const FD_CLOEXEC = 1;
+const O_NONBLOCK = 0o4000;
+const PR_SET_PDEATHSIG = 1;
+
+// pivot_root has no glibc wrapper: the raw syscall number differs per architecture.
+const SYS_pivot_root: Record<string, number> = { x64: 155, arm64: 41 };
+
+const c = {
+  unshare: lib.func('int unshare(int flags)'),
+  setns: lib.func('int setns(int fd, int nstype)'),
+  mount: lib.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)'),
+  umount2: lib.func('int umount2(const char *target, int flags)'),
+  pivotRoot: lib.func('long syscall(long number, const char *new_root, const char *put_old)'),
+  chroot: lib.func('int chroot(const char *path)'),
+  chdir: lib.func('int chdir(const char *path)'),
+  sethostname: lib.func('int sethostname(const char *name, size_t len)'),
+  gethostname: lib.func('int gethostname(_Out_ uint8_t *name, size_t len)'),
+  execve: lib.func('int execve(const char *path, const char **argv, const char **envp)'),
+  fcntl: lib.func('int fcntl(int fd, int cmd, int arg)'),
+  kill: lib.func('int kill(int pid, int sig)'),
+  prctl: lib.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)'),
+  mknod: lib.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
+  getpid: lib.func('int getpid()'),
+};
+
+const errnoNames = new Map<number, string>(
+  Object.entries(osConstants.errno).map(([name, n]) => [n, name]),
+);
+
+function check(syscall: string, ret: number | bigint, detail?: string): void {
+  if (Number(ret) !== -1) return;
+  const errno = koffi.errno(); // read at once: any later libc call may overwrite it
+  throw new SyscallError(syscall, errnoNames.get(errno) ?? `errno ${errno}`, detail);
+}
+
+export function unshare(flags: number): void {
+  check('unshare', c.unshare(flags));
+}
+
+export function setns(fd: number, nstype: number, detail?: string): void {
+  check('setns', c.setns(fd, nstype), detail);
+}
+
+export function mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null = null): void {
+  check('mount', c.mount(source, target, fstype, flags, data), `${fstype ?? source ?? ''} on ${target}`.trim());
+}
+
+export function umount2(target: string, flags: number): void {
+  check('umount2', c.umount2(target, flags), target);
+}
+
+export function pivotRoot(newRoot: string, putOld: string): void {
+  const nr = SYS_pivot_root[process.arch];
+  if (nr === undefined) throw new SyscallError('pivot_root', 'ENOSYS', `no syscall number known for ${process.arch}`);
+  check('pivot_root', c.pivotRoot(nr, newRoot, putOld), newRoot);
+}
+
+export function chroot(path: string): void {
+  check('chroot', c.chroot(path), path);
+}
+
+export function chdir(path: string): void {
+  check('chdir', c.chdir(path), path);
+}
+
+export function sethostname(name: string): void {
+  check('sethostname', c.sethostname(name, Buffer.byteLength(name)), name);
+}
+
+export function gethostname(): string {
+  const buf = Buffer.alloc(256);
+  check('gethostname', c.gethostname(buf, buf.length));
+  return buf.subarray(0, buf.indexOf(0)).toString();
+}
+
+/** Replaces this process; returns only by throwing. */
+export function execve(path: string, argv: string[], env: string[]): never {
+  check('execve', c.execve(path, [...argv, null] as string[], [...env, null] as string[]), path);
+  throw new SyscallError('execve', 'EINVAL', path); // unreachable: execve returns only on error
+}
+
+export function setCloseOnExec(fd: number, on: boolean): void {
+  const flags = Number(c.fcntl(fd, F_GETFD, 0));
+  check('fcntl', flags, `F_GETFD on fd ${fd}`);
+  check('fcntl', c.fcntl(fd, F_SETFD, on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC), `F_SETFD on fd ${fd}`);
+}
+
+export function setBlocking(fd: number): void {
+  const flags = Number(c.fcntl(fd, F_GETFL, 0));
+  check('fcntl', flags, `F_GETFL on fd ${fd}`);
+  check('fcntl', c.fcntl(fd, F_SETFL, flags & ~O_NONBLOCK), `F_SETFL on fd ${fd}`);
+}
+
+export function kill(pid: number, signal: number): void {
+  check('kill', c.kill(pid, signal), `pid ${pid}`);
+}
+
+/** Ask the kernel to send `signal` to us when the thread that spawned us exits. */
+export function setParentDeathSignal(signal: number): void {
+  check('prctl', c.prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0), 'PR_SET_PDEATHSIG');
+}
+
+export function mknod(path: string, mode: number, major: number, minor: number): void {
+  const dev = (BigInt(major) << 8n) | BigInt(minor);
+  check('mknod', c.mknod(path, mode, dev), path);
+}
+
+export function getpid(): number {
+  return c.getpid();
+}

@@ -1,0 +1,36 @@
+// Where things live. Everything we create on the host is under stateRoot()
+// (overlay dirs, run records) or under our cgroup parent, so cleanup knows
+// where to look.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+function findPackageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('containy-learn: package.json not found above ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+  return dir;
+}
+
+/** The installed package (holds dist/, lessons/, rootfs/, cgroups_example/). */
+export const PACKAGE_ROOT = findPackageRoot();
+
+/** Compiled runtime scripts that run as their own thread or process (tests run from src/, these always from dist/). */
+export function distScript(relative: string): string {
+  return path.join(PACKAGE_ROOT, 'dist', relative);
+}
+
+/** Where the base rootfs is built. */
+export function defaultRootfs(): string {
+  return process.env.CONTAINY_ROOTFS ?? path.join(PACKAGE_ROOT, 'rootfs', 'base');
+}
+
+export const CGROUPS_EXAMPLE = path.join(PACKAGE_ROOT, 'cgroups_example');
+
+/** Overlay upper/work dirs and run records. */
+export function stateRoot(): string {
+  return process.env.CONTAINY_STATE_DIR ?? '/var/lib/containy-learn';
+}

@@ -1,0 +1,142 @@
+// The main thread's handle on one stage: a worker thread in the container's
+// namespaces and the stage process it spawned. The stage is ready (Node and
+// koffi loaded) before it is given its order, so it can be started ahead of
+// time: that is what makes a warm start fast.
+import { Worker } from 'node:worker_threads';
+import { EventEmitter } from 'node:events';
+import { distScript } from './paths.js';
+import { EXIT, UserError } from './errors.js';
+import type { StageOrder } from './stage-protocol.js';
+import type { FromWorker, StageWorkerData, StdioMode, ToWorker } from './stage-worker.js';
+
+export type { StdioMode };
+
+export interface ExitStatus {
+  /** The status a shell would report: the code, or 128 + the signal number. */
+  status: number;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
+
+export function shellStatus(code: number | null, signal: NodeJS.Signals | null): number {
+  if (signal) return 128 + (SIGNAL_NUMBERS[signal] ?? 0);
+  return code ?? EXIT.RUNTIME;
+}
+
+const workerScript = distScript('runtime/stage-worker.js');
+const stageScript = distScript('runtime/stage.js');
+
+/** Emits 'stdout' and 'stderr' (Buffer) when stdio is 'pipe'. */
+export class StageProcess extends EventEmitter {
+  /** Host PID of the stage, and after execve, of the command. */
+  pid = 0;
+  readonly exited: Promise<ExitStatus>;
+  private readonly worker: Worker;
+  private readonly ready: Promise<void>;
+  private execd!: Promise<void>;
+  private hasExited = false;
+
+  private constructor(data: StageWorkerData) {
+    super();
+    this.worker = new Worker(workerScript, { workerData: data });
+    let resolveReady!: () => void;
+    let rejectAll!: (err: Error) => void;
+    let resolveExecd!: () => void;
+    let rejectExecd!: (err: Error) => void;
+    let resolveExit!: (s: ExitStatus) => void;
+    this.ready = new Promise((res, rej) => {
+      resolveReady = res;
+      rejectAll = rej;
+    });
+    this.execd = new Promise((res, rej) => {
+      resolveExecd = res;
+      rejectExecd = rej;
+    });
+    this.exited = new Promise((res) => (resolveExit = res));
+    // Nobody may be waiting on these yet; keep unobserved rejections quiet.
+    this.ready.catch(() => {});
+    this.execd.catch(() => {});
+
+    this.worker.on('message', (m: FromWorker) => {
+      switch (m.type) {
+        case 'spawned':
+          this.pid = m.pid;
+          break;
+        case 'report':
+          if (m.report.type === 'ready') resolveReady();
+          else rejectExecd(new UserError(m.report.message, m.report.exitCode));
+          break;
+        case 'execd':
+          resolveExecd();
+          break;
+        case 'output':
+          this.emit(m.stream, Buffer.from(m.data));
+          break;
+        case 'failed': {
+          const err = new UserError(m.message, EXIT.RUNTIME);
+          rejectAll(err);
+          rejectExecd(err);
+          resolveExit({ status: EXIT.RUNTIME, code: EXIT.RUNTIME, signal: null });
+          break;
+        }
+        case 'exit': {
+          this.hasExited = true;
+          const err = new UserError('the container stage exited before it was ready', EXIT.RUNTIME);
+          rejectAll(err);
+          rejectExecd(err);
+          resolveExit({ status: shellStatus(m.code, m.signal), code: m.code, signal: m.signal });
+          break;
+        }
+      }
+    });
+    this.worker.on('error', (err) => {
+      const e = new UserError(`the namespace worker failed: ${err.message}`, EXIT.RUNTIME);
+      rejectAll(e);
+      rejectExecd(e);
+      resolveExit({ status: EXIT.RUNTIME, code: EXIT.RUNTIME, signal: null });
+    });
+  }
+
+  /** Start a stage and wait until it is loaded and listening for its order. */
+  static async start(opts: { stdio: StdioMode; unshareFlags: number; join?: StageWorkerData['join'] }): Promise<StageProcess> {
+    const stage = new StageProcess({ stageScript, ...opts });
+    await stage.ready;
+    return stage;
+  }
+
+  /** Hand the stage its order; resolves once the command has been exec'd. */
+  async go(order: StageOrder): Promise<void> {
+    this.send({ type: 'order', line: JSON.stringify(order) + '\n' });
+    await this.execd;
+  }
+
+  write(data: Uint8Array | string): void {
+    this.send({ type: 'stdin', data: typeof data === 'string' ? new TextEncoder().encode(data) : data });
+  }
+
+  endInput(): void {
+    this.send({ type: 'stdin-end' });
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    if (!this.hasExited) this.send({ type: 'signal', signal });
+  }
+
+  get running(): boolean {
+    return !this.hasExited;
+  }
+
+  private send(m: ToWorker): void {
+    this.worker.postMessage(m);
+  }
+
+  /** Kill the stage (or the command it became) and wait for it. */
+  async destroy(): Promise<ExitStatus> {
+    this.signal('SIGKILL');
+    const status = await this.exited;
+    await this.worker.terminate();
+    return status;
+  }
+}

@@ -1,0 +1,50 @@
+// What the launcher tells the stage process, and what the stage answers.
+// The stage reads one StageOrder as a JSON line on fd 3 and answers with
+// StageReport lines on the same fd; fd 3 is close-on-exec, so end-of-file
+// without an error report means the command was exec'd.
+
+export const CONTROL_FD = 3;
+
+export interface BindMount {
+  source: string;
+  /** Path inside the container. */
+  target: string;
+  readonly: boolean;
+}
+
+export interface OverlayLayers {
+  lower: string;
+  upper: string;
+  work: string;
+}
+
+export interface RootSetup {
+  /** The directory that becomes /. With an overlay, the overlay is mounted here
+   * (inside the container's mount namespace only, so the host never sees it). */
+  dir: string;
+  overlay?: OverlayLayers;
+  /** pivot_root (true) or plain chroot (false, the lessons' comparison). */
+  pivot: boolean;
+  /** Mount /proc, /sys and a minimal /dev, as runc does. Needs a mount namespace. */
+  specialFilesystems: boolean;
+  binds: BindMount[];
+  /** Extra tmpfs mounts inside the container, e.g. /tmp. */
+  tmpfs: string[];
+}
+
+export interface StageOrder {
+  /** Our own mount namespace: make it private before mounting, so nothing propagates to the host. */
+  privateMounts: boolean;
+  /** Set up a new root (run) or only exec inside namespaces already joined (exec). */
+  root?: RootSetup;
+  hostname?: string;
+  /** unshare(CLONE_NEWCGROUP) after the launcher has moved us into our cgroup. */
+  newCgroupNamespace: boolean;
+  argv: string[];
+  env: string[];
+  cwd: string;
+}
+
+export type StageReport =
+  | { type: 'ready' }
+  | { type: 'error'; exitCode: number; message: string };

@@ -1,0 +1,156 @@
+// The stage: a fresh Node process started inside the container's namespaces
+// (PID 1 of a new PID namespace for `run`). It waits for its order on fd 3,
+// builds the root, and execve()s the command. It must stay small: its start-up
+// is part of every container's start time. See DESIGN.md §2.5.
+import fs from 'node:fs';
+import path from 'node:path';
+import * as libc from './libc.js';
+import { SyscallError, EXIT } from './errors.js';
+import { CONTROL_FD, type RootSetup, type StageOrder, type StageReport } from './stage-protocol.js';
+
+const SIGKILL = 9;
+const S_IFCHR = 0o020000;
+
+// The device nodes runc gives a container (major, minor).
+const DEVICES: Array<[string, number, number]> = [
+  ['null', 1, 3], ['zero', 1, 5], ['full', 1, 7], ['random', 1, 8], ['urandom', 1, 9], ['tty', 5, 0],
+];
+const DEV_LINKS: Array<[string, string]> = [
+  ['fd', '/proc/self/fd'], ['stdin', '/proc/self/fd/0'], ['stdout', '/proc/self/fd/1'],
+  ['stderr', '/proc/self/fd/2'], ['ptmx', 'pts/ptmx'],
+];
+
+function report(r: StageReport): void {
+  fs.writeSync(CONTROL_FD, JSON.stringify(r) + '\n');
+}
+
+function readOrder(): StageOrder {
+  // libuv hands us fd 3 non-blocking; we want to sleep in read() until the order comes.
+  libc.setBlocking(CONTROL_FD);
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(65536);
+  for (;;) {
+    const n = fs.readSync(CONTROL_FD, buf);
+    if (n === 0) process.exit(EXIT.RUNTIME); // the launcher went away before giving an order
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+    if (buf[n - 1] === 0x0a) break;
+  }
+  return JSON.parse(Buffer.concat(chunks).toString()) as StageOrder;
+}
+
+function mkdirIn(root: string, dir: string): string {
+  const p = path.join(root, dir);
+  fs.mkdirSync(p, { recursive: true });
+  return p;
+}
+
+function mountSpecialFilesystems(root: string): void {
+  const nosuidNodevNoexec = libc.MS.NOSUID | libc.MS.NODEV | libc.MS.NOEXEC;
+  libc.mount('proc', mkdirIn(root, 'proc'), 'proc', nosuidNodevNoexec);
+  libc.mount('sysfs', mkdirIn(root, 'sys'), 'sysfs', nosuidNodevNoexec | libc.MS.RDONLY);
+  const dev = mkdirIn(root, 'dev');
+  libc.mount('tmpfs', dev, 'tmpfs', libc.MS.NOSUID | libc.MS.STRICTATIME, 'mode=755,size=65536k');
+  for (const [name, major, minor] of DEVICES) libc.mknod(path.join(dev, name), S_IFCHR | 0o666, major, minor);
+  for (const [name, target] of DEV_LINKS) fs.symlinkSync(target, path.join(dev, name));
+  libc.mount('devpts', mkdirIn(dev, 'pts'), 'devpts', libc.MS.NOSUID | libc.MS.NOEXEC, 'newinstance,ptmxmode=0666,mode=0620');
+  libc.mount('shm', mkdirIn(dev, 'shm'), 'tmpfs', nosuidNodevNoexec, 'mode=1777,size=65536k');
+}
+
+function bindMount(source: string, target: string, readonly: boolean): void {
+  const stat = fs.statSync(source);
+  if (stat.isDirectory()) fs.mkdirSync(target, { recursive: true });
+  else if (!fs.existsSync(target)) {
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, '');
+  }
+  libc.mount(source, target, null, libc.MS.BIND | libc.MS.REC);
+  // A bind mount ignores MS_RDONLY on creation; read-only takes a remount.
+  if (readonly) libc.mount(null, target, null, libc.MS.BIND | libc.MS.REMOUNT | libc.MS.RDONLY);
+}
+
+function enterRoot(root: RootSetup): void {
+  const dir = root.dir;
+  if (root.overlay) {
+    const { lower, upper, work } = root.overlay;
+    libc.mount('overlay', dir, 'overlay', 0, `lowerdir=${lower},upperdir=${upper},workdir=${work}`);
+  } else if (root.pivot) {
+    libc.mount(dir, dir, null, libc.MS.BIND | libc.MS.REC); // pivot_root needs a mount point
+  }
+  if (root.specialFilesystems) mountSpecialFilesystems(dir);
+  for (const t of root.tmpfs) libc.mount('tmpfs', mkdirIn(dir, t), 'tmpfs', libc.MS.NOSUID | libc.MS.NODEV, 'mode=1777');
+  for (const b of root.binds) bindMount(b.source, path.join(dir, b.target), b.readonly);
+
+  libc.chdir(dir);
+  if (root.pivot) {
+    // runc's trick: pivot onto "." so the old root ends up stacked on top of the
+    // new one, then detach it. No put_old directory is left in the container.
+    libc.pivotRoot('.', '.');
+    libc.umount2('.', libc.MNT_DETACH);
+  } else {
+    libc.chroot('.');
+  }
+  libc.chdir('/');
+}
+
+function findProgram(name: string, env: string[]): string | undefined {
+  if (name.includes('/')) return name;
+  const pathVar = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/bin:/usr/bin:/bin';
+  for (const dir of pathVar.split(':')) {
+    const candidate = path.join(dir || '.', name);
+    try {
+      if (fs.statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not in this PATH entry
+    }
+  }
+  return undefined;
+}
+
+/** Leave only 0-2 (and fd 3, close-on-exec) to the command: Node opens them close-on-exec. */
+function prepareFileDescriptors(): void {
+  for (const fd of [0, 1, 2]) libc.setCloseOnExec(fd, false);
+  for (const entry of fs.readdirSync('/proc/self/fd')) {
+    const fd = Number(entry);
+    if (fd > 2) {
+      try {
+        libc.setCloseOnExec(fd, true);
+      } catch {
+        // the fd of the readdir itself is already gone
+      }
+    }
+  }
+}
+
+function fail(exitCode: number, message: string): never {
+  report({ type: 'error', exitCode, message });
+  process.exit(exitCode);
+}
+
+function main(): void {
+  report({ type: 'ready' });
+  const order = readOrder();
+  try {
+    // If our launcher dies, so do we (and, after execve, the command).
+    libc.setParentDeathSignal(SIGKILL);
+    process.umask(0o022);
+    if (order.privateMounts) libc.mount(null, '/', null, libc.MS.REC | libc.MS.PRIVATE);
+    if (order.root) enterRoot(order.root);
+    if (order.hostname !== undefined) libc.sethostname(order.hostname);
+    if (order.newCgroupNamespace) libc.unshare(libc.CLONE.NEWCGROUP);
+    if (order.cwd !== '/') libc.chdir(order.cwd);
+  } catch (err) {
+    fail(EXIT.RUNTIME, err instanceof Error ? err.message : String(err));
+  }
+
+  const program = findProgram(order.argv[0], order.env);
+  if (!program) fail(EXIT.NOT_FOUND, `${order.argv[0]}: command not found in the container`);
+  prepareFileDescriptors();
+  try {
+    libc.execve(program, order.argv, order.env);
+  } catch (err) {
+    const code = err instanceof SyscallError && err.code === 'ENOENT' ? EXIT.NOT_FOUND : EXIT.CANNOT_EXECUTE;
+    fail(code, `${order.argv[0]}: ${err instanceof SyscallError ? `${err.code}: ${err.explanation}` : String(err)}`);
+  }
+}
+
+main();
