@@ -16,7 +16,7 @@ export class UserError extends Error {
 const EXPLANATIONS: Record<string, Record<string, string>> = {
   pivot_root: {
     EINVAL: 'the new root must be a mount point: bind-mount it onto itself first (and put_old must be under it)',
-    EBUSY: 'the new root or put_old is already the root, or something is mounted on put_old',
+    EBUSY: 'the new root is on the same mount as the current root (or is the root): mount something there, or bind-mount it onto itself first',
     EPERM: 'needs root (CAP_SYS_ADMIN)',
   },
   mount: {

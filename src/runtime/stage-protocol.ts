@@ -4,6 +4,8 @@
 // without an error report means the command was exec'd.
 
 export const CONTROL_FD = 3;
+/** For exec: the container's mount namespace, which the stage joins itself. */
+export const MOUNT_NS_FD = 4;
 
 export interface BindMount {
   source: string;
@@ -25,6 +27,8 @@ export interface RootSetup {
   overlay?: OverlayLayers;
   /** pivot_root (true) or plain chroot (false, the lessons' comparison). */
   pivot: boolean;
+  /** Without an overlay, bind the root onto itself so pivot_root accepts it. False shows pivot_root's EINVAL. */
+  bindRootFirst: boolean;
   /** Mount /proc, /sys and a minimal /dev, as runc does. Needs a mount namespace. */
   specialFilesystems: boolean;
   binds: BindMount[];
@@ -38,6 +42,8 @@ export interface StageOrder {
   /** Set up a new root (run) or only exec inside namespaces already joined (exec). */
   root?: RootSetup;
   hostname?: string;
+  /** exec: join the mount namespace open on MOUNT_NS_FD (setns needs this thread's own fs_struct). */
+  joinMountNamespace?: boolean;
   /** unshare(CLONE_NEWCGROUP) after the launcher has moved us into our cgroup. */
   newCgroupNamespace: boolean;
   argv: string[];

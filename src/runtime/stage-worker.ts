@@ -40,31 +40,40 @@ const data = workerData as StageWorkerData;
 const port = parentPort!;
 const post = (m: FromWorker) => port.postMessage(m);
 
-function enterNamespaces(): void {
+/** Join (exec) or create (run) the namespaces; returns the mount namespace fd the stage must join itself. */
+function enterNamespaces(): number | undefined {
   if (data.join) {
-    // Open every namespace file first: once we are in the container's mount
-    // namespace, /proc/PID is no longer the host's.
+    // Open every namespace file before joining any: after that, /proc/PID may not be the host's.
     const fds = data.join.namespaces.map((ns) => ({ ...ns, fd: fs.openSync(`/proc/${data.join!.pid}/ns/${ns.file}`, 'r') }));
-    libc.unshare(libc.CLONE.FS); // setns into a mount namespace needs a private fs_struct
+    let mountNamespace: number | undefined;
     for (const ns of fds) {
+      // The mount namespace is joined by the stage, not here: this thread must still
+      // find the node binary on the host to spawn the stage.
+      if (ns.flag === libc.CLONE.NEWNS) {
+        mountNamespace = ns.fd;
+        continue;
+      }
       libc.setns(ns.fd, ns.flag, ns.file);
       fs.closeSync(ns.fd);
     }
-  } else if (data.unshareFlags) {
-    libc.unshare(data.unshareFlags);
+    return mountNamespace;
   }
+  if (data.unshareFlags) libc.unshare(data.unshareFlags);
+  return undefined;
 }
 
 function start(): void {
-  enterNamespaces();
+  const mountNamespace = enterNamespaces();
   const io = data.stdio;
-  const stdio: StdioOptions = [io, io, io, 'pipe'];
+  // The stage finds the mount namespace to join (if any) as fd MOUNT_NS_FD.
+  const stdio: StdioOptions = [io, io, io, 'pipe', ...(mountNamespace === undefined ? [] : [mountNamespace])];
   // A lean environment: the stage is Node, and NODE_OPTIONS from the user could slow it or break it.
   const child = spawn(process.execPath, [data.stageScript], { stdio, env: { PATH: process.env.PATH ?? '' } });
   if (child.pid === undefined) {
     child.on('error', (err) => post({ type: 'failed', message: `could not start the stage: ${err.message}` }));
     return;
   }
+  if (mountNamespace !== undefined) fs.closeSync(mountNamespace);
   post({ type: 'spawned', pid: child.pid });
 
   let failed = false;

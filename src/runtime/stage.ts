@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as libc from './libc.js';
 import { SyscallError, EXIT } from './errors.js';
-import { CONTROL_FD, type RootSetup, type StageOrder, type StageReport } from './stage-protocol.js';
+import { CONTROL_FD, MOUNT_NS_FD, type RootSetup, type StageOrder, type StageReport } from './stage-protocol.js';
 
 const SIGKILL = 9;
 const S_IFCHR = 0o020000;
@@ -73,8 +73,15 @@ function enterRoot(root: RootSetup): void {
   if (root.overlay) {
     const { lower, upper, work } = root.overlay;
     libc.mount('overlay', dir, 'overlay', 0, `lowerdir=${lower},upperdir=${upper},workdir=${work}`);
-  } else if (root.pivot) {
+  } else if (root.pivot && root.bindRootFirst) {
     libc.mount(dir, dir, null, libc.MS.BIND | libc.MS.REC); // pivot_root needs a mount point
+  } else if (root.pivot) {
+    // The lesson's refusal: put the directory on a mount of its own parent, as on a
+    // machine where it sits under /mnt, without making it a mount point itself. The
+    // kernel then answers EINVAL ("not a mount point"); a directory on the root
+    // mount itself would get EBUSY first.
+    const parent = path.dirname(dir);
+    libc.mount(parent, parent, null, libc.MS.BIND | libc.MS.REC);
   }
   if (root.specialFilesystems) mountSpecialFilesystems(dir);
   for (const t of root.tmpfs) libc.mount('tmpfs', mkdirIn(dir, t), 'tmpfs', libc.MS.NOSUID | libc.MS.NODEV, 'mode=1777');
@@ -133,6 +140,11 @@ function main(): void {
     // If our launcher dies, so do we (and, after execve, the command).
     libc.setParentDeathSignal(SIGKILL);
     process.umask(0o022);
+    if (order.joinMountNamespace) {
+      libc.unshare(libc.CLONE.FS); // setns into a mount namespace needs a fs_struct of our own
+      libc.setns(MOUNT_NS_FD, libc.CLONE.NEWNS, 'the container\'s mount namespace');
+      fs.closeSync(MOUNT_NS_FD);
+    }
     if (order.privateMounts) libc.mount(null, '/', null, libc.MS.REC | libc.MS.PRIVATE);
     if (order.root) enterRoot(order.root);
     if (order.hostname !== undefined) libc.sethostname(order.hostname);

@@ -1,0 +1,12 @@
+// The runtime's public face: what the CLI, the lesson engine and the benchmark use.
+export {
+  Container, startContainer, runOnce, execInContainer, stopAll, killAllSync, liveContainers,
+  keepStagesWarm, prewarm, NAMESPACES,
+  type ContainerSpec, type ContainerExit, type NamespaceName, type Layers, type RunResult, type ExecOptions,
+} from './container.js';
+export { probe, PROBE_KINDS, type ProbeKind, type ProbeSnapshot } from './probes.js';
+export { cleanupLeftovers, storedContainers, removeStored, listRecords, lessonsDir, type CleanupReport } from './records.js';
+export { UserError, SyscallError, EXIT, describeError } from './errors.js';
+export { defaultRootfs, stateRoot, PACKAGE_ROOT, CGROUPS_EXAMPLE } from './paths.js';
+export type { StageProcess, ExitStatus, StdioMode } from './stage-process.js';
+export type { CgroupLimits, CgroupReport, CgroupValue, ContainerCgroup, CgroupEvents } from './cgroups/types.js';
