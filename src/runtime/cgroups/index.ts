@@ -1,53 +1,75 @@
-// PLACEHOLDER until the cgroups issue lands: creates, joins and removes a
-// container's cgroup with no limits. The cgroups helper replaces this file,
-// keeping these exports.
+// Container cgroups on cgroup v1 (one tree per controller) and v2 (one unified tree),
+// behind one interface. Every container's cgroup is <hierarchy>/<cgroupParentName()>/<name>.
+//
+// How the launcher uses it: createCgroup(name, limits) before the command starts
+// (limits are written before any process joins), join(stagePid) before the stage
+// execs, read() for live panes, events() + describeLimitEnd() after the command
+// exits, destroy() at the end; sweepCgroups(live) in `containy-learn cleanup`.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CgroupLimits, ContainerCgroup, CgroupLayout } from './types.js';
+import { UserError } from '../errors.js';
+import { killAndRemove, removeIfEmpty } from './driver.js';
+import { detectLayout } from './layout.js';
+import type { CgroupLimits, ContainerCgroup } from './types.js';
+import { createV1Cgroup, v1Parents } from './v1.js';
+import { createV2Cgroup, v2Parents } from './v2.js';
 
 export * from './types.js';
+export { cgroupParentName, cgroupRoot, detectLayout } from './layout.js';
+export {
+  describeLimitEnd, formatBytes, limitsFromConfigy, parseLimitFlags, parseSize, type LimitFlags,
+} from './limits.js';
 
-const ROOT = '/sys/fs/cgroup';
-const CGROUP2_MAGIC = 0x63677270;
+// A cgroup name is one path component; keep it to characters that need no quoting in a lesson's shell line.
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
-/** The directory under each hierarchy that holds all our containers' cgroups. */
-export function cgroupParentName(): string {
-  return process.env.CONTAINY_CGROUP_PARENT ?? 'containy-learn';
-}
-
-export function detectLayout(): CgroupLayout {
-  if (fs.statfsSync(ROOT).type === CGROUP2_MAGIC) return 'v2';
-  return fs.existsSync(path.join(ROOT, 'unified')) ? 'hybrid' : 'v1';
-}
-
-export function createCgroup(name: string, _limits: CgroupLimits): ContainerCgroup {
+/** Make a container's cgroup with its limits applied; nothing joins it yet. Throws UserError for what the host cannot do. */
+export function createCgroup(name: string, limits: CgroupLimits): ContainerCgroup {
+  if (!NAME.test(name)) {
+    throw new UserError(`container name '${name}' cannot name a cgroup: use letters, digits, '_', '.', '-' (at most 128, starting with a letter or digit)`);
+  }
   const layout = detectLayout();
-  const dirs = layout === 'v2' ? [path.join(ROOT, cgroupParentName(), name)] : ['pids', 'memory', 'cpu'].map((c) => path.join(ROOT, c, cgroupParentName(), name));
-  for (const d of dirs) fs.mkdirSync(d, { recursive: true });
-  const procs = (d: string) => fs.readFileSync(path.join(d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
-  return {
-    layout,
-    paths: dirs,
-    join(pid) {
-      for (const d of dirs) fs.writeFileSync(path.join(d, 'cgroup.procs'), String(pid));
-    },
-    pids: () => procs(dirs[0]),
-    read: () => ({ limits: [], usage: [], events: [] }),
-    events: () => ({ oomKills: 0, pidsLimitHits: 0, throttledPeriods: 0 }),
-    destroy() {
-      for (const d of dirs) {
-        if (!fs.existsSync(d)) continue;
-        for (const pid of procs(d)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-        for (let i = 0; i < 100; i++) {
-          try { fs.rmdirSync(d); break; } catch { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10); }
-        }
-      }
-    },
-  };
+  return layout === 'v2' ? createV2Cgroup(name, limits) : createV1Cgroup(layout, name, limits);
 }
 
-/** Remove cgroups of ours whose container is not in `live`. Returns the paths removed. */
+/** Our parent dirs on this host: one per v1 hierarchy we use, or the one v2 dir. Empty if cgroups are not mounted. */
+function parentDirs(): string[] {
+  let layout;
+  try {
+    layout = detectLayout();
+  } catch (err) {
+    if (err instanceof UserError) return [];
+    throw err;
+  }
+  return layout === 'v2' ? v2Parents() : v1Parents();
+}
+
+/**
+ * Remove our container cgroups whose name is not in `live` (left by a container whose
+ * runtime was killed), killing any process still in them, and our parent dirs once empty.
+ * Returns the dirs removed.
+ */
 export function sweepCgroups(live: Set<string>): string[] {
-  void live;
-  return [];
+  const parents = parentDirs();
+  const byName = new Map<string, string[]>();
+  for (const parent of parents) {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(parent, { withFileTypes: true });
+    } catch {
+      continue; // no parent dir in this hierarchy: nothing of ours
+    }
+    for (const e of entries) {
+      if (!e.isDirectory() || live.has(e.name)) continue;
+      byName.set(e.name, [...(byName.get(e.name) ?? []), path.join(parent, e.name)]);
+    }
+  }
+  const removed: string[] = [];
+  for (const dirs of byName.values()) removed.push(...killAndRemove(dirs));
+  for (const parent of parents) {
+    if (!fs.existsSync(parent)) continue;
+    removeIfEmpty(parent);
+    if (!fs.existsSync(parent)) removed.push(parent);
+  }
+  return removed;
 }

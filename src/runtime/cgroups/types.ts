@@ -16,15 +16,23 @@ export interface CgroupLimits {
   cpuShares?: number;
   /** docker's --blkio-weight, 10..1000 (blkio.weight; io.weight converted as runc does). */
   blkioWeight?: number;
+  /** cgroup v2 units, from configy.json's `cpu.weight` (1..10000). Wins over cpuShares; converted back to cpu.shares on v1. */
+  cpuWeight?: number;
+  /** cgroup v2 units, from configy.json's `io.weight` (1..10000). Wins over blkioWeight; converted back to blkio.weight on v1. */
+  ioWeight?: number;
+  /** Period of the CPU quota in microseconds (default 100000); set from configy.json's `cpu.max "quota period"`. */
+  cpuPeriodUs?: number;
 }
 
 export type CgroupLayout = 'v2' | 'hybrid' | 'v1';
 
 /** One value read back from a cgroup file, with where it came from, so a lesson can show the real file. */
 export interface CgroupValue {
+  /** Stable key for the UI, the same on v1 and v2: "memory.limit", "pids.current", "events.oom_kill"... */
+  id?: string;
   /** What it is, in words: "memory limit", "processes". */
   label: string;
-  /** Raw text of the file (trimmed). */
+  /** Raw text of the file (trimmed); for a keyed file (memory.events, cpu.stat) the one line the value came from. */
   raw: string;
   /** Parsed number where that makes sense (bytes, count, microseconds); null = "max"/unlimited. */
   value: number | null;
@@ -43,6 +51,8 @@ export interface CgroupEvents {
   oomKills: number;
   pidsLimitHits: number;
   throttledPeriods: number;
+  /** Total time the CPU quota held the container back, in microseconds. */
+  throttledUsec?: number;
 }
 
 /** One container's cgroup (on v1, one directory per controller hierarchy). */
@@ -50,6 +60,8 @@ export interface ContainerCgroup {
   readonly layout: CgroupLayout;
   /** Every directory created for it, deepest last. */
   readonly paths: string[];
+  /** Things the launcher should tell the user: a limit the host can only partly apply (e.g. swap not limitable). */
+  readonly notes?: string[];
   /** Move a process (all its threads) in. */
   join(pid: number): void;
   /** Host PIDs of every process inside. */

@@ -1,0 +1,77 @@
+// Where the host's cgroups are: one unified cgroup2 tree (v2), or one v1 tree per
+// controller (v1, or "hybrid" when an empty cgroup2 also sits at /sys/fs/cgroup/unified).
+import fs from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../errors.js';
+import type { CgroupLayout } from './types.js';
+
+const CGROUP2_MAGIC = 0x63677270;
+const TMPFS_MAGIC = 0x01021994;
+
+/** Where cgroupfs is mounted. CONTAINY_CGROUP_ROOT exists for tests that need a tree that is not one. */
+export function cgroupRoot(): string {
+  return process.env.CONTAINY_CGROUP_ROOT ?? '/sys/fs/cgroup';
+}
+
+/** The directory under each hierarchy that holds all our containers' cgroups. */
+export function cgroupParentName(): string {
+  return process.env.CONTAINY_CGROUP_PARENT ?? 'containy-learn';
+}
+
+interface CgroupMount {
+  mountPoint: string;
+  fstype: 'cgroup' | 'cgroup2';
+  /** v1: the controllers bound to this hierarchy (e.g. ["cpu", "cpuacct"] when co-mounted). */
+  controllers: string[];
+}
+
+/** Controller names this kernel has (/proc/cgroups), to tell them from mount options in a v1 mount's options. */
+function kernelControllers(): Set<string> {
+  const text = fs.existsSync('/proc/cgroups') ? fs.readFileSync('/proc/cgroups', 'utf8') : '';
+  return new Set(text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split('\t')[0]));
+}
+
+/** cgroup mounts from /proc/self/mountinfo (the octal escapes of spaces in paths undone). */
+export function cgroupMounts(): CgroupMount[] {
+  const mounts: CgroupMount[] = [];
+  const known = kernelControllers();
+  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    // "<id> <parent> <maj:min> <root> <mount point> <opts> [optional...] - <fstype> <source> <super opts>"
+    const [before, after] = line.split(' - ');
+    if (!after) continue;
+    const [fstype, , superOpts = ''] = after.split(' ');
+    if (fstype !== 'cgroup' && fstype !== 'cgroup2') continue;
+    const mountPoint = before.split(' ')[4].replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    const controllers = fstype === 'cgroup' ? superOpts.split(',').filter((o) => known.has(o)) : [];
+    mounts.push({ mountPoint, fstype, controllers });
+  }
+  return mounts;
+}
+
+const NOT_MOUNTED = (root: string) =>
+  `cgroups are not mounted at ${root}: mount cgroup2 there (mount -t cgroup2 none ${root}) or boot a kernel with cgroups enabled; resource limits need them`;
+
+/** v2 unified, hybrid (v1 controllers + an empty cgroup2 at unified/), or v1. Throws UserError if cgroups are not mounted. */
+export function detectLayout(root = cgroupRoot()): CgroupLayout {
+  let type: number;
+  try {
+    type = Number(fs.statfsSync(root).type);
+  } catch {
+    throw new UserError(NOT_MOUNTED(root));
+  }
+  if (type === CGROUP2_MAGIC) return 'v2';
+  if (type !== TMPFS_MAGIC) throw new UserError(NOT_MOUNTED(root));
+  const under = cgroupMounts().filter((m) => path.dirname(m.mountPoint) === root);
+  if (!under.some((m) => m.fstype === 'cgroup')) throw new UserError(NOT_MOUNTED(root));
+  return under.some((m) => m.fstype === 'cgroup2' && path.basename(m.mountPoint) === 'unified') ? 'hybrid' : 'v1';
+}
+
+/** v1: controller -> the mount point of its hierarchy (cpu and cpuacct map to the same one when co-mounted). */
+export function v1Hierarchies(root = cgroupRoot()): Map<string, string> {
+  const byController = new Map<string, string>();
+  for (const m of cgroupMounts()) {
+    if (m.fstype !== 'cgroup' || path.dirname(m.mountPoint) !== root) continue;
+    for (const c of m.controllers) if (!byController.has(c)) byController.set(c, m.mountPoint);
+  }
+  return byController;
+}

@@ -1,0 +1,128 @@
+// cgroup v2 (unified): one tree, one dir per container. A controller works in a
+// cgroup only when every ancestor lists it in cgroup.subtree_control, and a cgroup
+// that enables controllers for its children may hold no processes itself (the
+// no-internal-processes rule): our parent dir only ever holds container dirs.
+import fs from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../errors.js';
+import { createDirCgroup, type DirCgroup, type Reading, type Setting } from './driver.js';
+import { cgroupParentName, cgroupRoot } from './layout.js';
+import { blkioWeightToIoWeight, cpuSharesToWeight, DEFAULT_CPU_PERIOD_US } from './limits.js';
+import type { CgroupLimits } from './types.js';
+
+/** Enabled whenever the host offers them, so usage can be read even without a limit. */
+const ACCOUNTING = ['memory', 'pids', 'cpu'];
+
+export const SWAP_NOT_LIMITED_V2 =
+  'swap is not limited: this kernel has no memory.swap.max (swap accounting is off: boot without swapaccount=0), so a memory hog may swap instead of being OOM-killed';
+
+export function v2Settings(limits: CgroupLimits): Setting[] {
+  const settings: Setting[] = [];
+  if (limits.memory !== undefined) {
+    settings.push({ controller: 'memory', limit: 'memory limit', candidates: [{ file: 'memory.max', value: String(limits.memory) }] });
+    // memory.swap.max is swap alone (v1's memsw is memory + swap): 0 = a hog is killed, not swapped.
+    const swap = limits.memorySwap === -1 ? 'max' : String((limits.memorySwap ?? limits.memory) - limits.memory);
+    settings.push({ controller: 'memory', limit: 'swap limit', candidates: [{ file: 'memory.swap.max', value: swap }], missingNote: SWAP_NOT_LIMITED_V2 });
+  }
+  if (limits.pids !== undefined) settings.push({ controller: 'pids', limit: 'pids limit', candidates: [{ file: 'pids.max', value: String(limits.pids) }] });
+  if (limits.cpus !== undefined) {
+    const period = limits.cpuPeriodUs ?? DEFAULT_CPU_PERIOD_US;
+    settings.push({ controller: 'cpu', limit: 'CPU quota', candidates: [{ file: 'cpu.max', value: `${Math.round(limits.cpus * period)} ${period}` }] });
+  }
+  const weight = limits.cpuWeight ?? (limits.cpuShares !== undefined ? cpuSharesToWeight(limits.cpuShares) : undefined);
+  if (weight !== undefined) settings.push({ controller: 'cpu', limit: 'CPU weight', candidates: [{ file: 'cpu.weight', value: String(weight) }] });
+  if (limits.blkioWeight !== undefined || limits.ioWeight !== undefined) {
+    // As runc: io.bfq.weight when BFQ is there (its scale, 1..1000, is blkio's), else io.weight (1..10000).
+    const bfq = limits.ioWeight !== undefined ? Math.max(1, Math.round(limits.ioWeight / 10)) : limits.blkioWeight!;
+    const io = limits.ioWeight ?? blkioWeightToIoWeight(limits.blkioWeight!);
+    settings.push({
+      controller: 'io',
+      limit: 'IO weight',
+      candidates: [{ file: 'io.bfq.weight', value: String(bfq) }, { file: 'io.weight', value: String(io) }],
+      missingHint: 'IO weights need the BFQ IO scheduler (modprobe bfq) or blk-iocost (CONFIG_BLK_CGROUP_IOCOST)',
+    });
+  }
+  return settings;
+}
+
+const READINGS: Reading[] = [
+  { id: 'memory.limit', label: 'memory limit', section: 'limits', controller: 'memory', files: ['memory.max'] },
+  { id: 'memory.swap', label: 'swap limit', section: 'limits', controller: 'memory', files: ['memory.swap.max'] },
+  { id: 'pids.limit', label: 'process limit', section: 'limits', controller: 'pids', files: ['pids.max'] },
+  { id: 'cpu.quota', label: 'CPU quota per period (µs)', section: 'limits', controller: 'cpu', files: ['cpu.max'], field: 0 },
+  { id: 'cpu.period', label: 'CPU period (µs)', section: 'limits', controller: 'cpu', files: ['cpu.max'], field: 1 },
+  { id: 'cpu.weight', label: 'CPU weight', section: 'limits', controller: 'cpu', files: ['cpu.weight'] },
+  { id: 'io.weight', label: 'IO weight', section: 'limits', controller: 'io', files: ['io.bfq.weight', 'io.weight'], key: 'default', orWhole: true },
+  { id: 'memory.usage', label: 'memory used', section: 'usage', controller: 'memory', files: ['memory.current'] },
+  { id: 'memory.peak', label: 'memory peak', section: 'usage', controller: 'memory', files: ['memory.peak'] },
+  { id: 'pids.current', label: 'processes', section: 'usage', controller: 'pids', files: ['pids.current'] },
+  // cpu.stat exists in every v2 cgroup, with or without the cpu controller.
+  { id: 'cpu.usage', label: 'CPU time used (µs)', section: 'usage', controller: 'cgroup', files: ['cpu.stat'], key: 'usage_usec' },
+  { id: 'events.oom_kill', label: 'OOM kills', section: 'events', controller: 'memory', files: ['memory.events'], key: 'oom_kill' },
+  { id: 'events.memory_max', label: 'times memory hit the limit', section: 'events', controller: 'memory', files: ['memory.events'], key: 'max' },
+  { id: 'events.pids_max', label: 'forks refused at the pids limit', section: 'events', controller: 'pids', files: ['pids.events'], key: 'max' },
+  { id: 'events.cpu_throttled', label: 'periods throttled', section: 'events', controller: 'cpu', files: ['cpu.stat'], key: 'nr_throttled' },
+  { id: 'events.cpu_throttled_usec', label: 'time throttled (µs)', section: 'events', controller: 'cpu', files: ['cpu.stat'], key: 'throttled_usec' },
+];
+
+function words(file: string): Set<string> {
+  return new Set(fs.readFileSync(file, 'utf8').split(/\s+/).filter(Boolean));
+}
+
+/** root, then each dir down to (and including) our parent: the cgroups whose subtree_control must list our controllers. */
+function ancestors(root: string, parent: string): string[] {
+  const chain = [root];
+  for (const part of path.relative(root, parent).split(path.sep)) chain.push(path.join(chain[chain.length - 1], part));
+  return chain;
+}
+
+function explainEnableFailure(code: string): string {
+  if (code === 'EBUSY') return 'that cgroup holds processes, and cgroup v2 lets only a cgroup without processes enable controllers for its children';
+  if (code === 'ENOENT') return 'its parent does not enable it';
+  return code;
+}
+
+export function createV2Cgroup(name: string, limits: CgroupLimits): DirCgroup {
+  const root = cgroupRoot();
+  const parent = path.join(root, cgroupParentName());
+  const available = words(path.join(root, 'cgroup.controllers'));
+  const settings = v2Settings(limits);
+  const required = new Map<string, string>(); // controller -> the limit needing it
+  for (const s of settings) required.set(s.controller, s.limit);
+  for (const [controller, limit] of required) {
+    if (!available.has(controller)) {
+      throw new UserError(`cgroup v2 controller '${controller}' is not available, so the ${limit} cannot be applied: it is not in ${root}/cgroup.controllers (the kernel lacks it, or a cgroup v1 hierarchy holds it); enable it or drop that limit`);
+    }
+  }
+  const enabled = new Set([...ACCOUNTING.filter((c) => available.has(c)), ...required.keys()]);
+
+  const prepareParents = () => {
+    for (const dir of ancestors(root, parent)) {
+      const file = path.join(dir, 'cgroup.subtree_control');
+      const already = words(file);
+      for (const controller of [...enabled]) {
+        if (already.has(controller)) continue;
+        try {
+          fs.writeFileSync(file, `+${controller}`);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code ?? String(err);
+          const limit = required.get(controller);
+          // A controller only used for accounting is not worth failing the container for.
+          if (!limit) { enabled.delete(controller); continue; }
+          throw new UserError(`cgroup v2 controller '${controller}' is not enabled, so the ${limit} cannot be applied: writing +${controller} to ${file} failed (${explainEnableFailure(code)}); add it to ${file}`);
+        }
+      }
+    }
+  };
+
+  const dir = path.join(parent, name);
+  // One dir for everything; 'cgroup' stands for the files every v2 cgroup has (cgroup.procs, cpu.stat).
+  const dirs = new Map<string, string>([['cgroup', dir]]);
+  for (const c of ['memory', 'pids', 'cpu', 'io']) dirs.set(c, dir);
+  const cgroup = createDirCgroup({ layout: 'v2', dirs, parents: [parent], readings: READINGS, settings, prepareParents });
+  return cgroup;
+}
+
+export function v2Parents(): string[] {
+  return [path.join(cgroupRoot(), cgroupParentName())];
+}
