@@ -1,0 +1,347 @@
+// The base rootfs every container starts from, made from the host alone (no
+// network): a static busybox when the host has one, otherwise bash and the usual
+// tools copied with their ldd libraries (lesson 1's technique), plus Python for
+// cgroups_example. Built beside the target and renamed onto it at the end.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { UserError } from './errors.js';
+import {
+  CONTAINER_PATH,
+  commandsInRoot,
+  copyHostPath,
+  findHostProgram,
+  forEachLimit,
+  isStaticProgram,
+  lddReportAsync,
+  programClosure,
+  resolveInRoot,
+} from './rootfs-copy.js';
+import {
+  ROOTFS_BUILD_VERSION,
+  type RootfsMarker,
+  checkReplaceable,
+  checkTarget,
+  installTree,
+  measureTree,
+  partialDirFor,
+  readMarker,
+  removeStalePartials,
+  writeMarker,
+} from './rootfs-marker.js';
+import { type HostPython, extensionModules, findHostPython, listStdlib } from './rootfs-python.js';
+
+export {
+  CONTAINER_PATH,
+  commandsInRoot,
+  copyWithLibraries,
+  isExecutableInRoot,
+  isStaticProgram,
+  resolveInRoot,
+  sharedLibrariesOf,
+  type CopyReport,
+} from './rootfs-copy.js';
+export {
+  MARKER_PATH,
+  ROOTFS_BUILD_VERSION,
+  missingRootfsMessage,
+  removeStalePartials,
+  rootfsStatus,
+  type RootfsKind,
+  type RootfsMarker,
+  type RootfsStatus,
+} from './rootfs-marker.js';
+export { importRootfs, type ImportOptions, type ImportResult } from './rootfs-import.js';
+
+const execFileAsync = promisify(execFile);
+
+/** What the lessons run in a container; busybox offers all of them. */
+export const WANTED_COMMANDS = [
+  'sh', 'ls', 'cat', 'echo', 'ps', 'hostname', 'mount', 'umount', 'ip', 'id', 'sleep', 'kill', 'touch', 'rm',
+  'mkdir', 'mknod', 'chroot', 'pivot_root', 'unshare', 'nsenter', 'grep', 'head', 'tail', 'wc', 'env', 'uname',
+  'top', 'free', 'df', 'dd', 'mv', 'cp', 'ln', 'stat', 'readlink', 'find', 'sort', 'seq', 'yes', 'true', 'false',
+  'which', 'tr', 'ifconfig', 'cut', 'xargs', 'less', 'vi',
+] as const;
+
+/** Where a distribution's busybox-static puts busybox. */
+export const HOST_BUSYBOX_PATHS = ['/bin/busybox', '/usr/bin/busybox'];
+
+export type BuildStep = 'skeleton' | 'busybox' | 'coreutils' | 'python stdlib' | 'libraries' | 'finishing';
+
+export interface BuildProgress {
+  step: BuildStep;
+  done: number;
+  total: number;
+}
+
+export interface BuildOptions {
+  /** The directory to create, e.g. defaultRootfs(). */
+  target: string;
+  /** Called as work is done (about a hundred times per step at most). Throwing aborts the build. */
+  onProgress?: (p: BuildProgress) => void;
+  /** Rebuild even if a complete rootfs of this build version is there. */
+  force?: boolean;
+  /** 'never' copies bash and the host's tools with their libraries even when a static busybox exists. */
+  busybox?: 'auto' | 'never';
+  /** The Python to copy (a command or path; a pyenv shim is fine), or false for none. Default: found on the host. */
+  python?: string | false;
+}
+
+export interface BuildResult {
+  /** False when a complete rootfs was already there and nothing was done. */
+  built: boolean;
+  target: string;
+  sizeBytes: number;
+  files: number;
+  /** Programs on the container's PATH. */
+  commands: string[];
+  /** Container path of the Python interpreter, or null. */
+  python: string | null;
+  /** Commands of WANTED_COMMANDS (and python3) the host could not provide. */
+  missingCommands: string[];
+}
+
+// One build per target per process: a second caller shares the first's promise.
+const buildsInFlight = new Map<string, Promise<BuildResult>>();
+
+/** Makes the base rootfs at `opts.target` unless a complete one is there. See BuildOptions. */
+export function buildBaseRootfs(opts: BuildOptions): Promise<BuildResult> {
+  const target = checkTarget(opts.target, 'rootfs build');
+  const running = buildsInFlight.get(target);
+  if (running) return running;
+  const build = buildAt(target, opts).finally(() => buildsInFlight.delete(target));
+  buildsInFlight.set(target, build);
+  return build;
+}
+
+function resultFromMarker(target: string, marker: RootfsMarker, built: boolean): BuildResult {
+  const wanted = [...WANTED_COMMANDS, 'python3'];
+  return {
+    built,
+    target,
+    sizeBytes: marker.sizeBytes,
+    files: marker.files,
+    commands: marker.commands,
+    python: marker.python,
+    missingCommands: wanted.filter((c) => !marker.commands.includes(c)),
+  };
+}
+
+/** A rootfs that needs no build: imported by the user, or built by this version. */
+function isCurrent(marker: RootfsMarker): boolean {
+  return marker.kind === 'imported' || marker.version === ROOTFS_BUILD_VERSION;
+}
+
+async function buildAt(target: string, opts: BuildOptions): Promise<BuildResult> {
+  const existing = readMarker(target);
+  if (existing && !opts.force && isCurrent(existing)) return resultFromMarker(target, existing, false);
+  checkReplaceable(target, 'rootfs build');
+  await fsp.mkdir(path.dirname(target), { recursive: true });
+  await removeStalePartials(target);
+  const partial = partialDirFor(target);
+  await fsp.rm(partial, { recursive: true, force: true });
+  const report = progressReporter(opts.onProgress);
+  try {
+    await makeSkeleton(partial);
+    report('skeleton', 1, 1);
+    const libraries = new Set<string>();
+    const source: Record<string, unknown> = {};
+    const busybox = opts.busybox === 'never' ? null : findStaticBusybox();
+    if (busybox) source.busybox = await installBusybox(partial, busybox, report);
+    else source.copied = await installHostTools(partial, libraries, report);
+    const python = opts.python === false ? null : await findPython(opts.python);
+    if (python) source.python = await installPython(partial, python, libraries, report);
+    await copyLibraries(partial, [...libraries], report);
+    await writeEtc(partial, { busybox: Boolean(busybox), pythonVersion: python?.version ?? null });
+    report('finishing', 0, 1);
+    const measured = await measureTree(partial);
+    const marker: RootfsMarker = {
+      kind: 'built',
+      version: ROOTFS_BUILD_VERSION,
+      createdAt: new Date().toISOString(),
+      ...measured,
+      commands: commandsInRoot(partial),
+      python: python ? python.executable : null,
+      source,
+    };
+    await writeMarker(partial, marker);
+    const installed = await installTree(partial, target, 'rootfs build', (m) => !opts.force && isCurrent(m));
+    report('finishing', 1, 1);
+    if (!installed) return resultFromMarker(target, readMarker(target)!, false);
+    return resultFromMarker(target, marker, true);
+  } catch (err) {
+    await fsp.rm(partial, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+type Report = (step: BuildStep, done: number, total: number) => void;
+
+/** Calls onProgress at the start and end of a step and about every 1% between. */
+function progressReporter(onProgress: BuildOptions['onProgress']): Report {
+  return (step, done, total) => {
+    if (!onProgress) return;
+    const every = Math.max(1, Math.floor(total / 100));
+    if (done === 0 || done === total || done % every === 0) onProgress({ step, done, total });
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Skeleton
+
+// A merged /usr, as Debian 12 and Fedora have: files copied from /bin, /lib or
+// /usr/lib all land under usr/, whatever layout the host has.
+const USR_LINKS: [string, string][] = [['bin', 'usr/bin'], ['sbin', 'usr/sbin'], ['lib', 'usr/lib'], ['lib64', 'usr/lib64']];
+const DIRS: [string, number][] = [
+  ['usr/bin', 0o755], ['usr/sbin', 0o755], ['usr/lib', 0o755], ['usr/lib64', 0o755],
+  ['usr/local/bin', 0o755], ['usr/local/sbin', 0o755], ['usr/local/lib', 0o755],
+  ['etc', 0o755], ['var/log', 0o755], ['var/tmp', 0o1777], ['run', 0o755], ['home', 0o755], ['mnt', 0o755],
+  ['root', 0o700], ['tmp', 0o1777],
+  // Mount points: the runtime mounts onto these, so it never has to create them
+  // (a mkdir in an overlay would land in the container's upper dir).
+  ['proc', 0o555], ['sys', 0o555], ['dev', 0o755], ['cgroups_example', 0o755],
+];
+
+async function makeSkeleton(root: string): Promise<void> {
+  await fsp.mkdir(root, { recursive: true, mode: 0o755 });
+  await fsp.chmod(root, 0o755);
+  for (const [dir, mode] of DIRS) {
+    await fsp.mkdir(path.join(root, dir), { recursive: true });
+    await fsp.chmod(path.join(root, dir), mode); // mkdir's mode is cut by the umask
+  }
+  for (const [link, to] of USR_LINKS) await fsp.symlink(to, path.join(root, link));
+  await fsp.symlink('../run', path.join(root, 'var/run'));
+  await fsp.symlink('/proc/self/mounts', path.join(root, 'etc/mtab'));
+}
+
+async function writeEtc(root: string, made: { busybox: boolean; pythonVersion: string | null }): Promise<void> {
+  const what = [made.busybox ? 'busybox' : 'host tools', made.pythonVersion ? `python ${made.pythonVersion}` : null].filter(Boolean).join(', ');
+  const files: Record<string, string> = {
+    'etc/passwd': 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n',
+    'etc/group': 'root:x:0:\nnogroup:x:65534:\n',
+    'etc/hostname': 'containy\n',
+    'etc/hosts': '127.0.0.1\tlocalhost containy\n::1\tlocalhost ip6-localhost ip6-loopback\n',
+    'etc/nsswitch.conf': 'passwd: files\ngroup: files\nhosts: files\n',
+    'etc/profile': `export PATH=${CONTAINER_PATH.join(':')}\nexport PS1='\\h:\\w\\$ '\n`,
+    'etc/os-release': [
+      'NAME="containy-learn base"',
+      'ID=containy-learn',
+      `VERSION_ID=${ROOTFS_BUILD_VERSION}`,
+      `PRETTY_NAME="containy-learn base rootfs (${what}), built from the host by \`containy-learn rootfs build\`"`,
+      '',
+    ].join('\n'),
+  };
+  for (const [file, text] of Object.entries(files)) await fsp.writeFile(path.join(root, file), text, { mode: 0o644 });
+}
+
+// ---------------------------------------------------------------------------
+// Programs
+
+function findStaticBusybox(): string | null {
+  for (const candidate of HOST_BUSYBOX_PATHS) {
+    try {
+      if (fs.statSync(candidate).isFile() && isStaticProgram(candidate)) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+/** busybox as /bin/busybox and a symlink per applet where `busybox --list-full` puts it. */
+async function installBusybox(root: string, hostBusybox: string, report: Report): Promise<Record<string, unknown>> {
+  await fsp.copyFile(hostBusybox, path.join(root, 'usr/bin/busybox'));
+  await fsp.chmod(path.join(root, 'usr/bin/busybox'), 0o755);
+  const [{ stdout: banner }, applets] = await Promise.all([
+    execFileAsync(hostBusybox, [], { encoding: 'utf8' }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' })),
+    busyboxApplets(hostBusybox),
+  ]);
+  let done = 0;
+  for (const applet of applets) {
+    const inside = resolveInRoot(root, '/' + path.posix.dirname(applet)).path;
+    await fsp.mkdir(path.join(root, inside), { recursive: true });
+    const link = path.join(root, inside, path.posix.basename(applet));
+    if (!fs.existsSync(link)) await fsp.symlink('/bin/busybox', link);
+    report('busybox', ++done, applets.length);
+  }
+  return { from: hostBusybox, version: banner.split('\n')[0].trim(), applets: applets.length };
+}
+
+/** Applet paths relative to /, e.g. "usr/bin/awk"; older busyboxes only have --list (all in bin/). */
+async function busyboxApplets(hostBusybox: string): Promise<string[]> {
+  let list: string[];
+  try {
+    list = (await execFileAsync(hostBusybox, ['--list-full'], { encoding: 'utf8' })).stdout.split('\n');
+  } catch {
+    list = (await execFileAsync(hostBusybox, ['--list'], { encoding: 'utf8' })).stdout.split('\n').map((n) => `bin/${n}`);
+  }
+  // "linuxrc" (an init for initrds) is the only applet outside a bin dir; a container has no use for it.
+  return list.map((l) => l.trim()).filter((l) => l.includes('/') && !l.endsWith('/busybox'));
+}
+
+/** Without busybox: bash and each wanted command the host has, at its host path. */
+async function installHostTools(root: string, libraries: Set<string>, report: Report): Promise<Record<string, unknown>> {
+  const names = ['bash', ...WANTED_COMMANDS].filter((name) => findHostProgram(name));
+  const copied: string[] = [];
+  let done = 0;
+  for (const name of names) {
+    const closure = await programClosure(name);
+    for (const file of closure.files) await copyHostPath(root, file);
+    for (const lib of closure.libraries) libraries.add(lib);
+    copied.push(closure.files[0]);
+    report('coreutils', ++done, names.length);
+  }
+  return { programs: copied };
+}
+
+// ---------------------------------------------------------------------------
+// Python
+
+async function findPython(command: string | undefined): Promise<HostPython | null> {
+  const python = await findHostPython(command);
+  if (!python && command) {
+    throw new UserError(`python: \`${command} -c ...\` did not run a Python 3 interpreter: give a working python3`);
+  }
+  return python;
+}
+
+async function installPython(root: string, python: HostPython, libraries: Set<string>, report: Report): Promise<Record<string, unknown>> {
+  await copyHostPath(root, python.executable);
+  await linkPython3(root, python.executable);
+  const entries = await listStdlib(python.libraryDirs);
+  let done = 0;
+  await forEachLimit(entries, 16, async (entry) => {
+    await copyHostPath(root, entry.hostPath);
+    report('python stdlib', ++done, entries.length);
+  });
+  // Extension modules whose libraries the host lacks (say _tkinter without Tk)
+  // cannot be imported here either; the rest of Python works without them.
+  const unusable: string[] = [];
+  const modules = extensionModules(entries);
+  await forEachLimit([python.executable, ...modules], 8, async (file) => {
+    const ldd = await lddReportAsync(file);
+    if (ldd.missing.length) unusable.push(path.basename(file));
+    for (const lib of ldd.libraries) libraries.add(lib);
+  });
+  return { from: python.command, executable: python.executable, version: python.version, libraryDirs: python.libraryDirs, files: entries.length, unusableModules: unusable };
+}
+
+/** `python3` on the container's PATH: the host's own /usr/bin/python3 link when it leads to this interpreter. */
+async function linkPython3(root: string, executable: string): Promise<void> {
+  if (executable === '/usr/bin/python3') return;
+  const hostLink = '/usr/bin/python3';
+  if (fs.existsSync(hostLink) && fs.realpathSync(hostLink) === executable) await copyHostPath(root, hostLink);
+  else await fsp.symlink(executable, path.join(root, 'usr/bin/python3'));
+}
+
+async function copyLibraries(root: string, libraries: string[], report: Report): Promise<void> {
+  let done = 0;
+  report('libraries', 0, libraries.length);
+  // One at a time: libraries share symlink chains (libfoo.so.1 -> libfoo.so.1.2).
+  for (const lib of libraries) {
+    await copyHostPath(root, lib);
+    report('libraries', ++done, libraries.length);
+  }
+}
