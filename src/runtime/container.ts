@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { CLONE } from './libc.js';
+import { CLONE } from './linux.js';
 import { EXIT, UserError } from './errors.js';
 import { StageProcess, type ExitStatus, type StdioMode } from './stage-process.js';
 import type { BindMount, RootSetup, StageOrder } from './stage-protocol.js';
@@ -212,6 +212,10 @@ export class Container extends EventEmitter {
     let scratchDir: string | undefined;
     let cgroup: ContainerCgroup | undefined;
     let stage: StageProcess | undefined;
+    // Node's start-up in the stage is the slowest part: begin it first, and make
+    // the directories and the cgroup while it boots.
+    const stageStarting = takeStage(unshareFlagsFor(checked.namespaces), checked.stdio);
+    stageStarting.catch(() => {});
     try {
       let layers: Layers | undefined;
       let root: RootSetup | undefined;
@@ -247,7 +251,7 @@ export class Container extends EventEmitter {
       cgroup = createCgroup(name, spec.limits ?? {});
       records.update(name, { cgroupPaths: cgroup.paths });
 
-      stage = await takeStage(unshareFlagsFor(checked.namespaces), checked.stdio);
+      stage = await stageStarting;
       cgroup.join(stage.pid);
       const hostname = checked.namespaces.includes('uts') ? (spec.hostname ?? name) : undefined;
       const env = {
@@ -277,6 +281,7 @@ export class Container extends EventEmitter {
       }
       return container;
     } catch (err) {
+      stage ??= await stageStarting.catch(() => undefined);
       if (stage?.running) await stage.destroy();
       cleanupResources(name, cgroup, scratchDir);
       throw err;

@@ -1,0 +1,127 @@
+// The command line: parses, dispatches, and turns every outcome into a
+// docker-like exit code. Heavy modules (the TUI, the lesson engine) load only
+// for the commands that need them, so `run` starts fast.
+import fs from 'node:fs';
+import path from 'node:path';
+import { HELP } from './cli/help.js';
+import { parseArgs, one, type OptionSpec } from './cli/args.js';
+import { EXIT, UserError, describeError } from './runtime/errors.js';
+import { PACKAGE_ROOT } from './runtime/paths.js';
+import { killAllSync, stopAll } from './runtime/container.js';
+
+function version(): string {
+  return (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+function parseLessonNumber(text: string | undefined, what: string): number {
+  if (text === undefined || !/^\d+$/.test(text)) throw new UserError(`${what}: give a lesson number, e.g. \`containy-learn lesson 4\` (see \`containy-learn list\`)`);
+  return Number(text);
+}
+
+const LESSON_OPTIONS: OptionSpec[] = [{ name: 'step', value: true }];
+
+async function lessonCommand(argv: string[]): Promise<number> {
+  const p = parseArgs('lesson', argv, LESSON_OPTIONS, { stopAtPositional: false });
+  if (p.rest.length !== 1) throw new UserError('lesson: give one lesson number, e.g. `containy-learn lesson 4`');
+  const lesson = parseLessonNumber(p.rest[0], 'lesson');
+  const stepText = one(p, 'step');
+  const step = stepText === undefined ? undefined : parseLessonNumber(stepText, 'lesson --step');
+  if (!process.stdout.isTTY) {
+    const { printLessonPlain } = await import('./lessons/plain.js');
+    return printLessonPlain(lesson, process.stdout);
+  }
+  return openWorkshop({ lesson, step });
+}
+
+async function openWorkshop(opts: { lesson?: number; step?: number }): Promise<number> {
+  if (process.getuid?.() === 0) {
+    const { ensureBaseRootfs } = await import('./cli/rootfs.js');
+    await ensureBaseRootfs();
+  }
+  const { runWorkshop } = await import('./tui/index.js');
+  return runWorkshop(opts);
+}
+
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  run: async (argv) => (await import('./cli/run.js')).runCommand(argv),
+  exec: async (argv) => (await import('./cli/run.js')).execCommand(argv),
+  rootfs: async (argv) => (await import('./cli/rootfs.js')).rootfsCommand(argv),
+  cleanup: async (argv) => (await import('./cli/manage.js')).cleanupCommand(argv),
+  ps: async (argv) => (await import('./cli/manage.js')).psCommand(argv),
+  rm: async (argv) => (await import('./cli/manage.js')).rmCommand(argv),
+  lesson: lessonCommand,
+  list: async (argv) => {
+    if (argv.length) throw new UserError(`list: unexpected '${argv[0]}'`);
+    const { printLessonListPlain } = await import('./lessons/plain.js');
+    return printLessonListPlain(process.stdout);
+  },
+  'check-all': async (argv) => {
+    const p = parseArgs('check-all', argv, [{ name: 'lesson', value: true }]);
+    if (p.rest.length) throw new UserError(`check-all: unexpected '${p.rest[0]}'`);
+    const lessonText = one(p, 'lesson');
+    const { checkAll } = await import('./lessons/check-all.js');
+    return checkAll({
+      lesson: lessonText === undefined ? undefined : parseLessonNumber(lessonText, 'check-all --lesson'),
+      out: process.stdout,
+      color: process.stdout.isTTY === true && !process.env.NO_COLOR,
+    });
+  },
+};
+
+async function dispatch(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined) return openWorkshop({});
+  if (first === '-h' || first === '--help' || first === 'help') {
+    const topic = first === 'help' ? rest[0] : undefined;
+    process.stdout.write((topic && HELP[topic] ? HELP[topic] : HELP.main) + '\n');
+    return 0;
+  }
+  if (first === '-V' || first === '--version' || first === 'version') {
+    process.stdout.write(`containy-learn ${version()}\n`);
+    return 0;
+  }
+  const command = COMMANDS[first];
+  if (!command) throw new UserError(`unknown command '${first}': see \`containy-learn --help\``);
+  // --help anywhere before `--` asks for the command's help, not the command.
+  const beforeDashes = rest.indexOf('--') < 0 ? rest : rest.slice(0, rest.indexOf('--'));
+  const firstPositional = beforeDashes.findIndex((a) => !a.startsWith('-'));
+  const options = first === 'run' || first === 'exec' ? beforeDashes.slice(0, firstPositional < 0 ? undefined : firstPositional) : beforeDashes;
+  if (options.includes('--help') || options.includes('-h')) {
+    process.stdout.write(HELP[first] + '\n');
+    return 0;
+  }
+  return command(rest);
+}
+
+/** Run the CLI; resolves to the exit code. Containers started here never outlive it. */
+export async function main(argv: string[]): Promise<number> {
+  // Whatever happens, nothing we started may survive us (a kill -9 is for `cleanup`).
+  process.on('exit', killAllSync);
+  process.on('uncaughtException', (err) => {
+    process.stderr.write(`containy-learn: internal error (please report it): ${err.stack ?? err}\n`);
+    killAllSync();
+    process.exit(EXIT.RUNTIME);
+  });
+  const stopAndExit = (signal: NodeJS.Signals, code: number) => () => {
+    // Only when no command has its own handler (run/exec forward signals to the container).
+    if (process.listenerCount(signal) > 1) return;
+    void stopAll().finally(() => process.exit(code));
+  };
+  process.on('SIGTERM', stopAndExit('SIGTERM', 143));
+  process.on('SIGHUP', stopAndExit('SIGHUP', 129));
+  process.on('SIGINT', stopAndExit('SIGINT', 130));
+  try {
+    return await dispatch(argv);
+  } catch (err) {
+    if (err instanceof UserError) {
+      process.stderr.write(`containy-learn: ${err.message}\n`);
+      return err.exitCode;
+    }
+    const message = describeError(err);
+    process.stderr.write(`containy-learn: ${message}\n`);
+    if (process.env.CONTAINY_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    return EXIT.RUNTIME;
+  }
+}

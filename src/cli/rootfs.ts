@@ -1,0 +1,66 @@
+// `containy-learn rootfs ...`, and building the base rootfs on first use.
+import { parseArgs, flag } from './args.js';
+import { progressPrinter } from './progress.js';
+import { UserError } from '../runtime/errors.js';
+import { defaultRootfs } from '../runtime/paths.js';
+import { buildBaseRootfs, importRootfs, rootfsStatus } from '../runtime/rootfs.js';
+
+function requireRoot(what: string): void {
+  if (process.getuid?.() !== 0) throw new UserError(`${what} needs root (it copies device-owned files into ${defaultRootfs()}): run it with sudo`);
+}
+
+/** The first run or workshop launch builds the base rootfs when it is missing. */
+export async function ensureBaseRootfs(): Promise<void> {
+  const target = defaultRootfs();
+  if (rootfsStatus(target).complete) return;
+  requireRoot('building the base rootfs');
+  process.stderr.write(`containy-learn: the base rootfs is missing; building it at ${target} from this host (no network)\n`);
+  await build(false);
+}
+
+async function build(force: boolean): Promise<void> {
+  const progress = progressPrinter();
+  const started = Date.now();
+  try {
+    const result = await buildBaseRootfs({ target: defaultRootfs(), force, onProgress: (p) => progress.update(p) });
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    progress.end(result.built
+      ? `built ${result.target}: ${result.files} files, ${(result.sizeBytes / 2 ** 20).toFixed(0)} MiB, ${result.commands.length} commands${result.python ? `, python ${result.python}` : ', no python3'} (${seconds} s)`
+      : `${result.target} is already complete (use --force to rebuild)`);
+  } catch (err) {
+    progress.end();
+    throw err;
+  }
+}
+
+export async function rootfsCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === 'build') {
+    const p = parseArgs('rootfs', rest, [{ name: 'force' }]);
+    if (p.rest.length) throw new UserError(`rootfs build: unexpected '${p.rest[0]}'`);
+    requireRoot('rootfs build');
+    await build(flag(p, 'force'));
+    return 0;
+  }
+  if (sub === 'import') {
+    const p = parseArgs('rootfs', rest, []);
+    if (p.rest.length !== 1) throw new UserError('rootfs import: give one FILE.tar or FILE.tar.gz (from `docker export`)');
+    requireRoot('rootfs import');
+    const progress = progressPrinter();
+    try {
+      await importRootfs({ file: p.rest[0], target: defaultRootfs(), onProgress: (x) => progress.update(x) });
+    } finally {
+      progress.end();
+    }
+    process.stdout.write(`imported ${p.rest[0]} into ${defaultRootfs()}\n`);
+    return 0;
+  }
+  if (sub === 'status' || sub === undefined) {
+    const target = defaultRootfs();
+    const s = rootfsStatus(target);
+    if (!s.exists) process.stdout.write(`${target}: missing (build it with \`sudo containy-learn rootfs build\`)\n`);
+    else process.stdout.write(`${target}: ${s.complete ? 'complete' : 'incomplete'}, ${s.kind}, ${s.commands.length} commands\n`);
+    return s.complete ? 0 : 1;
+  }
+  throw new UserError(`rootfs: unknown subcommand '${sub}': use build, import or status`);
+}
