@@ -18,7 +18,7 @@ export function cgroupParentName(): string {
   return process.env.CONTAINY_CGROUP_PARENT ?? 'containy-learn';
 }
 
-interface CgroupMount {
+export interface CgroupMount {
   mountPoint: string;
   fstype: 'cgroup' | 'cgroup2';
   /** v1: the controllers bound to this hierarchy (e.g. ["cpu", "cpuacct"] when co-mounted). */
@@ -31,11 +31,10 @@ function kernelControllers(): Set<string> {
   return new Set(text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split('\t')[0]));
 }
 
-/** cgroup mounts from /proc/self/mountinfo (the octal escapes of spaces in paths undone). */
-export function cgroupMounts(): CgroupMount[] {
+/** cgroup mounts in a /proc/<pid>/mountinfo text; `known` tells controller names from other mount options. */
+export function parseCgroupMounts(mountinfo: string, known: Set<string>): CgroupMount[] {
   const mounts: CgroupMount[] = [];
-  const known = kernelControllers();
-  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+  for (const line of mountinfo.split('\n')) {
     // "<id> <parent> <maj:min> <root> <mount point> <opts> [optional...] - <fstype> <source> <super opts>"
     const [before, after] = line.split(' - ');
     if (!after) continue;
@@ -46,6 +45,20 @@ export function cgroupMounts(): CgroupMount[] {
     mounts.push({ mountPoint, fstype, controllers });
   }
   return mounts;
+}
+
+function cgroupMounts(): CgroupMount[] {
+  return parseCgroupMounts(fs.readFileSync('/proc/self/mountinfo', 'utf8'), kernelControllers());
+}
+
+/** v1: controller -> the mount point of its hierarchy under `root` (cpu and cpuacct map to the same one when co-mounted). */
+export function hierarchiesOf(mounts: CgroupMount[], root: string): Map<string, string> {
+  const byController = new Map<string, string>();
+  for (const m of mounts) {
+    if (m.fstype !== 'cgroup' || path.dirname(m.mountPoint) !== root) continue;
+    for (const c of m.controllers) if (!byController.has(c)) byController.set(c, m.mountPoint);
+  }
+  return byController;
 }
 
 const NOT_MOUNTED = (root: string) =>
@@ -66,12 +79,7 @@ export function detectLayout(root = cgroupRoot()): CgroupLayout {
   return under.some((m) => m.fstype === 'cgroup2' && path.basename(m.mountPoint) === 'unified') ? 'hybrid' : 'v1';
 }
 
-/** v1: controller -> the mount point of its hierarchy (cpu and cpuacct map to the same one when co-mounted). */
+/** v1: controller -> the mount point of its hierarchy on this host. */
 export function v1Hierarchies(root = cgroupRoot()): Map<string, string> {
-  const byController = new Map<string, string>();
-  for (const m of cgroupMounts()) {
-    if (m.fstype !== 'cgroup' || path.dirname(m.mountPoint) !== root) continue;
-    for (const c of m.controllers) if (!byController.has(c)) byController.set(c, m.mountPoint);
-  }
-  return byController;
+  return hierarchiesOf(cgroupMounts(), root);
 }
