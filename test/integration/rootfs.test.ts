@@ -1,0 +1,455 @@
+// Real builds and imports into temp dirs. What runs inside the built tree is run
+// with the host's `chroot` command here (the test's own tool, not the runtime's);
+// the container integration tests run the same tree through our runtime.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UserError } from '../../src/runtime/errors.js';
+import { CONTAINER_PATH, findHostProgram, hostPathInRoot, readElf } from '../../src/runtime/rootfs-copy.js';
+import { readMarker } from '../../src/runtime/rootfs-marker.js';
+import {
+  type BuildProgress,
+  type BuildResult,
+  WANTED_COMMANDS,
+  buildBaseRootfs,
+  copyWithLibraries,
+  importRootfs,
+  isExecutableInRoot,
+  resolveInRoot,
+  rootfsStatus,
+  sharedLibrariesOf,
+} from '../../src/runtime/rootfs.js';
+
+const root = process.getuid?.() === 0;
+if (!root) console.warn('rootfs integration: running programs in a chroot, and importing owners and device files, need root: those tests are skipped');
+
+const CONTAINER_ENV = { PATH: CONTAINER_PATH.join(':') };
+const mountinfo = () => fs.readFileSync('/proc/self/mountinfo', 'utf8');
+
+/** Runs a shell command in the tree with the host's chroot; returns status and output. */
+function inChroot(dir: string, ...argv: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('chroot', [dir, ...argv], { encoding: 'utf8', env: CONTAINER_ENV, timeout: 30_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * Every library the program at `containerPath` needs is inside `dir` at the path
+ * ldd gives, the loader included; or the program is static. Returns what was checked.
+ */
+function expectRunnableInRoot(dir: string, containerPath: string): string[] {
+  expect(isExecutableInRoot(dir, containerPath), `${containerPath} executable`).toBe(true);
+  const file = hostPathInRoot(dir, containerPath);
+  const elf = readElf(file);
+  if (!elf) {
+    // A script: its interpreter must be there.
+    const interp = fs.readFileSync(file, 'latin1').slice(2).split('\n')[0].trim().split(/\s+/)[0];
+    return expectRunnableInRoot(dir, interp);
+  }
+  if (elf.interpreter === null) return [];
+  const libs = sharedLibrariesOf(file);
+  expect(libs).toContain(elf.interpreter);
+  for (const lib of libs) expect(resolveInRoot(dir, lib).exists, `${containerPath} needs ${lib}`).toBe(true);
+  return libs;
+}
+
+/** Where `name` is on the container PATH inside `dir`, as `which` would say. */
+function whichInRoot(dir: string, name: string): string {
+  const found = CONTAINER_PATH.map((d) => `${d}/${name}`).find((p) => resolveInRoot(dir, p).exists);
+  expect(found, `${name} on the PATH`).toBeDefined();
+  return found!;
+}
+
+function siblings(dir: string, base: string): string[] {
+  return fs.readdirSync(dir).filter((n) => n === base || n.startsWith(`${base}.`));
+}
+
+describe('buildBaseRootfs', () => {
+  let dir: string;
+  let target: string;
+  let first: BuildResult;
+  const progress: BuildProgress[] = [];
+  let mountsBefore: string;
+
+  beforeAll(async () => {
+    mountsBefore = mountinfo();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'containy-rootfs-test-'));
+    target = path.join(dir, 'base');
+    const started = performance.now();
+    first = await buildBaseRootfs({ target, onProgress: (p) => progress.push(p) });
+    const ms = Math.round(performance.now() - started);
+    const python = readMarker(target)?.source.python as { libraryDirs: string[] } | undefined;
+    const stdlibBytes = (python?.libraryDirs ?? []).reduce(
+      (sum, d) => sum + Number(execFileSync('du', ['-sb', hostPathInRoot(target, d)], { encoding: 'utf8' }).split('\t')[0]),
+      0,
+    );
+    console.log(
+      `rootfs build: ${ms} ms, ${(first.sizeBytes / 1e6).toFixed(1)} MB in ${first.files} entries, ${first.commands.length} commands, ` +
+        `python ${first.python} with ${(stdlibBytes / 1e6).toFixed(1)} MB of stdlib`,
+    );
+  }, 120_000);
+
+  afterAll(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(mountinfo()).toBe(mountsBefore);
+  });
+
+  it('builds, reporting each step from 0 to its total', () => {
+    expect(first.built).toBe(true);
+    expect(first.target).toBe(target);
+    const steps = [...new Set(progress.map((p) => p.step))];
+    expect(steps[0]).toBe('skeleton');
+    expect(steps).toContain(fs.existsSync('/bin/busybox') ? 'busybox' : 'coreutils');
+    expect(steps).toContain('libraries');
+    expect(steps.at(-1)).toBe('finishing');
+    if (first.python) expect(steps).toContain('python stdlib');
+    for (const step of steps) {
+      const last = progress.filter((p) => p.step === step).at(-1)!;
+      expect(last.done, step).toBe(last.total);
+    }
+    expect(rootfsStatus(target)).toMatchObject({ exists: true, complete: true, kind: 'built' });
+    expect(siblings(dir, 'base')).toEqual(['base']); // no partial left beside it
+  });
+
+  it('has every wanted command, executable, static or with its libraries in place', () => {
+    expect(first.missingCommands).toEqual([]);
+    for (const name of WANTED_COMMANDS) {
+      expect(first.commands, name).toContain(name);
+      expectRunnableInRoot(target, whichInRoot(target, name));
+    }
+    const marker = readMarker(target)!;
+    if (marker.source.busybox) expect(readElf(hostPathInRoot(target, '/bin/busybox'))?.interpreter).toBeNull();
+    expect(rootfsStatus(target).commands).toEqual(first.commands);
+  });
+
+  it('has the skeleton: mount points, /tmp 1777, root and an os-release saying what it is', () => {
+    for (const d of ['proc', 'sys', 'dev', 'tmp', 'root', 'etc', 'var', 'run', 'cgroups_example']) {
+      expect(fs.statSync(hostPathInRoot(target, `/${d}`)).isDirectory(), d).toBe(true);
+    }
+    expect(fs.readdirSync(path.join(target, 'cgroups_example'))).toEqual([]);
+    expect(fs.statSync(path.join(target, 'tmp')).mode & 0o7777).toBe(0o1777);
+    expect(fs.readFileSync(path.join(target, 'etc/passwd'), 'utf8')).toMatch(/^root:x:0:0:/);
+    expect(fs.readFileSync(path.join(target, 'etc/group'), 'utf8')).toMatch(/^root:x:0:/);
+    expect(fs.readFileSync(path.join(target, 'etc/os-release'), 'utf8')).toMatch(/^ID=containy-learn$/m);
+    expect(fs.readFileSync(path.join(target, 'etc/hostname'), 'utf8').trim()).not.toBe('');
+  });
+
+  it('has python3 on the container PATH: the real interpreter, its libraries and a trimmed stdlib', () => {
+    expect(first.python).not.toBeNull();
+    expect(first.commands).toContain('python3');
+    expect(resolveInRoot(target, '/usr/bin/python3').path).toBe(first.python);
+    expectRunnableInRoot(target, '/usr/bin/python3');
+    const { source } = readMarker(target)!;
+    const python = source.python as { libraryDirs: string[]; version: string };
+    const stdlib = python.libraryDirs.find((d) => fs.existsSync(path.join(d, 'os.py')))!;
+    for (const f of ['os.py', 'encodings/__init__.py', 'multiprocessing/__init__.py', 'subprocess.py']) {
+      expect(fs.existsSync(hostPathInRoot(target, `${stdlib}/${f}`)), f).toBe(true);
+    }
+    for (const gone of ['test', 'idlelib', 'tkinter', 'ensurepip', 'lib2to3', 'turtledemo']) {
+      expect(fs.existsSync(hostPathInRoot(target, `${stdlib}/${gone}`)), gone).toBe(false);
+    }
+    const sitePackages = hostPathInRoot(target, `${stdlib}/site-packages`);
+    if (fs.existsSync(sitePackages)) expect(fs.readdirSync(sitePackages)).toEqual([]);
+    // The C extension modules a demo may import, with their libraries.
+    const dynload = python.libraryDirs.map((d) => hostPathInRoot(target, d)).flatMap((d) => [d, path.join(d, 'lib-dynload')]);
+    const modules = dynload.filter((d) => fs.existsSync(d)).flatMap((d) => fs.readdirSync(d).filter((n) => n.endsWith('.so')).map((n) => path.join(d, n)));
+    expect(modules.length).toBeGreaterThan(0);
+    for (const mod of modules) expectRunnableLibrary(target, mod);
+  });
+
+  it.skipIf(!root)('runs busybox and python3 inside the tree, and python writes no bytecode there', () => {
+    const stamp = Date.now() - 1000;
+    const shell = inChroot(target, '/bin/sh', '-c', 'ls / && id -u && echo hi | tr a-z A-Z && which python3');
+    expect(shell.stderr).toBe('');
+    expect(shell.stdout).toMatch(/^cgroups_example$/m);
+    expect(shell.stdout).toMatch(/^0$/m);
+    expect(shell.stdout).toMatch(/^HI$/m);
+    const py = inChroot(target, 'python3', '-c', 'import os, sys, json, subprocess, multiprocessing; b = bytearray(50 << 20); print(sys.prefix, len(b))');
+    expect(py.stderr).toBe('');
+    expect(py.stdout.trim()).toMatch(/ 52428800$/);
+    const written = execFileSync('find', [target, '-newermt', `@${stamp / 1000}`, '-name', '*.pyc'], { encoding: 'utf8' });
+    expect(written).toBe('');
+  });
+
+  it('does nothing on a second build, fast', async () => {
+    const before = readMarker(target)!.createdAt;
+    const started = performance.now();
+    const again = await buildBaseRootfs({ target });
+    const ms = performance.now() - started;
+    console.log(`second build: ${ms.toFixed(1)} ms`);
+    expect(again).toEqual({ ...first, built: false });
+    expect(ms).toBeLessThan(500);
+    expect(readMarker(target)!.createdAt).toBe(before);
+  });
+
+  it('rebuilds with force, replacing the tree and leaving nothing beside it', async () => {
+    fs.writeFileSync(path.join(target, 'root/scribble'), 'made after the build');
+    const again = await buildBaseRootfs({ target, force: true, python: false });
+    expect(again.built).toBe(true);
+    expect(again.python).toBeNull();
+    expect(fs.existsSync(path.join(target, 'root/scribble'))).toBe(false);
+    expect(siblings(dir, 'base')).toEqual(['base']);
+    first = await buildBaseRootfs({ target, force: true }); // back to the full tree for the tests after this one
+  }, 60_000);
+
+  it('stops an interrupted build with nothing left: no target, no partial dir', async () => {
+    const interrupted = path.join(dir, 'interrupted');
+    const stop = new Error('interrupted by the test');
+    let calls = 0;
+    await expect(
+      buildBaseRootfs({
+        target: interrupted,
+        onProgress: (p) => {
+          calls++;
+          if (p.step === (first.python ? 'python stdlib' : 'libraries') && p.done > 0) throw stop;
+        },
+      }),
+    ).rejects.toBe(stop);
+    expect(calls).toBeGreaterThan(1);
+    expect(siblings(dir, 'interrupted')).toEqual([]);
+  });
+
+  it('refuses to build over a directory that is not a rootfs, and leaves it alone', async () => {
+    const mine = path.join(dir, 'mine');
+    fs.mkdirSync(mine);
+    fs.writeFileSync(path.join(mine, 'thesis.txt'), 'precious');
+    await expect(buildBaseRootfs({ target: mine })).rejects.toThrow(/exists and is not a containy rootfs/);
+    await expect(buildBaseRootfs({ target: mine })).rejects.toBeInstanceOf(UserError);
+    expect(fs.readdirSync(mine)).toEqual(['thesis.txt']);
+    expect(siblings(dir, 'mine')).toEqual(['mine']);
+  });
+
+  it('removes the partial dir of a killed build, and shares one build between concurrent callers', async () => {
+    const other = path.join(dir, 'other');
+    const stale = `${other}.partial-${2 ** 22 + 1}`; // no process has that pid
+    fs.mkdirSync(path.join(stale, 'bin'), { recursive: true });
+    const a = buildBaseRootfs({ target: other, python: false });
+    const b = buildBaseRootfs({ target: other, python: false });
+    expect(b).toBe(a);
+    expect((await a).built).toBe(true);
+    expect(siblings(dir, 'other')).toEqual(['other']);
+  });
+});
+
+/** An extension module's libraries are in the tree (ldd from the host names them). */
+function expectRunnableLibrary(dir: string, hostPathOfModule: string): void {
+  for (const lib of sharedLibrariesOf(hostPathOfModule)) {
+    expect(resolveInRoot(dir, lib).exists, `${path.basename(hostPathOfModule)} needs ${lib}`).toBe(true);
+  }
+}
+
+describe('buildBaseRootfs without busybox: the host tools with their ldd libraries', () => {
+  let dir: string;
+  let target: string;
+  let result: BuildResult;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'containy-rootfs-test-'));
+    target = path.join(dir, 'copied');
+    const started = performance.now();
+    result = await buildBaseRootfs({ target, busybox: 'never', python: false });
+    console.log(`rootfs build without busybox or python: ${Math.round(performance.now() - started)} ms, ${(result.sizeBytes / 1e6).toFixed(1)} MB`);
+  }, 120_000);
+
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('copies bash and each wanted command the host has, each with its libraries', () => {
+    const hostHas = WANTED_COMMANDS.filter((c) => findHostProgram(c));
+    expect(result.missingCommands.filter((c) => c !== 'python3')).toEqual(WANTED_COMMANDS.filter((c) => !findHostProgram(c)));
+    expect(hostHas.length).toBeGreaterThan(20);
+    expect(result.commands).toContain('bash');
+    for (const name of ['bash', ...hostHas]) expectRunnableInRoot(target, findHostProgram(name)!);
+    expect(fs.existsSync(path.join(target, 'usr/bin/busybox'))).toBe(false);
+  });
+
+  it.skipIf(!root)('runs them inside the tree', () => {
+    const r = inChroot(target, '/bin/bash', '-c', 'ls -a /etc | sort | grep -v "^\\.*$"; echo "bash $BASH_VERSION" | cut -d. -f1 | tr a-z A-Z');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const etc = fs.readdirSync(path.join(target, 'etc')).sort();
+    expect(r.stdout).toBe([...etc, `BASH ${process.env.BASH_VERSION?.split('.')[0] ?? execFileSync('bash', ['-c', 'echo ${BASH_VERSION%%.*}'], { encoding: 'utf8' }).trim()}`, ''].join('\n'));
+  });
+});
+
+describe('lesson 1 helpers: a program copied without, then with, its libraries', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'containy-lesson1-test-'));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('copies the program alone, then its libraries and loader at their host paths', async () => {
+    const cocacola = path.join(dir, 'cocacola');
+    const alone = await copyWithLibraries('ls', cocacola, { withLibraries: false });
+    expect(alone.copied.map((p) => resolveInRoot(cocacola, p).path)).toEqual([alone.program]);
+    expect(alone.libraries).toEqual(sharedLibrariesOf('ls'));
+    for (const lib of alone.libraries) expect(resolveInRoot(cocacola, lib).exists).toBe(false);
+    if (root) {
+      // The lesson's moment: the program is there, the kernel cannot load it.
+      const r = inChroot(cocacola, alone.program);
+      expect(r.status).toBe(127);
+      expect(r.stderr).toMatch(/No such file or directory/);
+    }
+    const withLibs = await copyWithLibraries('ls', cocacola, { withLibraries: true });
+    expect(withLibs.copied.length).toBeGreaterThanOrEqual(withLibs.libraries.length);
+    for (const lib of withLibs.libraries) expect(resolveInRoot(cocacola, lib).exists, lib).toBe(true);
+    if (root) {
+      const r = inChroot(cocacola, alone.program, '/');
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(r.stdout.split('\n')).toEqual(expect.arrayContaining(fs.readdirSync(cocacola)));
+    }
+  });
+
+  it('copies a script with its interpreter', async () => {
+    const script = path.join(dir, 'hello.sh');
+    fs.writeFileSync(script, '#!/bin/sh\necho hello from a script\n', { mode: 0o755 });
+    const inside = path.join(dir, 'scripted');
+    await copyWithLibraries(script, inside, { withLibraries: true });
+    expectRunnableInRoot(inside, script);
+    if (root) expect(inChroot(inside, script).stdout).toBe('hello from a script\n');
+  });
+});
+
+describe('importRootfs', () => {
+  let dir: string;
+  let mountsBefore: string;
+  beforeAll(() => {
+    mountsBefore = mountinfo();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'containy-rootfs-import-test-'));
+  });
+  afterAll(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(mountinfo()).toBe(mountsBefore);
+  });
+
+  /** A small root: bin/sh, etc/hostname; `extra` adds to it. */
+  function tree(name: string, extra: (t: string) => void = () => {}): string {
+    const t = path.join(dir, name);
+    fs.mkdirSync(path.join(t, 'bin'), { recursive: true });
+    fs.mkdirSync(path.join(t, 'etc'));
+    fs.writeFileSync(path.join(t, 'bin/sh'), '#!/bin/true\n', { mode: 0o755 });
+    fs.writeFileSync(path.join(t, 'etc/hostname'), `${name}\n`);
+    extra(t);
+    return t;
+  }
+  const tar = (...args: string[]) => execFileSync('tar', args);
+  const nothingLeft = (base: string) => expect(siblings(dir, base)).toEqual([]);
+
+  it('imports a docker-export-like .tar as it is', async () => {
+    const src = tree('plain', (t) => fs.symlinkSync('/bin/sh', path.join(t, 'bin/ash')));
+    tar('-C', src, '-cf', path.join(dir, 'plain.tar'), '.');
+    const progress: string[] = [];
+    const r = await importRootfs({ file: path.join(dir, 'plain.tar'), target: path.join(dir, 'imported'), onProgress: (p) => progress.push(p.step) });
+    expect(r.strippedDir).toBeNull();
+    expect(r.commands).toEqual(['ash', 'sh']);
+    expect(fs.readFileSync(path.join(dir, 'imported/etc/hostname'), 'utf8')).toBe('plain\n');
+    expect(fs.readlinkSync(path.join(dir, 'imported/bin/ash'))).toBe('/bin/sh');
+    expect(rootfsStatus(path.join(dir, 'imported'))).toMatchObject({ exists: true, complete: true, kind: 'imported', commands: ['ash', 'sh'] });
+    expect(progress).toEqual(expect.arrayContaining(['listing', 'extracting', 'finishing']));
+    expect(siblings(dir, 'imported')).toEqual(['imported']);
+    // A later build leaves an imported rootfs alone.
+    expect((await buildBaseRootfs({ target: path.join(dir, 'imported') })).built).toBe(false);
+  });
+
+  it('strips the single top-level directory of a .tar.gz (containy debian.tar.gz)', async () => {
+    const parent = path.join(dir, 'gzsrc');
+    fs.mkdirSync(parent);
+    fs.renameSync(tree('debian-tree'), path.join(parent, 'debian'));
+    tar('-C', parent, '-czf', path.join(dir, 'debian.tar.gz'), 'debian');
+    const r = await importRootfs({ file: path.join(dir, 'debian.tar.gz'), target: path.join(dir, 'deb') });
+    expect(r.strippedDir).toBe('debian');
+    expect(fs.existsSync(path.join(dir, 'deb/bin/sh'))).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'deb/debian'))).toBe(false);
+    // And with "./" in front of every name.
+    tar('-C', parent, '-czf', path.join(dir, 'dotted.tgz'), './debian');
+    expect((await importRootfs({ file: path.join(dir, 'dotted.tgz'), target: path.join(dir, 'deb') })).strippedDir).toBe('debian');
+    expect(fs.readFileSync(path.join(dir, 'deb/etc/hostname'), 'utf8')).toBe('debian-tree\n');
+  });
+
+  it('accepts a merged /usr (bin -> usr/bin)', async () => {
+    const src = path.join(dir, 'merged');
+    fs.mkdirSync(path.join(src, 'usr/bin'), { recursive: true });
+    fs.writeFileSync(path.join(src, 'usr/bin/sh'), '', { mode: 0o755 });
+    fs.symlinkSync('usr/bin', path.join(src, 'bin'));
+    tar('-C', src, '-cf', path.join(dir, 'merged.tar'), '.');
+    await importRootfs({ file: path.join(dir, 'merged.tar'), target: path.join(dir, 'merged-root') });
+    expect(resolveInRoot(path.join(dir, 'merged-root'), '/bin/sh')).toEqual({ path: '/usr/bin/sh', exists: true });
+  });
+
+  it.skipIf(!root)('keeps numeric owners, modes, setuid bits and device files', async () => {
+    const src = tree('full', (t) => {
+      fs.writeFileSync(path.join(t, 'etc/secret'), 'x', { mode: 0o640 });
+      fs.chownSync(path.join(t, 'etc/secret'), 1234, 5678);
+      fs.writeFileSync(path.join(t, 'bin/su'), '', { mode: 0o755 });
+      fs.chmodSync(path.join(t, 'bin/su'), 0o4755);
+      fs.mkdirSync(path.join(t, 'dev'));
+      execFileSync('mknod', [path.join(t, 'dev/null'), 'c', '1', '3']);
+    });
+    tar('--numeric-owner', '-C', src, '-cf', path.join(dir, 'full.tar'), '.');
+    const target = path.join(dir, 'full-root');
+    await importRootfs({ file: path.join(dir, 'full.tar'), target });
+    const secret = fs.statSync(path.join(target, 'etc/secret'));
+    expect([secret.uid, secret.gid, secret.mode & 0o7777]).toEqual([1234, 5678, 0o640]);
+    expect(fs.statSync(path.join(target, 'bin/su')).mode & 0o7777).toBe(0o4755);
+    const dev = fs.statSync(path.join(target, 'dev/null'));
+    expect(dev.isCharacterDevice()).toBe(true);
+    expect(dev.rdev).toBe(fs.statSync('/dev/null').rdev);
+  });
+
+  it('replaces an earlier containy rootfs at the target', async () => {
+    const src = tree('second');
+    tar('-C', src, '-cf', path.join(dir, 'second.tar'), '.');
+    const target = path.join(dir, 'imported'); // from the first test
+    await importRootfs({ file: path.join(dir, 'second.tar'), target });
+    expect(fs.readFileSync(path.join(target, 'etc/hostname'), 'utf8')).toBe('second\n');
+    expect(fs.existsSync(path.join(target, 'bin/ash'))).toBe(false);
+    expect(siblings(dir, 'imported')).toEqual(['imported']);
+  });
+
+  it('fails on a missing file, a non-tar and a tar without bin/sh, leaving nothing', async () => {
+    const target = path.join(dir, 'bad');
+    await expect(importRootfs({ file: path.join(dir, 'nope.tar'), target })).rejects.toThrow(/nope\.tar does not exist/);
+    fs.writeFileSync(path.join(dir, 'notes.tar'), 'these are notes, not an archive\n'.repeat(40));
+    const notTar = importRootfs({ file: path.join(dir, 'notes.tar'), target });
+    await expect(notTar).rejects.toBeInstanceOf(UserError);
+    await expect(notTar).rejects.toThrow(/notes\.tar is not a tar archive/);
+    const src = path.join(dir, 'project');
+    fs.mkdirSync(path.join(src, 'src'), { recursive: true });
+    fs.writeFileSync(path.join(src, 'src/main.c'), 'int main(void) { return 0; }\n');
+    tar('-C', src, '-czf', path.join(dir, 'project.tar.gz'), '.');
+    await expect(importRootfs({ file: path.join(dir, 'project.tar.gz'), target })).rejects.toThrow(
+      'rootfs import: the archive has no bin/sh: is it a root filesystem? try `docker export`',
+    );
+    nothingLeft('bad');
+  });
+
+  it('fails, after extracting, on a bin/sh that leads nowhere, leaving nothing', async () => {
+    const src = path.join(dir, 'dangling');
+    fs.mkdirSync(path.join(src, 'bin'), { recursive: true });
+    fs.symlinkSync('/bin/busybox', path.join(src, 'bin/sh'));
+    tar('-C', src, '-cf', path.join(dir, 'dangling.tar'), '.');
+    await expect(importRootfs({ file: path.join(dir, 'dangling.tar'), target: path.join(dir, 'dangling-root') })).rejects.toThrow(/has no bin\/sh/);
+    nothingLeft('dangling-root');
+  });
+
+  it('leaves nothing when interrupted midway', async () => {
+    const src = tree('many', (t) => {
+      fs.mkdirSync(path.join(t, 'data'));
+      for (let i = 0; i < 500; i++) fs.writeFileSync(path.join(t, `data/f${i}`), String(i));
+    });
+    tar('-C', src, '-cf', path.join(dir, 'many.tar'), '.');
+    const stop = new Error('stopped by the test');
+    await expect(
+      importRootfs({
+        file: path.join(dir, 'many.tar'),
+        target: path.join(dir, 'many-root'),
+        onProgress: (p) => {
+          if (p.step === 'extracting' && p.done >= 50) throw stop;
+        },
+      }),
+    ).rejects.toBe(stop);
+    nothingLeft('many-root');
+  });
+});

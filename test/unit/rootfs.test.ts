@@ -1,0 +1,201 @@
+// The pieces of the rootfs builder that need no build: ldd parsing, ELF reading,
+// path resolution inside a root, stdlib filtering, archive layouts, status.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { UserError } from '../../src/runtime/errors.js';
+import {
+  findHostProgram,
+  forEachLimit,
+  parseLddOutput,
+  readElf,
+  resolveInRoot,
+  scriptInterpreter,
+} from '../../src/runtime/rootfs-copy.js';
+import { archiveLayout } from '../../src/runtime/rootfs-import.js';
+import { checkTarget, removeStalePartials } from '../../src/runtime/rootfs-marker.js';
+import { keepStdlibEntry } from '../../src/runtime/rootfs-python.js';
+import { commandsInRoot, missingRootfsMessage, rootfsStatus, sharedLibrariesOf } from '../../src/runtime/rootfs.js';
+
+let tmp: string;
+beforeEach(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'containy-rootfs-unit-'));
+});
+afterEach(() => {
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('parseLddOutput', () => {
+  it('reads glibc ldd: libraries and the loader, not the vdso', () => {
+    const out = [
+      '\tlinux-vdso.so.1 (0x00007ffd4f3f2000)',
+      '\tlibtinfo.so.6 => /lib/x86_64-linux-gnu/libtinfo.so.6 (0x00007f0a1c1d0000)',
+      '\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f0a1bfef000)',
+      '\t/lib64/ld-linux-x86-64.so.2 (0x00007f0a1c35c000)',
+    ].join('\n');
+    expect(parseLddOutput(out)).toEqual({
+      libraries: ['/lib/x86_64-linux-gnu/libtinfo.so.6', '/lib/x86_64-linux-gnu/libc.so.6', '/lib64/ld-linux-x86-64.so.2'],
+      missing: [],
+      notDynamic: false,
+    });
+  });
+
+  it('reports libraries the host lacks, and static programs', () => {
+    expect(parseLddOutput('\tlibgone.so.1 => not found\n\tlibc.so.6 => /lib/libc.so.6 (0x1)\n').missing).toEqual(['libgone.so.1']);
+    expect(parseLddOutput('\tnot a dynamic executable\n')).toEqual({ libraries: [], missing: [], notDynamic: true });
+    expect(parseLddOutput('\tstatically linked\n').notDynamic).toBe(true);
+  });
+
+  it('reads musl ldd, whose loader is also libc', () => {
+    const out = '\t/lib/ld-musl-x86_64.so.1 (0x7f00)\n\tlibc.musl-x86_64.so.1 => /lib/ld-musl-x86_64.so.1 (0x7f00)\n';
+    expect(parseLddOutput(out).libraries).toEqual(['/lib/ld-musl-x86_64.so.1']);
+  });
+});
+
+describe('ELF and ldd on real host files', () => {
+  it('finds the dynamic loader of node, and ldd lists that loader too', () => {
+    const elf = readElf(process.execPath);
+    expect(elf?.interpreter).toMatch(/^\/.*ld-/);
+    expect(sharedLibrariesOf(process.execPath)).toContain(elf!.interpreter);
+    for (const lib of sharedLibrariesOf(process.execPath)) expect(fs.existsSync(lib), lib).toBe(true);
+  });
+
+  it('says a script is not ELF and reads its #! line', () => {
+    const script = path.join(tmp, 'hello');
+    fs.writeFileSync(script, '#!/bin/sh -e\necho hi\n', { mode: 0o755 });
+    expect(readElf(script)).toBeNull();
+    expect(scriptInterpreter(script)).toBe('/bin/sh');
+    expect(sharedLibrariesOf(script)).toEqual([]); // ldd: not a dynamic executable
+  });
+
+  it('agrees with readelf on whether a program has an interpreter', () => {
+    for (const program of [process.execPath, '/bin/busybox', findHostProgram('ls')]) {
+      if (!program || !fs.existsSync(program)) continue;
+      const headers = execFileSync('readelf', ['-lW', program], { encoding: 'utf8' });
+      const interp = /Requesting program interpreter: ([^\]]+)\]/.exec(headers)?.[1] ?? null;
+      expect(readElf(program)?.interpreter, program).toBe(interp);
+    }
+  });
+
+  it('names a missing program in a UserError', () => {
+    expect(() => sharedLibrariesOf('/nonexistent/containy-prog')).toThrow(UserError);
+    expect(() => sharedLibrariesOf('containy-no-such-command')).toThrow(/not on the host/);
+  });
+});
+
+describe('resolveInRoot', () => {
+  it('follows symlinks inside the root, never out to the host', () => {
+    fs.mkdirSync(path.join(tmp, 'usr/bin'), { recursive: true });
+    fs.symlinkSync('usr/bin', path.join(tmp, 'bin'));
+    fs.symlinkSync('/etc', path.join(tmp, 'hostetc')); // absolute: the root's /etc, which does not exist
+    fs.writeFileSync(path.join(tmp, 'usr/bin/tool'), '');
+    fs.symlinkSync('/bin/tool', path.join(tmp, 'usr/bin/alias'));
+    expect(resolveInRoot(tmp, '/bin/tool')).toEqual({ path: '/usr/bin/tool', exists: true });
+    expect(resolveInRoot(tmp, '/usr/bin/alias')).toEqual({ path: '/usr/bin/tool', exists: true });
+    expect(resolveInRoot(tmp, '/usr/bin/alias', false)).toEqual({ path: '/usr/bin/alias', exists: true });
+    expect(resolveInRoot(tmp, '/hostetc/passwd')).toEqual({ path: '/etc/passwd', exists: false });
+    expect(resolveInRoot(tmp, '/../../usr/bin/tool').path).toBe('/usr/bin/tool');
+  });
+
+  it('stops on a symlink loop', () => {
+    fs.symlinkSync('b', path.join(tmp, 'a'));
+    fs.symlinkSync('a', path.join(tmp, 'b'));
+    expect(resolveInRoot(tmp, '/a').exists).toBe(false);
+  });
+
+  it('lists the programs on the container PATH, through symlinks', () => {
+    fs.mkdirSync(path.join(tmp, 'usr/bin'), { recursive: true });
+    fs.symlinkSync('usr/bin', path.join(tmp, 'bin'));
+    fs.writeFileSync(path.join(tmp, 'usr/bin/busybox'), '', { mode: 0o755 });
+    fs.writeFileSync(path.join(tmp, 'usr/bin/notes.txt'), '', { mode: 0o644 });
+    fs.symlinkSync('/bin/busybox', path.join(tmp, 'usr/bin/ls'));
+    fs.symlinkSync('/bin/missing', path.join(tmp, 'usr/bin/broken'));
+    expect(commandsInRoot(tmp)).toEqual(['busybox', 'ls']);
+  });
+});
+
+describe('stdlib filter', () => {
+  it('drops tests, GUI, build files, third-party packages and optimised .pyc', () => {
+    expect(keepStdlibEntry('os.py', false)).toBe(true);
+    expect(keepStdlibEntry('__pycache__/os.cpython-311.pyc', false)).toBe(true);
+    expect(keepStdlibEntry('__pycache__/os.cpython-311.opt-1.pyc', false)).toBe(false);
+    expect(keepStdlibEntry('json/__pycache__', true)).toBe(true);
+    for (const dir of ['test', 'idlelib', 'tkinter', 'turtledemo', 'ensurepip', 'lib2to3', 'unittest/test', 'config-3.11-x86_64-linux-gnu']) {
+      expect(keepStdlibEntry(dir, true), dir).toBe(false);
+    }
+    expect(keepStdlibEntry('site-packages', true)).toBe(true); // kept empty
+    expect(keepStdlibEntry('site-packages/numpy', true)).toBe(false);
+    expect(keepStdlibEntry('site-packages/six.py', false)).toBe(false);
+    expect(keepStdlibEntry('lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so', false)).toBe(true);
+    expect(keepStdlibEntry('lib-dynload/_testcapi.cpython-311-x86_64-linux-gnu.so', false)).toBe(false);
+    expect(keepStdlibEntry('lib-dynload/_tkinter.cpython-311-x86_64-linux-gnu.so', false)).toBe(false);
+  });
+});
+
+describe('archiveLayout', () => {
+  it('takes a docker export as it is', () => {
+    expect(archiveLayout(['.dockerenv', 'bin/', 'bin/sh', 'etc/', 'etc/hostname'])).toEqual({ strip: 0, strippedDir: null, hasShell: true });
+    expect(archiveLayout(['./', './bin/', './bin/sh'])).toEqual({ strip: 0, strippedDir: null, hasShell: true });
+  });
+
+  it('accepts a merged /usr (bin is a symlink, usr/bin/sh the file)', () => {
+    expect(archiveLayout(['bin', 'usr/', 'usr/bin/', 'usr/bin/sh']).hasShell).toBe(true);
+  });
+
+  it('strips a single top-level directory, counting "." as tar does', () => {
+    expect(archiveLayout(['debian/', 'debian/bin/', 'debian/bin/sh'])).toEqual({ strip: 1, strippedDir: 'debian', hasShell: true });
+    expect(archiveLayout(['./debian/', './debian/bin/sh'])).toEqual({ strip: 2, strippedDir: 'debian', hasShell: true });
+  });
+
+  it('finds no shell in an archive that is not a root filesystem', () => {
+    expect(archiveLayout(['src/', 'src/main.c', 'README']).hasShell).toBe(false);
+    expect(archiveLayout(['a/bin/sh', 'b/etc/passwd']).hasShell).toBe(false);
+    expect(archiveLayout([]).hasShell).toBe(false);
+  });
+});
+
+describe('status and targets', () => {
+  it('reports a missing rootfs and says how to build it', () => {
+    const target = path.join(tmp, 'base');
+    expect(rootfsStatus(target)).toEqual({ exists: false, complete: false, kind: 'unknown', version: null, commands: [] });
+    expect(missingRootfsMessage(target)).toBe(`the base rootfs is missing at ${target}: run \`sudo containy-learn rootfs build\``);
+  });
+
+  it('calls a directory without our marker unknown and incomplete', () => {
+    fs.mkdirSync(path.join(tmp, 'bin'));
+    fs.writeFileSync(path.join(tmp, 'bin/sh'), '', { mode: 0o755 });
+    expect(rootfsStatus(tmp)).toEqual({ exists: true, complete: false, kind: 'unknown', version: null, commands: ['sh'] });
+  });
+
+  it('refuses / as a target', () => {
+    expect(() => checkTarget('/', 'rootfs build')).toThrow(UserError);
+    expect(() => checkTarget('', 'rootfs build')).toThrow(/target directory is empty/);
+  });
+
+  it('removes partial dirs of dead processes only', async () => {
+    const target = path.join(tmp, 'base');
+    const deadPid = 2 ** 22 + 1; // above the largest pid_max the kernel allows: never a live process
+    const dead = `${target}.partial-${deadPid}`;
+    const alive = `${target}.partial-1`; // init is always alive
+    const mine = `${target}.partial-${process.pid}`;
+    for (const d of [dead, alive, mine, `${target}.old-${deadPid}`]) fs.mkdirSync(d);
+    expect((await removeStalePartials(target)).sort()).toEqual([`${target}.old-${deadPid}`, dead].sort());
+    expect(fs.existsSync(alive) && fs.existsSync(mine)).toBe(true);
+  });
+});
+
+describe('forEachLimit', () => {
+  it('rejects only after the running items have settled', async () => {
+    const finished: number[] = [];
+    const run = forEachLimit([0, 1, 2, 3, 4, 5], 3, async (i) => {
+      await new Promise((r) => setTimeout(r, i === 0 ? 1 : 30));
+      if (i === 0) throw new Error('first fails');
+      finished.push(i);
+    });
+    await expect(run).rejects.toThrow('first fails');
+    // 1 and 2 were running when 0 failed: they finished; nothing new started.
+    expect(finished.sort()).toEqual([1, 2]);
+  });
+});
