@@ -50,7 +50,9 @@ function mountSpecialFilesystems(root: string): void {
   libc.mount('sysfs', mkdirIn(root, 'sys'), 'sysfs', nosuidNodevNoexec | libc.MS.RDONLY);
   const dev = mkdirIn(root, 'dev');
   libc.mount('tmpfs', dev, 'tmpfs', libc.MS.NOSUID | libc.MS.STRICTATIME, 'mode=755,size=65536k');
+  const umask = process.umask(0); // device nodes are 0666, as runc makes them
   for (const [name, major, minor] of DEVICES) libc.mknod(path.join(dev, name), S_IFCHR | 0o666, major, minor);
+  process.umask(umask);
   for (const [name, target] of DEV_LINKS) fs.symlinkSync(target, path.join(dev, name));
   libc.mount('devpts', mkdirIn(dev, 'pts'), 'devpts', libc.MS.NOSUID | libc.MS.NOEXEC, 'newinstance,ptmxmode=0666,mode=0620');
   libc.mount('shm', mkdirIn(dev, 'shm'), 'tmpfs', nosuidNodevNoexec, 'mode=1777,size=65536k');

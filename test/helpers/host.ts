@@ -1,0 +1,74 @@
+// What the tests compare before and after: the host must be left as found.
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const isRoot = process.getuid?.() === 0;
+
+/** Say why a root-only suite is skipped (it never is in CI, which runs as root). */
+export function warnIfNotRoot(suite: string): void {
+  if (!isRoot) console.warn(`skipping ${suite}: it creates real containers, which needs root (run the tests with sudo)`);
+}
+
+export const PACKAGE_ROOT = path.resolve(import.meta.dirname, '../..');
+export const CLI = path.join(PACKAGE_ROOT, 'bin', 'containy-learn.js');
+
+/** The host's mount table without the per-mount ids, which a remount may renumber. */
+export function mountTable(): string[] {
+  return fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.split(' ').slice(3).join(' '))
+    .sort();
+}
+
+/** Every cgroup directory whose path mentions containy. */
+export function containyCgroups(): string[] {
+  const out = execFileSync('find', ['/sys/fs/cgroup', '-path', '*containy*', '-type', 'd'], { encoding: 'utf8' });
+  return out.split('\n').filter(Boolean).sort();
+}
+
+/** Network devices that look like ours. */
+export function containyLinks(): string[] {
+  return fs.readdirSync('/sys/class/net').filter((n) => /containy|veth/.test(n));
+}
+
+export function hostState(): { mounts: string[]; cgroups: string[]; links: string[] } {
+  return { mounts: mountTable(), cgroups: containyCgroups(), links: containyLinks() };
+}
+
+/** A state directory of the test's own (CONTAINY_STATE_DIR), removed by the caller. */
+export function tempStateDir(label: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `containy-test-${label}-`));
+}
+
+export interface CliResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the CLI as a user would, with the given environment additions. */
+export function cli(args: string[], opts: { env?: Record<string, string>; input?: string; uid?: number; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      uid: opts.uid,
+      gid: opts.uid,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ status: code ?? (signal === 'SIGKILL' ? 137 : 128), stdout, stderr });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
