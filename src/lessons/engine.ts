@@ -1,0 +1,340 @@
+// Runs a lesson's steps for real: each step's action through the runtime, then
+// the probes of the host and the container, then the step's checks. One
+// session per open lesson; it owns everything its steps made (containers, host
+// processes, the work directory, named containers' stored changes) and removes
+// all of it on reset() and close().
+import fs from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { describeError, UserError, type Container } from '../runtime/index.js';
+import { ACTIONS, STOP_GRACE_MS, type ActionContext, type ActionOutcome, type Handle } from './actions.js';
+import { evaluateCheck, parseSubject, probesReadBy, type CheckFacts } from './checks.js';
+import { cgroupProblem, NEEDS_ROOT, overlayProblem } from './host-support.js';
+import { realRuntime, type RuntimeLike } from './runtime-like.js';
+import type { Lesson, Need, ProbeKind, ProbeSnapshot, Step, StepResult } from './types.js';
+import { substitute, ValueError } from './variables.js';
+
+export interface SessionOptions {
+  /** The runtime to act through (a fake in unit tests). */
+  runtime?: RuntimeLike;
+  /** Default: the effective uid is 0. Without root, steps that need it say so instead of failing. */
+  isRoot?: boolean;
+  /** Default: <stateRoot>/lessons/containy-lesson-<id>-<pid>. Removed on reset and close. */
+  workdir?: string;
+  /** Default: read from the host (/proc/filesystems, /sys/fs/cgroup). Tests pass their own. */
+  hostSupport?: HostSupport;
+}
+
+/** Why the host cannot give a step what it needs, with what to change; undefined when it can. */
+export interface HostSupport {
+  overlay(): string | undefined;
+  cgroups(controllers: string[]): string | undefined;
+}
+
+const hostSupportFromHost: HostSupport = { overlay: () => overlayProblem(), cgroups: (c) => cgroupProblem(c) };
+
+/** The lesson's own container is the handle named "container". */
+const MAIN = 'container';
+/** A container's printed output kept for `output` checks and the TUI: the tail. */
+const OUTPUT_KEEP = 64 * 1024;
+/** How long a check expecting `victim.alive == false` waits for the kill to be reaped. */
+const EXIT_SETTLE_MS = 1500;
+
+interface KeptHandle extends Handle {
+  exitStatus?: number;
+}
+
+export class LessonSession {
+  readonly lesson: Lesson;
+  private readonly runtime: RuntimeLike;
+  private readonly isRoot: boolean;
+  private readonly hostSupport: HostSupport;
+  private readonly workdirPath: string;
+  private readonly handles = new Map<string, KeptHandle>();
+  /** Named containers whose stored changes this session made. */
+  private readonly stored = new Set<string>();
+  /** The handle the container pane shows: the one the last step acted on. */
+  private focus = MAIN;
+  /** Steps run one at a time, in the order asked; reset/close wait for the running one. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  constructor(lesson: Lesson, opts: SessionOptions = {}) {
+    this.lesson = lesson;
+    this.runtime = opts.runtime ?? realRuntime;
+    this.isRoot = opts.isRoot ?? process.getuid?.() === 0;
+    this.hostSupport = opts.hostSupport ?? hostSupportFromHost;
+    this.workdirPath = opts.workdir ?? path.join(this.runtime.lessonsDir(), `containy-lesson-${lesson.id}-${process.pid}`);
+  }
+
+  /** The lesson's container while it runs (for the panes and `containy-learn exec`). */
+  get container(): Container | undefined {
+    const main = this.handles.get(MAIN);
+    return main?.container.running ? main.container : undefined;
+  }
+
+  /** The lesson's work directory on the host (it exists once a step has used it). */
+  get workdir(): string {
+    return this.workdirPath;
+  }
+
+  /** Why step `index` (0-based) cannot run on this machine, or undefined when it can. */
+  cannotRun(index: number): string | undefined {
+    const step = this.stepAt(index);
+    const needs = new Set<Need>([...this.lesson.needs, ...step.needs]);
+    if (needs.has('root') && !this.isRoot) return NEEDS_ROOT;
+    if (needs.has('overlay')) {
+      const problem = this.hostSupport.overlay();
+      if (problem) return problem;
+    }
+    if (needs.has('cgroups')) {
+      const problem = this.hostSupport.cgroups(ACTIONS[step.action.name].controllers?.(step.action.params) ?? []);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+
+  /** Run step `index` (0-based): its action, then probes, then checks. Never throws for a step that fails. */
+  runStep(index: number): Promise<StepResult> {
+    const run = this.queue.then(() => this.runNow(index));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  /** The chosen probes of the host and of the container the last step acted on (while it runs). */
+  probe(kinds: ProbeKind[]): { host: ProbeSnapshot; container?: ProbeSnapshot } {
+    const host = this.runtime.probe(undefined, kinds);
+    const shown = this.shownContainer();
+    return shown ? { host, container: this.runtime.probe(shown.pid, kinds, shown.cgroup) } : { host };
+  }
+
+  /** Tear down what the lesson made: containers, host processes, stored changes, the work directory. */
+  reset(): Promise<void> {
+    const done = this.queue.then(() => this.teardown());
+    this.queue = done.catch(() => {});
+    return done;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.reset();
+  }
+
+  // ---- running a step ----
+
+  private stepAt(index: number): Step {
+    const step = this.lesson.steps[index];
+    if (!step) {
+      throw new UserError(`lesson ${this.lesson.id} has no step ${index + 1}: its steps are 1 to ${this.lesson.steps.length}`);
+    }
+    return step;
+  }
+
+  private async runNow(index: number): Promise<StepResult> {
+    if (this.closed) throw new UserError(`the session of lesson ${this.lesson.id} is closed: open the lesson again`);
+    const step = this.stepAt(index);
+    const cannotRun = this.cannotRun(index);
+    if (cannotRun) return { ok: false, checks: [], output: '', ms: 0, cannotRun };
+
+    const started = performance.now();
+    const readsOutput = step.checks.some((c) => ['output', 'stdout', 'stderr', 'exit', 'limits'].includes(String(parseSubject(c.left)[0])));
+    let outcome: ActionOutcome;
+    try {
+      const params = substitute(step.action.params, (ref) => this.variable(ref, step));
+      outcome = await ACTIONS[step.action.name].run(this.context(step, readsOutput), params);
+    } catch (err) {
+      outcome = { error: describeError(err) };
+    }
+    if (outcome.focus) this.focus = outcome.focus;
+    await this.settleExpectedExits(step);
+
+    const read = probesReadBy(step.checks);
+    const kinds = [...new Set<ProbeKind>([...step.probes, ...read.host, ...read.container])];
+    const snapshots = kinds.length ? this.probe(kinds) : { host: undefined, container: undefined };
+    const stdout = outcome.stdout ?? '';
+    const stderr = outcome.stderr ?? '';
+    const output = outcome.output ?? stdout + stderr;
+    const facts: CheckFacts = {
+      output,
+      stdout,
+      stderr,
+      exit: outcome.exit,
+      error: outcome.error ?? '',
+      limits: (outcome.limitMessages ?? []).join('\n'),
+      files: outcome.files,
+      whiteouts: outcome.whiteouts,
+      running: this.container !== undefined,
+      host: snapshots.host,
+      container: snapshots.container,
+      handles: this.handleFacts(),
+    };
+    const checks = step.checks.map((c) => evaluateCheck(c, facts));
+    // A refused action passes only when a check looks at the refusal: otherwise
+    // `host.hostname != "box"` would pass although nothing started.
+    const errorExpected = step.checks.some((c) => parseSubject(c.left)[0] === 'error');
+    const ok = checks.every((c) => c.ok) && (!outcome.error || errorExpected);
+    const result: StepResult = { ok, checks, output, ms: Math.round(performance.now() - started) };
+    if (outcome.exit !== undefined) result.exit = outcome.exit;
+    if (outcome.error) result.error = outcome.error;
+    if (snapshots.host) result.host = snapshots.host;
+    if (snapshots.container) result.container = snapshots.container;
+    return result;
+  }
+
+  private context(step: Step, wantsOutput: boolean): ActionContext {
+    return {
+      runtime: this.runtime,
+      lesson: this.lesson,
+      step,
+      wantsOutput,
+      workdir: () => this.ensureWorkdir(),
+      handle: (name) => this.handles.get(name),
+      keep: (name, kind, container) => this.keep(name, kind, container),
+      containerName: (suffix) => `lesson${this.lesson.id}${suffix ? `-${suffix}` : ''}`,
+      rememberStored: (name) => this.stored.add(name),
+    };
+  }
+
+  private keep(name: string, kind: Handle['kind'], container: Container): Handle {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const collect = (b: Buffer) => {
+      chunks.push(b);
+      size += b.length;
+      while (size > OUTPUT_KEEP && chunks.length > 1) size -= chunks.shift()!.length;
+    };
+    container.on('stdout', collect);
+    container.on('stderr', collect);
+    const handle: KeptHandle = { kind, container, output: () => Buffer.concat(chunks).toString() };
+    container.exited.then((e) => (handle.exitStatus = e.status), () => {});
+    this.handles.set(name, handle);
+    return handle;
+  }
+
+  private handleFacts(): CheckFacts['handles'] {
+    const out: CheckFacts['handles'] = {};
+    for (const [name, h] of this.handles) {
+      if (name === MAIN) continue;
+      out[name] = { pid: h.container.pid, alive: h.container.running, ...(h.exitStatus !== undefined ? { exit: h.exitStatus } : {}) };
+    }
+    return out;
+  }
+
+  /** A kill from inside a chroot lands at once, but its reaping is asynchronous: wait for it when a check expects it. */
+  private async settleExpectedExits(step: Step): Promise<void> {
+    const waits: Promise<unknown>[] = [];
+    for (const c of step.checks) {
+      const [root, field] = parseSubject(c.left);
+      const expectsDead = (c.op === '==' && c.right === false) || (c.op === '!=' && c.right === true);
+      const h = this.handles.get(String(root));
+      if (field === 'alive' && expectsDead && h?.container.running) {
+        waits.push(Promise.race([h.container.exited, new Promise((r) => setTimeout(r, EXIT_SETTLE_MS))]));
+      }
+    }
+    await Promise.all(waits);
+  }
+
+  private shownContainer(): Container | undefined {
+    for (const name of [this.focus, MAIN]) {
+      const h = this.handles.get(name);
+      if (h?.kind === 'container' && h.container.running) return h.container;
+    }
+    return undefined;
+  }
+
+  /** ${workdir}, ${container.pid}, ${layers.upper}, ${victim.pid}... */
+  private variable(ref: string, step: Step): string {
+    if (ref === 'workdir') return this.ensureWorkdir();
+    const [root, field] = ref.split('.');
+    const name = root === 'layers' ? MAIN : root;
+    const h = this.handles.get(name);
+    const who = name === MAIN ? 'the lesson\'s container' : name;
+    const starter = this.lesson.steps.find((s) => s.index < step.index && ACTIONS[s.action.name].defines?.(s.action.params) === name);
+    const runFirst = starter ? `: run step ${starter.index + 1} ("${starter.title}") first` : '';
+    if (!h) throw new ValueError(`\${${ref}}: ${who} has not been started${runFirst}`);
+    if (field === 'pid') {
+      if (!h.container.running) throw new ValueError(`\${${ref}}: ${who} is not running${runFirst}`);
+      return String(h.container.pid);
+    }
+    if (field === 'name') return h.container.name;
+    const layers = h.container.layers;
+    if (!layers) throw new ValueError(`\${${ref}}: ${who} has no overlay layers (it was started without an overlay)`);
+    return layers[field as keyof typeof layers];
+  }
+
+  // ---- the work directory and teardown ----
+
+  private ensureWorkdir(): string {
+    if (!fs.existsSync(this.workdirPath)) {
+      removeStaleWorkdirs(path.dirname(this.workdirPath));
+      fs.mkdirSync(this.workdirPath, { recursive: true, mode: 0o755 });
+    }
+    return this.workdirPath;
+  }
+
+  private async teardown(): Promise<void> {
+    const handles = [...this.handles.values()];
+    this.handles.clear();
+    this.focus = MAIN;
+    const stops = await Promise.allSettled(handles.map((h) => h.container.stop(STOP_GRACE_MS)));
+    const problems: string[] = stops.filter((s): s is PromiseRejectedResult => s.status === 'rejected').map((s) => describeError(s.reason));
+    const storedNow = new Set(this.stored.size ? this.runtime.storedContainers() : []);
+    for (const name of this.stored) {
+      if (!storedNow.has(name)) continue;
+      try {
+        this.runtime.removeStored(name);
+      } catch (err) {
+        problems.push(describeError(err));
+      }
+    }
+    this.stored.clear();
+    try {
+      removeWorkdir(this.workdirPath);
+    } catch (err) {
+      problems.push(describeError(err));
+    }
+    if (problems.length) throw new UserError(`lesson ${this.lesson.id} could not remove everything it made: ${problems.join('; ')}`);
+  }
+}
+
+/** Refuse to delete through a mount: a bind of / under the work directory would take the host with it. */
+function removeWorkdir(dir: string): void {
+  if (!fs.existsSync(dir)) return;
+  const mounted = fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((m): m is string => !!m)
+    .map((m) => m.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
+    .filter((m) => m === dir || m.startsWith(dir + '/'));
+  if (mounted.length) throw new UserError(`${dir} still has mounts (${mounted.join(', ')}): unmount them, then run \`sudo containy-learn cleanup\``);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** Work directories of lesson sessions whose process is gone (killed with -9). */
+function removeStaleWorkdirs(lessonsDir: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(lessonsDir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(/^containy-lesson-\d+-(\d+)$/.exec(name)?.[1]);
+    if (!pid || pid === process.pid || isAlive(pid)) continue;
+    try {
+      removeWorkdir(path.join(lessonsDir, name));
+    } catch {
+      // left for `containy-learn cleanup`, which says why
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,49 @@
+// Can this machine run a step? Root, overlayfs and the cgroup controllers a
+// step's limits use. The answer is a sentence saying what to change, shown in
+// place of running the step (a learner's laptop may lack what the VM has).
+import fs from 'node:fs';
+import path from 'node:path';
+import { cgroupRoot, detectLayout, v1Hierarchies } from '../runtime/cgroups/layout.js';
+
+export const NEEDS_ROOT = 'this step needs root: run sudo containy-learn';
+
+/** The kernel offers overlayfs once the module is loaded; "nodev overlay" in /proc/filesystems says so. */
+export function overlayProblem(filesystems = '/proc/filesystems'): string | undefined {
+  let text = '';
+  try {
+    text = fs.readFileSync(filesystems, 'utf8');
+  } catch {
+    return `this step needs overlayfs, and ${filesystems} cannot be read to tell whether the kernel has it`;
+  }
+  if (/\toverlay$/m.test(text)) return undefined;
+  return 'this step needs overlayfs, which this kernel does not offer now: load it with `sudo modprobe overlay` (CONFIG_OVERLAY_FS)';
+}
+
+/** Controllers a step uses ('memory', 'pids', 'cpu', 'io'); an empty list means any cgroup at all. */
+export function cgroupProblem(controllers: string[], root = cgroupRoot()): string | undefined {
+  let layout;
+  try {
+    layout = detectLayout(root);
+  } catch (err) {
+    return `this step needs cgroups: ${(err as Error).message}`;
+  }
+  let available: Set<string>;
+  if (layout === 'v2') {
+    try {
+      available = new Set(fs.readFileSync(path.join(root, 'cgroup.controllers'), 'utf8').trim().split(/\s+/));
+    } catch {
+      return `this step needs cgroups, and ${root}/cgroup.controllers cannot be read`;
+    }
+  } else {
+    available = new Set(v1Hierarchies(root).keys());
+    if (available.has('blkio')) available.add('io');
+  }
+  const missing = controllers.filter((c) => !available.has(c));
+  if (missing.length === 0) return undefined;
+  const where = layout === 'v2' ? `${root}/cgroup.controllers` : `the v1 hierarchies under ${root}`;
+  return (
+    `this step needs the cgroup ${missing.join(' and ')} controller${missing.length > 1 ? 's' : ''}, missing from ${where}: ` +
+    `it may be turned off on the kernel command line (cgroup_disable=${missing[0]}) or, on cgroup v2, held by a v1 mount; ` +
+    'boot with it enabled, or run the workshop in the VM the instructor provides'
+  );
+}
