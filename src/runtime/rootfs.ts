@@ -262,8 +262,11 @@ async function installBusybox(root: string, hostBusybox: string, report: Report)
   for (const applet of applets) {
     const inside = resolveInRoot(root, '/' + path.posix.dirname(applet)).path;
     await fsp.mkdir(path.join(root, inside), { recursive: true });
-    const link = path.join(root, inside, path.posix.basename(applet));
-    if (!fs.existsSync(link)) await fsp.symlink('/bin/busybox', link);
+    // The same name twice in the list: keep the first (an existence check would
+    // follow the absolute link out to the host's /bin/busybox).
+    await fsp.symlink('/bin/busybox', path.join(root, inside, path.posix.basename(applet))).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
     report('busybox', ++done, applets.length);
   }
   return { from: hostBusybox, version: banner.split('\n')[0].trim(), applets: applets.length };
