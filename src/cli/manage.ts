@@ -1,6 +1,8 @@
 // `containy-learn cleanup`, `ps` and `rm`: looking after what containers leave on the host.
 import { UserError } from '../runtime/errors.js';
 import { cleanupLeftovers, listRecords, storedContainers, removeStored, isAlive } from '../runtime/records.js';
+import { removeStalePartials } from '../runtime/rootfs.js';
+import { defaultRootfs } from '../runtime/paths.js';
 
 function requireRoot(what: string): void {
   if (process.getuid?.() !== 0) throw new UserError(`${what} needs root (it removes cgroups and root-owned directories): run it with sudo`);
@@ -14,6 +16,8 @@ export async function cleanupCommand(argv: string[]): Promise<number> {
   noArguments('cleanup', argv);
   requireRoot('cleanup');
   const report = cleanupLeftovers();
+  // A killed `rootfs build` leaves its half-built tree beside the target.
+  report.directories.push(...(await removeStalePartials(defaultRootfs())));
   const removed = [
     ...report.records.map((r) => `run record of ${r}`),
     ...report.cgroups.map((c) => `cgroup ${c}`),

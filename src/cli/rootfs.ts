@@ -3,7 +3,7 @@ import { parseArgs, flag } from './args.js';
 import { progressPrinter } from './progress.js';
 import { UserError } from '../runtime/errors.js';
 import { defaultRootfs } from '../runtime/paths.js';
-import { buildBaseRootfs, importRootfs, rootfsStatus } from '../runtime/rootfs.js';
+import { buildBaseRootfs, importRootfs, rootfsStatus, ROOTFS_BUILD_VERSION } from '../runtime/rootfs.js';
 
 function requireRoot(what: string): void {
   if (process.getuid?.() !== 0) throw new UserError(`${what} needs root (it copies device-owned files into ${defaultRootfs()}): run it with sudo`);
@@ -12,10 +12,12 @@ function requireRoot(what: string): void {
 /** The first run or workshop launch builds the base rootfs when it is missing. */
 export async function ensureBaseRootfs(): Promise<void> {
   const target = defaultRootfs();
-  if (rootfsStatus(target).complete) return;
+  // Complete, and imported or built by this version of the builder: nothing to do.
+  const status = rootfsStatus(target);
+  if (status.complete && (status.kind === 'imported' || status.version === ROOTFS_BUILD_VERSION)) return;
   requireRoot('building the base rootfs');
-  process.stderr.write(`containy-learn: the base rootfs is missing; building it at ${target} from this host (no network)\n`);
-  await build(false);
+  process.stderr.write(`containy-learn: the base rootfs is ${status.exists ? 'out of date' : 'missing'}; building it at ${target} from this host (no network)\n`);
+  await build(status.exists);
 }
 
 async function build(force: boolean): Promise<void> {
