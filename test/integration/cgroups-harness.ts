@@ -22,12 +22,14 @@ export interface RunResult {
 
 const SIGNALS: Record<string, number> = { SIGKILL: 9, SIGTERM: 15, SIGSEGV: 11, SIGABRT: 6 };
 
-// Waits for the go line, then execs the program in place: same PID, so it stays in the cgroup.
-const WAIT_THEN_EXEC = 'import os, sys; sys.stdin.readline(); os.execv(sys.argv[1], sys.argv[1:])';
+// Says it is up (fd 3), waits for the go line, then execs the program in place: same PID, so
+// it stays in the cgroup. Joining only once it is up keeps the wrapper's own start (slow under
+// emulation) out of a CPU-limited cgroup; the demo's interpreter start is inside, as in a container.
+const WAIT_THEN_EXEC = 'import os, sys; os.write(3, b"up"); os.close(3); sys.stdin.readline(); os.execv(sys.argv[1], sys.argv[1:])';
 
 /** Run `argv` inside `cgroup`, joined before it starts. */
 export function runIn(cgroup: ContainerCgroup, argv: string[], timeoutMs = 60_000): Promise<RunResult> {
-  const child = spawn(PYTHON, ['-c', WAIT_THEN_EXEC, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(PYTHON, ['-S', '-c', WAIT_THEN_EXEC, ...argv], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => { stdout += d; });
@@ -35,7 +37,7 @@ export function runIn(cgroup: ContainerCgroup, argv: string[], timeoutMs = 60_00
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${argv.join(' ')} ran over ${timeoutMs} ms\n${stdout}${stderr}`)); }, timeoutMs);
     child.on('error', reject);
-    child.on('spawn', () => {
+    child.stdio[3]!.once('data', () => {
       try {
         cgroup.join(child.pid!);
       } catch (err) {
@@ -54,7 +56,7 @@ export function runIn(cgroup: ContainerCgroup, argv: string[], timeoutMs = 60_00
 
 /** Start a long-lived process inside `cgroup` (for destroy/sweep tests); resolves once it has joined. */
 export function startIn(cgroup: ContainerCgroup, argv: string[]): { pid: number; exited: Promise<RunResult> } {
-  const child = spawn(PYTHON, ['-c', WAIT_THEN_EXEC, ...argv], { stdio: ['pipe', 'ignore', 'ignore'] });
+  const child = spawn(PYTHON, ['-S', '-c', WAIT_THEN_EXEC, ...argv], { stdio: ['pipe', 'ignore', 'ignore', 'pipe'] });
   if (child.pid === undefined) throw new Error(`cannot start ${PYTHON}`);
   cgroup.join(child.pid);
   child.stdin!.end('go\n');
