@@ -116,7 +116,7 @@ function envList(env: Record<string, string>): string[] {
 
 // ---- warm stages: a stage started ahead of time skips Node's start-up (~70 ms) ----
 
-const warmStages = new Map<string, Promise<StageProcess>>();
+const warmStages = new Map<string, StageProcess>();
 let keepWarm = false;
 
 /** Keep one stage ready for the next container (the TUI and the benchmark's in-process start). */
@@ -126,44 +126,31 @@ export function keepStagesWarm(on = true): void {
 }
 
 function discardWarm(key: string): void {
-  warmStages.get(key)?.then((s) => s.destroy(), () => {});
+  void warmStages.get(key)?.destroy();
   warmStages.delete(key);
 }
 
-function startStage(unshareFlags: number, stdio: StdioMode): Promise<StageProcess> {
+function startStage(unshareFlags: number, stdio: StdioMode): StageProcess {
   return StageProcess.start({ stdio, unshareFlags });
 }
 
 /** Prepare a stage with these namespaces and stdio, so the next matching start is warm. */
 export function prewarm(namespaces: NamespaceName[] = [...NAMESPACES], stdio: StdioMode = 'pipe'): Promise<void> {
   requireRoot();
-  const flags = unshareFlagsFor(namespaces);
-  const key = `${flags}:${stdio}`;
-  if (!warmStages.has(key)) {
-    const stage = startStage(flags, stdio);
-    stage.catch(() => warmStages.delete(key));
-    warmStages.set(key, stage);
-  }
-  return warmStages.get(key)!.then(() => {});
+  const key = `${unshareFlagsFor(namespaces)}:${stdio}`;
+  if (!warmStages.has(key)) warmStages.set(key, startStage(unshareFlagsFor(namespaces), stdio));
+  return warmStages.get(key)!.ready.catch(() => {
+    warmStages.delete(key);
+  });
 }
 
-async function takeStage(unshareFlags: number, stdio: StdioMode): Promise<StageProcess> {
+/** A warm stage if one is ready for these namespaces and stdio, else a new one. */
+function takeStage(unshareFlags: number, stdio: StdioMode): StageProcess {
   const key = `${unshareFlags}:${stdio}`;
   const warm = warmStages.get(key);
   warmStages.delete(key);
-  if (keepWarm) {
-    const next = startStage(unshareFlags, stdio);
-    next.catch(() => warmStages.delete(key));
-    warmStages.set(key, next);
-  }
-  if (warm) {
-    try {
-      return await warm;
-    } catch {
-      // a warm stage that failed to start: fall back to a cold one
-    }
-  }
-  return startStage(unshareFlags, stdio);
+  if (keepWarm) warmStages.set(key, startStage(unshareFlags, stdio));
+  return warm?.running ? warm : startStage(unshareFlags, stdio);
 }
 
 function unshareFlagsFor(namespaces: NamespaceName[]): number {
@@ -211,11 +198,9 @@ export class Container extends EventEmitter {
 
     let scratchDir: string | undefined;
     let cgroup: ContainerCgroup | undefined;
-    let stage: StageProcess | undefined;
     // Node's start-up in the stage is the slowest part: begin it first, and make
     // the directories and the cgroup while it boots.
-    const stageStarting = takeStage(unshareFlagsFor(checked.namespaces), checked.stdio);
-    stageStarting.catch(() => {});
+    const stage = takeStage(unshareFlagsFor(checked.namespaces), checked.stdio);
     try {
       let layers: Layers | undefined;
       let root: RootSetup | undefined;
@@ -251,8 +236,9 @@ export class Container extends EventEmitter {
       cgroup = createCgroup(name, spec.limits ?? {});
       records.update(name, { cgroupPaths: cgroup.paths });
 
-      stage = await stageStarting;
-      cgroup.join(stage.pid);
+      // Joining a cgroup takes an RCU grace period per hierarchy (~2-3 ms each on
+      // v1): done as soon as the stage exists, it overlaps with Node's boot.
+      cgroup.join(await stage.spawned);
       const hostname = checked.namespaces.includes('uts') ? (spec.hostname ?? name) : undefined;
       const env = {
         PATH: checked.rootfs === null ? (process.env.PATH ?? CONTAINER_PATH) : CONTAINER_PATH,
@@ -281,8 +267,7 @@ export class Container extends EventEmitter {
       }
       return container;
     } catch (err) {
-      stage ??= await stageStarting.catch(() => undefined);
-      if (stage?.running) await stage.destroy();
+      if (stage.running) await stage.destroy();
       cleanupResources(name, cgroup, scratchDir);
       throw err;
     }
@@ -370,9 +355,9 @@ async function execInPid(
     pid,
     namespaces: JOIN_ORDER.filter((ns) => namespaces.includes(ns)).map((ns) => ({ file: ns, flag: NAMESPACE_FLAGS[ns] })),
   };
-  const stage = await StageProcess.start({ stdio: opts.stdio ?? 'inherit', unshareFlags: 0, join });
+  const stage = StageProcess.start({ stdio: opts.stdio ?? 'inherit', unshareFlags: 0, join });
   try {
-    cgroup?.join(stage.pid);
+    cgroup?.join(await stage.spawned);
     const env = { PATH: opts.rootfsPath ? CONTAINER_PATH : (process.env.PATH ?? CONTAINER_PATH), HOME: '/root', TERM: process.env.TERM ?? 'xterm', ...opts.env };
     await stage.go({ privateMounts: false, joinMountNamespace: namespaces.includes('mnt'), newCgroupNamespace: false, argv, env: envList(env), cwd: opts.cwd ?? '/' });
     return stage;

@@ -33,8 +33,11 @@ export class StageProcess extends EventEmitter {
   /** Host PID of the stage, and after execve, of the command. */
   pid = 0;
   readonly exited: Promise<ExitStatus>;
+  /** Resolves with the stage's host PID as soon as it is spawned (long before Node has booted in it). */
+  readonly spawned: Promise<number>;
+  /** Resolves once the stage is loaded and waiting for its order. */
+  readonly ready: Promise<void>;
   private readonly worker: Worker;
-  private readonly ready: Promise<void>;
   private execd!: Promise<void>;
   private hasExited = false;
 
@@ -46,6 +49,7 @@ export class StageProcess extends EventEmitter {
     let resolveExecd!: () => void;
     let rejectExecd!: (err: Error) => void;
     let resolveExit!: (s: ExitStatus) => void;
+    let resolveSpawned!: (pid: number) => void;
     this.ready = new Promise((res, rej) => {
       resolveReady = res;
       rejectAll = rej;
@@ -55,6 +59,11 @@ export class StageProcess extends EventEmitter {
       rejectExecd = rej;
     });
     this.exited = new Promise((res) => (resolveExit = res));
+    this.spawned = new Promise((res, rej) => {
+      resolveSpawned = res;
+      this.ready.catch(rej);
+    });
+    this.spawned.catch(() => {});
     // Nobody may be waiting on these yet; keep unobserved rejections quiet.
     this.ready.catch(() => {});
     this.execd.catch(() => {});
@@ -63,6 +72,7 @@ export class StageProcess extends EventEmitter {
       switch (m.type) {
         case 'spawned':
           this.pid = m.pid;
+          resolveSpawned(m.pid);
           break;
         case 'report':
           if (m.report.type === 'ready') resolveReady();
@@ -99,15 +109,14 @@ export class StageProcess extends EventEmitter {
     });
   }
 
-  /** Start a stage and wait until it is loaded and listening for its order. */
-  static async start(opts: { stdio: StdioMode; unshareFlags: number; join?: StageWorkerData['join'] }): Promise<StageProcess> {
-    const stage = new StageProcess({ stageScript, ...opts });
-    await stage.ready;
-    return stage;
+  /** Start a stage; await `ready` before giving it its order. */
+  static start(opts: { stdio: StdioMode; unshareFlags: number; join?: StageWorkerData['join'] }): StageProcess {
+    return new StageProcess({ stageScript, ...opts });
   }
 
   /** Hand the stage its order; resolves once the command has been exec'd. */
   async go(order: StageOrder): Promise<void> {
+    await this.ready;
     this.send({ type: 'order', line: JSON.stringify(order) + '\n' });
     await this.execd;
   }

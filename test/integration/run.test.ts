@@ -168,6 +168,15 @@ describe.skipIf(!isRoot)('containy-learn run', () => {
     fs.rmSync(path.join(state, 'containers'), { recursive: true });
   });
 
+  it('builds the base rootfs on first use when it is missing', async () => {
+    const rootfs = path.join(state, 'fresh-rootfs');
+    const r = await cli(['run', '--rm', '--', 'sh', '-c', 'echo built'], { env: { ...env, CONTAINY_ROOTFS: rootfs } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/base rootfs is missing; building it/);
+    expect(r.stdout.trim()).toBe('built');
+    expect(fs.existsSync(path.join(rootfs, 'etc', 'containy-rootfs.json'))).toBe(true);
+  });
+
   it('passes stdin through', async () => {
     const r = await run(['--rm', '--', 'sh', '-c', 'read line; echo "got $line"'], 'hello\n');
     expect(r.stdout.trim()).toBe('got hello');

@@ -1,0 +1,158 @@
+// `npm run bench`: the same work through our runtime and through the reference
+// tools, in alternation, so that the machine's mood hits all of them alike.
+// Prints medians, ratios to runc, and peak memory. Needs root.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PACKAGE_ROOT, defaultRootfs } from '../runtime/paths.js';
+import { keepStagesWarm, prewarm, runOnce, stopAll } from '../runtime/container.js';
+import { rootfsStatus } from '../runtime/rootfs.js';
+import { tuiBenchmarks } from './tui-bench.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);
+const CLI = path.join(PACKAGE_ROOT, 'bin', 'containy-learn.js');
+
+interface Subject {
+  name: string;
+  /** What bounds the figure, for the reader. */
+  note: string;
+  run(): Promise<void>;
+  /** Untimed work to do before each timed run (e.g. wait for a warm stage). */
+  prepare?(): Promise<void>;
+}
+
+function exec(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: env ?? process.env });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.trim()}`))));
+  });
+}
+
+function which(cmd: string): string | undefined {
+  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** An OCI bundle for runc over the same rootfs, read-only, with the same namespaces. */
+function runcBundle(rootfs: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'containy-bench-runc-'));
+  const r = spawnSync('runc', ['spec'], { cwd: dir, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`runc spec failed: ${r.stderr}`);
+  const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  config.process.terminal = false;
+  config.process.args = ['/bin/true'];
+  config.root = { path: rootfs, readonly: true };
+  config.hostname = 'bench';
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
+  return dir;
+}
+
+async function main(): Promise<number> {
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('bench: containers need root: run it as root (sudo npm run bench)\n');
+    return 1;
+  }
+  const rootfs = defaultRootfs();
+  if (!rootfsStatus(rootfs).complete) {
+    process.stderr.write('bench: building the base rootfs first\n');
+    await exec(process.execPath, [CLI, 'rootfs', 'build']);
+  }
+  const state = fs.mkdtempSync(path.join(os.tmpdir(), 'containy-bench-state-'));
+  const cliEnv = { ...process.env, CONTAINY_STATE_DIR: state };
+  process.env.CONTAINY_STATE_DIR = state;
+
+  const subjects: Subject[] = [
+    {
+      name: 'containy-learn run (CLI)',
+      note: 'two Node start-ups: the CLI and the stage (~60-70 ms each here)',
+      run: () => exec(process.execPath, [CLI, 'run', '--rm', '--', '/bin/true'], cliEnv),
+    },
+    {
+      name: 'runtime in-process (warm)',
+      note: 'the stage was started ahead of time; this is the mounts, pivot_root, execve and cgroup work',
+      prepare: () => prewarm(undefined, 'pipe'),
+      run: async () => {
+        const r = await runOnce({ argv: ['/bin/true'], rootfs });
+        if (r.status !== 0) throw new Error(`in-process run failed: ${r.error ?? r.stderr}`);
+      },
+    },
+  ];
+  let bundle: string | undefined;
+  if (which('runc')) {
+    bundle = runcBundle(rootfs);
+    let n = 0;
+    subjects.push({ name: 'runc run', note: 'the reference: Go, one process re-exec (runc init)', run: () => exec('runc', ['run', '--bundle', bundle!, `containy-bench-${process.pid}-${n++}`]) });
+  } else {
+    process.stderr.write('bench: runc is not installed (apt-get install runc): no reference figure\n');
+  }
+  subjects.push({
+    name: 'unshare + chroot',
+    note: 'the floor: util-linux in C, no overlay, no cgroup',
+    run: () => exec('unshare', ['--fork', '--pid', '--mount', '--uts', '--ipc', '--net', '--mount-proc', 'chroot', rootfs, '/bin/true']),
+  });
+
+  keepStagesWarm(true);
+  const times = new Map<string, number[]>(subjects.map((s) => [s.name, []]));
+  // One untimed round warms the page cache for every subject alike.
+  for (const s of subjects) {
+    await s.prepare?.();
+    await s.run();
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const s of subjects) {
+      await s.prepare?.();
+      const t0 = performance.now();
+      await s.run();
+      times.get(s.name)!.push(performance.now() - t0);
+    }
+    process.stderr.write(`\rbench: round ${round + 1}/${ROUNDS}`);
+  }
+  process.stderr.write('\r\x1b[2K');
+  await stopAll();
+
+  const runcMedian = times.has('runc run') ? median(times.get('runc run')!) : undefined;
+  const out: string[] = [];
+  out.push(`container start and exit of /bin/true, ${ROUNDS} rounds in alternation (${os.cpus().length} CPUs, ${os.release()})`);
+  out.push('');
+  out.push(`${'subject'.padEnd(28)} ${'median ms'.padStart(10)} ${'min ms'.padStart(8)} ${'vs runc'.padStart(8)}  bound by`);
+  for (const s of subjects) {
+    const t = times.get(s.name)!;
+    const m = median(t);
+    const ratio = runcMedian ? `${(m / runcMedian).toFixed(2)}x` : '-';
+    out.push(`${s.name.padEnd(28)} ${m.toFixed(1).padStart(10)} ${Math.min(...t).toFixed(1).padStart(8)} ${ratio.padStart(8)}  ${s.note}`);
+  }
+  out.push('');
+  out.push(`peak RSS of this Node process with the runtime in-process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+  const cliRss = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, CLI, 'run', '--rm', '--', '/bin/true'], { env: cliEnv, encoding: 'utf8' });
+  if (cliRss.status === 0) out.push(`peak RSS of the CLI process for one run: ${(Number(cliRss.stderr.trim().split('\n').pop()) / 1024).toFixed(0)} MiB`);
+  if (runcMedian) {
+    const inProcess = median(times.get('runtime in-process (warm)')!) / runcMedian;
+    const whole = median(times.get('containy-learn run (CLI)')!) / runcMedian;
+    out.push(`targets: in-process <= 1.0x runc: ${inProcess <= 1 ? 'met' : 'NOT met'} (${inProcess.toFixed(2)}x); CLI <= 4x runc: ${whole <= 4 ? 'met' : 'NOT met'} (${whole.toFixed(2)}x)`);
+  }
+  process.stdout.write(out.join('\n') + '\n\n');
+
+  process.stdout.write((await tuiBenchmarks()).join('\n') + '\n');
+
+  if (bundle) fs.rmSync(bundle, { recursive: true, force: true });
+  fs.rmSync(state, { recursive: true, force: true });
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);
