@@ -79,7 +79,8 @@ export function parseSubject(left: string): Segment[] {
 /** `left op right` -> Check. Throws ValueError saying what is wrong. */
 export function parseCheck(text: string): Check {
   const trimmed = text.trim();
-  const m = /^(\S+)\s+(==|!=|<=|>=|<|>|!contains|contains|!matches|matches)(?:\s+(.*))?$/.exec(trimmed);
+  // The left side may hold spaces only inside ["..."]: container.cgroup["memory limit"].
+  const m = /^((?:[^\s[]|\[[^\]]*\])+)\s+(==|!=|<=|>=|<|>|!contains|contains|!matches|matches)(?:\s+(.*))?$/.exec(trimmed);
   if (!m) {
     throw new ValueError(`cannot read check ${JSON.stringify(trimmed)}: write it as <what> <operator> <value>, e.g. container.hostname == "box"; operators: ${OPERATORS.join(' ')}`);
   }

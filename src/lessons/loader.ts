@@ -221,8 +221,16 @@ function extractStepBlock(section: Section, fail: (problem: string, line?: numbe
 }
 
 /** `key: value` lines; `key: |` takes the indented lines below it as text. */
-function readStepBlock(block: Array<{ text: string; line: number }>, fail: (problem: string, line?: number) => never): Array<{ key: string; value: unknown; line: number }> {
-  const entries: Array<{ key: string; value: unknown; line: number }> = [];
+interface Entry {
+  key: string;
+  value: unknown;
+  /** The value as written, for a parameter that wants text where JSON read a number (command: true). */
+  raw: string;
+  line: number;
+}
+
+function readStepBlock(block: Array<{ text: string; line: number }>, fail: (problem: string, line?: number) => never): Entry[] {
+  const entries: Entry[] = [];
   for (let i = 0; i < block.length; i++) {
     const { text, line } = block[i];
     if (!text.trim() || text.trim().startsWith('#')) continue;
@@ -235,15 +243,16 @@ function readStepBlock(block: Array<{ text: string; line: number }>, fail: (prob
       while (body.length && !body[body.length - 1].trim()) body.pop();
       const indent = Math.min(...body.filter((b) => b.trim()).map((b) => /^\s*/.exec(b)![0].length));
       if (!body.length) fail(`${key}: | is followed by no indented lines`, line);
-      entries.push({ key, value: body.map((b) => b.slice(indent)).join('\n'), line });
+      const value = body.map((b) => b.slice(indent)).join('\n');
+      entries.push({ key, value, raw: value, line });
       continue;
     }
     if (REPEATABLE.has(key)) {
-      entries.push({ key, value: raw.trim(), line });
+      entries.push({ key, value: raw.trim(), raw: raw.trim(), line });
       continue;
     }
     try {
-      entries.push({ key, value: parseValue(raw), line });
+      entries.push({ key, value: parseValue(raw), raw: raw.trim(), line });
     } catch (err) {
       fail(`${key}: ${(err as Error).message}`, line);
     }
@@ -260,13 +269,14 @@ function parseStep(section: Section, index: number, file: string, handles: Set<s
   const entries = readStepBlock(block, fail);
 
   const params: Record<string, unknown> = {};
+  const rawParams: Record<string, string> = {};
   const checks: Check[] = [];
   const hints: string[] = [];
   let actionName: string | undefined;
   let probes: ProbeKind[] = [];
   let needs: Need[] = [];
   const seen = new Map<string, number>();
-  for (const { key, value, line } of entries) {
+  for (const { key, value, raw, line } of entries) {
     if (seen.has(key) && !REPEATABLE.has(key)) fail(`${key} is given twice (lines ${seen.get(key)} and ${line})`, line);
     seen.set(key, line);
     switch (key) {
@@ -301,6 +311,7 @@ function parseStep(section: Section, index: number, file: string, handles: Set<s
         break;
       default:
         params[key] = value;
+        rawParams[key] = raw;
     }
   }
   if (!actionName) fail('has no action: add a line like "action: start" to the step block');
@@ -315,7 +326,10 @@ function parseStep(section: Section, index: number, file: string, handles: Set<s
       fail(`action ${actionName} has no parameter ${key}${known.length ? `; its parameters are ${known.join(', ')}` : ' (it takes none)'}`, paramLine(key));
     }
     const problem = spec.validate(value);
-    if (problem) fail(`${actionName}: ${key} ${problem}`, paramLine(key));
+    // `command: true` or `hostname: 42` mean the text: JSON read a boolean or number.
+    const scalar = typeof value === 'number' || typeof value === 'boolean' || value === null;
+    if (problem && scalar && spec.validate(rawParams[key]) === undefined) params[key] = rawParams[key];
+    else if (problem) fail(`${actionName}: ${key} ${problem}`, paramLine(key));
   }
   for (const [key, spec] of Object.entries(action.params)) {
     if (spec.required && params[key] === undefined) fail(`action ${actionName} needs ${key}: ${spec.describe}`);

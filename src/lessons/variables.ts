@@ -33,7 +33,8 @@ export function referenceProblem(ref: string, handles: ReadonlySet<string>): str
   if (root === 'container' || handles.has(root)) {
     return CONTAINER_FIELDS.includes(field) ? undefined : `\${${ref}}: ${root} has ${CONTAINER_FIELDS.map((f) => `\${${root}.${f}}`).join(', ')}`;
   }
-  const named = handles.size ? ` or a name an earlier step gave with as: (${[...handles].join(', ')})` : '';
+  const others = [...handles].filter((h) => h !== 'container');
+  const named = others.length ? ` or a name an earlier step gave with as: (${others.join(', ')})` : '';
   return `\${${ref}}: unknown variable; use \${workdir}, \${container.pid}, \${container.name}, \${layers.upper}${named}`;
 }
 
