@@ -1,0 +1,216 @@
+// Host vs container: turns two probe snapshots into rows for two panes, with
+// each row marked when it differs from the other side. The marks are
+// characters, not only colours, so they survive NO_COLOR and copy-paste:
+//   '≠'  this entry exists on both sides with different values (both panes)
+//   '+'  this entry exists only in the container (container pane)
+// The host is the reference: "only on the host" is the normal state of a
+// host with a hundred processes, and marking all of them would hide the lesson.
+import type { CgroupReport, CgroupValue } from '../runtime/cgroups/types.js';
+import type { ProbeKind, ProbeSnapshot } from './types.js';
+
+export type Mark = 'same' | 'differs' | 'only' | 'error';
+
+export const MARK_CHAR: Record<Mark, string> = { same: ' ', differs: '≠', only: '+', error: '✗' };
+
+export interface PaneRow {
+  text: string;
+  mark: Mark;
+  /** The section's heading row (e.g. "namespaces"). */
+  heading?: boolean;
+}
+
+export interface ProbeSection {
+  kind: ProbeKind;
+  host: PaneRow[];
+  /** Empty when there is no container snapshot. */
+  container: PaneRow[];
+}
+
+const NS_ORDER = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'uts', 'user', 'time'];
+
+/** One comparable thing on one side: a key to pair it with the other side, and what it shows. */
+interface Entry {
+  key: string;
+  /** Compared across sides. */
+  value: string;
+  text: string;
+}
+
+function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
+}
+
+function baseName(file: string): string {
+  return file.slice(file.lastIndexOf('/') + 1);
+}
+
+/** A cgroup value as read: bytes made readable (the raw number stays alongside), "max" for unlimited. */
+export function cgroupValueText(v: CgroupValue): string {
+  if (v.value === null) return v.raw || 'max';
+  const name = baseName(v.file);
+  const isBytes = /bytes|memory\.(max|high|low|min|current|peak|swap\.max|swap\.current)$/.test(name);
+  if (isBytes && v.value >= 1024) return `${formatBytes(v.value)} (${v.raw})`;
+  return v.raw;
+}
+
+function cgroupEntries(report: CgroupReport): Entry[] {
+  return [...report.limits, ...report.usage, ...report.events].map((v) => {
+    const name = baseName(v.file) || v.label;
+    const value = cgroupValueText(v);
+    return { key: name, value, text: `${name} ${value}` };
+  });
+}
+
+/** The directory the cgroup files share, for the heading ("which cgroup is this"). */
+function cgroupDir(report: CgroupReport): string | undefined {
+  const dirs = [...new Set([...report.limits, ...report.usage, ...report.events].map((v) => v.file.slice(0, v.file.lastIndexOf('/'))))];
+  if (dirs.length === 1) return dirs[0];
+  // v1: one directory per controller, same relative path under each: show it once.
+  const tails = [...new Set(dirs.map((d) => d.replace(/^\/sys\/fs\/cgroup\/[^/]+/, '')))];
+  return tails.length === 1 && tails[0] ? `…/{${dirs.map((d) => d.split('/')[4]).join(',')}}${tails[0]}` : undefined;
+}
+
+/** A kernel thread has no command line: the probe shows its name in brackets. */
+function userProcesses(snap: ProbeSnapshot): Array<{ pid: number; command: string }> {
+  return (snap.processes ?? []).filter((p) => !/^\[.*\]$/.test(p.command));
+}
+
+function entriesOf(kind: ProbeKind, snap: ProbeSnapshot): Entry[] {
+  switch (kind) {
+    case 'namespaces': {
+      const ns = snap.namespaces ?? {};
+      const keys = [...NS_ORDER.filter((k) => k in ns), ...Object.keys(ns).filter((k) => !NS_ORDER.includes(k)).sort()];
+      return keys.map((k) => ({ key: k, value: String(ns[k]), text: `${k.padEnd(6)} ${ns[k]}` }));
+    }
+    case 'processes':
+      // Kernel threads ([kthreadd], [kworker/0:1]...) fill a host's list and say nothing about containers.
+      return userProcesses(snap)
+        .sort((a, b) => a.pid - b.pid)
+        .map((p) => ({ key: String(p.pid), value: p.command, text: `${String(p.pid).padStart(5)} ${p.command}` }));
+    case 'interfaces':
+      return (snap.interfaces ?? []).map((i) => ({ key: i.name, value: i.up ? 'up' : 'down', text: `${i.name} ${i.up ? 'UP' : 'down'}` }));
+    case 'mounts':
+      return (snap.mounts ?? []).map((m) => ({ key: m.target, value: `${m.fstype} ${m.source}`, text: `${m.target} ${m.fstype} ${m.source}` }));
+    case 'cgroup':
+      return snap.cgroup ? cgroupEntries(snap.cgroup) : [];
+    default:
+      return [];
+  }
+}
+
+/** The heading row's text for one side, including the single-value probes (hostname, ids). */
+function heading(kind: ProbeKind, snap: ProbeSnapshot): { text: string; value: string } {
+  switch (kind) {
+    case 'hostname':
+      return { text: `hostname: ${snap.hostname ?? '?'}`, value: snap.hostname ?? '' };
+    case 'ids': {
+      const ids = snap.ids;
+      const text = ids ? `uid ${ids.uid}  gid ${ids.gid}` : '?';
+      return { text: `ids: ${text}`, value: text };
+    }
+    case 'namespaces':
+      return { text: 'namespaces (inode)', value: '' };
+    case 'processes': {
+      const all = snap.processes?.length;
+      const threads = all === undefined ? 0 : all - userProcesses(snap).length;
+      return { text: `processes: ${all ?? '?'}${threads ? ` (${threads} kernel threads not listed)` : ''}`, value: String(all ?? '') };
+    }
+    case 'interfaces':
+      return { text: `interfaces: ${snap.interfaces?.length ?? '?'}`, value: String(snap.interfaces?.length ?? '') };
+    case 'mounts':
+      return { text: `mounts: ${snap.mounts?.length ?? '?'}`, value: String(snap.mounts?.length ?? '') };
+    case 'cgroup': {
+      if (snap.cgroup === null || snap.cgroup === undefined) return { text: 'cgroup: none of ours', value: 'none' };
+      const dir = cgroupDir(snap.cgroup);
+      return { text: dir ? `cgroup: ${dir}` : 'cgroup', value: 'some' };
+    }
+  }
+}
+
+function sideRows(kind: ProbeKind, own: ProbeSnapshot, other: ProbeSnapshot | undefined, isContainer: boolean): PaneRow[] {
+  const error = own.errors?.[kind];
+  const head = heading(kind, own);
+  const otherHead = other && !other.errors?.[kind] ? heading(kind, other) : undefined;
+  const headMark: Mark = error ? 'error' : otherHead && otherHead.value !== head.value ? 'differs' : 'same';
+  const rows: PaneRow[] = [{ text: error ? `${kind}: ${error}` : head.text, mark: headMark, heading: true }];
+  if (error) return rows;
+  const otherEntries = other && !other.errors?.[kind] ? new Map(entriesOf(kind, other).map((e) => [e.key, e.value])) : undefined;
+  for (const entry of entriesOf(kind, own)) {
+    let mark: Mark = 'same';
+    if (otherEntries) {
+      const theirs = otherEntries.get(entry.key);
+      if (theirs === undefined) mark = isContainer ? 'only' : 'same';
+      else if (theirs !== entry.value) mark = 'differs';
+    }
+    rows.push({ text: entry.text, mark });
+  }
+  return rows;
+}
+
+/** Rows for both panes, one section per probe kind the step asked for, in its order. */
+export function compareSnapshots(kinds: ProbeKind[], host: ProbeSnapshot | undefined, container: ProbeSnapshot | undefined): ProbeSection[] {
+  return kinds.map((kind) => ({
+    kind,
+    host: host ? sideRows(kind, host, container, false) : [{ text: `${kind}: not read yet`, mark: 'same', heading: true }],
+    container: container ? sideRows(kind, container, host, true) : [],
+  }));
+}
+
+/**
+ * Fits the sections into `height` rows per pane. Sections start on the same
+ * row in both panes so they line up; a section that does not fit shows its
+ * first rows and "… N more". Rows are shared out one at a time, so a long
+ * list (host processes) cannot push the short ones (hostname) off the pane.
+ */
+export function layoutSections(sections: ProbeSection[], height: number): { host: PaneRow[]; container: PaneRow[] } {
+  const wanted = sections.map((s) => Math.max(s.host.length, s.container.length, 1));
+  const given = sections.map(() => 0);
+  let left = height;
+  // Every heading first, then one more row to each section that wants it, round and round.
+  for (let i = 0; i < sections.length && left > 0; i++) {
+    given[i] = 1;
+    left--;
+  }
+  let progressed = true;
+  while (left > 0 && progressed) {
+    progressed = false;
+    for (let i = 0; i < sections.length && left > 0; i++) {
+      if (given[i] < wanted[i]) {
+        given[i]++;
+        left--;
+        progressed = true;
+      }
+    }
+  }
+  const take = (rows: PaneRow[], n: number): PaneRow[] => {
+    if (n === 0) return [];
+    const out = rows.length <= n ? [...rows] : [...rows.slice(0, n - 1), { text: `  … ${rows.length - (n - 1)} more`, mark: 'same' as Mark }];
+    // A hidden row that differs is still a difference: keep the "more" row marked.
+    if (rows.length > n && rows.slice(n - 1).some((r) => r.mark !== 'same')) {
+      const hidden = rows.slice(n - 1).find((r) => r.mark !== 'same')!;
+      out[out.length - 1] = { ...out[out.length - 1], mark: hidden.mark };
+    }
+    while (out.length < n) out.push({ text: '', mark: 'same' });
+    return out;
+  };
+  const host: PaneRow[] = [];
+  const container: PaneRow[] = [];
+  sections.forEach((s, i) => {
+    host.push(...take(s.host, given[i]));
+    container.push(...(s.container.length ? take(s.container, given[i]) : take([], 0)));
+    while (container.length < host.length) container.push({ text: '', mark: 'same' });
+  });
+  return { host, container };
+}
+
+/** Rows the panes would like, to fit every section whole. */
+export function sectionsHeight(sections: ProbeSection[]): number {
+  return sections.reduce((sum, s) => sum + Math.max(s.host.length, s.container.length, 1), 0);
+}

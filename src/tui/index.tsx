@@ -1,0 +1,149 @@
+// The workshop's entry point for the CLI. Everything heavy is imported here,
+// inside runWorkshop, after NODE_ENV is settled: React and Ink pick their
+// production builds when they load, and `containy-learn list` never pays for them.
+// (No JSX in this file for the same reason: JSX would import react/jsx-runtime up front.)
+import type { Lesson, OpenSession } from './types.js';
+
+export interface WorkshopOptions {
+  /** Open this lesson (its number, as in `containy-learn lesson 4`) instead of the menu. */
+  lesson?: number;
+  /** 1-based step of that lesson, as shown ("step 3 of 7"). Default: where the learner stopped. */
+  step?: number;
+}
+
+/** Exit code for a bad lesson/step number, as the runtime's UserError. */
+const USAGE_EXIT = 125;
+
+const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+
+/**
+ * Set CONTAINY_FIRST_FRAME_MARK=1 to have the first frame of the menu write
+ * `containy-learn first-frame-ms <ms since process start>` to stderr
+ * (`=exit` also quits right after it, for the startup benchmark).
+ */
+export const FIRST_FRAME_MARK_ENV = 'CONTAINY_FIRST_FRAME_MARK';
+
+function problem(message: string): number {
+  process.stderr.write(`containy-learn: ${message}\n`);
+  return USAGE_EXIT;
+}
+
+function pickLesson(lessons: Lesson[], opts: WorkshopOptions): { index: number; step?: number } | number | undefined {
+  if (opts.lesson === undefined) {
+    if (opts.step !== undefined) return problem('--step needs a lesson: `containy-learn lesson N --step M`');
+    return undefined;
+  }
+  const index = lessons.findIndex((l) => l.id === opts.lesson);
+  if (index < 0) {
+    const ids = lessons.map((l) => l.id);
+    return problem(`lesson ${opts.lesson}: no such lesson; they are ${ids.length ? `${Math.min(...ids)} to ${Math.max(...ids)}` : 'missing'} (see \`containy-learn list\`)`);
+  }
+  const count = lessons[index].steps.length;
+  if (opts.step !== undefined && (!Number.isInteger(opts.step) || opts.step < 1 || opts.step > count)) {
+    return problem(`--step ${opts.step}: lesson ${opts.lesson} has steps 1 to ${count}`);
+  }
+  return { index, step: opts.step === undefined ? undefined : opts.step - 1 };
+}
+
+/**
+ * Runs the workshop in this terminal: the menu (or lesson N at step M), until
+ * the learner quits. Resolves with the exit code once every lesson session it
+ * opened is closed (their containers removed), also on Ctrl-C, SIGINT, SIGTERM
+ * and SIGHUP. Progress is saved as the learner goes.
+ */
+export async function runWorkshop(opts: WorkshopOptions = {}, deps: { openSession?: OpenSession; lessons?: Lesson[] } = {}): Promise<number> {
+  process.env.NODE_ENV ??= 'production';
+  if (!process.stdin.isTTY || !process.stdout.isTTY) {
+    return problem('the workshop needs a terminal; for plain text use `containy-learn list` or `containy-learn lesson N` with output redirected');
+  }
+
+  const [{ createElement }, { render }, { App }, { ProgressStore }, { SessionRegistry }, lessons] = await Promise.all([
+    import('react'),
+    import('ink'),
+    import('./app.js'),
+    import('./progress.js'),
+    import('./sessions.js'),
+    deps.lessons ?? import('../lessons/loader.js').then((m) => m.loadLessons()),
+  ]);
+  if (lessons.length === 0) return problem('no lessons found');
+  const picked = pickLesson(lessons, opts);
+  if (typeof picked === 'number') return picked;
+
+  const openSession: OpenSession =
+    deps.openSession ??
+    (async (lesson) => {
+      const { LessonSession } = await import('../lessons/engine.js');
+      return new LessonSession(lesson);
+    });
+  const sessions = new SessionRegistry(openSession);
+  const progress = ProgressStore.open();
+  const exitRef: { current?: (code: number) => void } = {};
+
+  let exitCode: number | undefined;
+  let resolveExit!: () => void;
+  const exited = new Promise<void>((resolve) => (resolveExit = resolve));
+  const finish = (code: number): void => {
+    exitCode ??= code;
+    resolveExit();
+  };
+
+  const mark = process.env[FIRST_FRAME_MARK_ENV];
+  let marked = false;
+  const onFirstMenuFrame = (): void => {
+    if (!mark || marked) return;
+    marked = true;
+    process.stderr.write(`containy-learn first-frame-ms ${performance.now().toFixed(1)}\n`);
+    if (mark === 'exit') setImmediate(() => exitRef.current?.(0));
+  };
+
+  const onSignal = (signal: NodeJS.Signals): void => {
+    const code = SIGNAL_EXIT[signal] ?? 1;
+    if (exitRef.current) exitRef.current(code);
+    else finish(code);
+  };
+  const signals = Object.keys(SIGNAL_EXIT) as NodeJS.Signals[];
+  for (const signal of signals) process.on(signal, onSignal);
+  // After SIGHUP the terminal is gone and every write fails with EIO: the sessions must still be closed.
+  const onStdoutError = (error: NodeJS.ErrnoException): void => {
+    if (error.code !== 'EIO' && error.code !== 'EPIPE') throw error;
+  };
+  process.stdout.on('error', onStdoutError);
+
+  // The alternate screen: the workshop gets the whole terminal and gives the learner's scrollback back on exit.
+  process.stdout.write('\x1b[?1049h\x1b[H');
+  const notice = process.getuid?.() === 0 ? undefined : 'not root: the lessons open and read; steps that need root say so (sudo containy-learn)';
+  const instance = render(
+    createElement(App, {
+      lessons,
+      sessions,
+      progress,
+      initialLesson: typeof picked === 'object' ? picked : undefined,
+      notice,
+      onExit: finish,
+      onFirstMenuFrame,
+      exitRef,
+    }),
+    { exitOnCtrlC: false },
+  );
+
+  let renderError: Error | undefined;
+  try {
+    // The app ends through finish(); Ink may also unmount on its own (an error, or signal-exit on a signal).
+    await Promise.race([exited, instance.waitUntilExit()]);
+  } catch (error) {
+    renderError = error as Error;
+  } finally {
+    for (const signal of signals) process.off(signal, onSignal);
+  }
+  instance.unmount();
+  const problems = await sessions.closeAll();
+  process.stdout.write('\x1b[?1049l');
+  process.stdout.off('error', onStdoutError);
+  for (const p of problems) process.stderr.write(`containy-learn: closing a lesson: ${p}\n`);
+  if (progress.problem) process.stderr.write(`containy-learn: ${progress.problem}\n`);
+  if (renderError) {
+    process.stderr.write(`containy-learn: the workshop stopped: ${renderError.message}\n`);
+    return 1;
+  }
+  return exitCode ?? (problems.length ? 1 : 0);
+}

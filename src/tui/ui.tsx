@@ -1,0 +1,69 @@
+// Small shared pieces: the terminal's size, and one-row-per-line drawing.
+// Every screen lays out its own rows (it knows its width and height), and
+// draws each as one Text that is cut, never wrapped, so the frame is exactly
+// as tall as planned and never scrolls the terminal.
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { Text, useInput, useStdout, type Key } from 'ink';
+import type { DocRow } from './markdown.js';
+
+export interface Size {
+  columns: number;
+  rows: number;
+}
+
+/** The terminal's size, following resizes. `override` is for tests (ink-testing-library is 100 wide, no height). */
+export function useTerminalSize(override?: Size): Size {
+  const { stdout } = useStdout();
+  const measure = (): Size => ({ columns: stdout.columns || 80, rows: stdout.rows || 24 });
+  const [size, setSize] = useState<Size>(override ?? measure());
+  useEffect(() => {
+    if (override) return;
+    const onResize = (): void => setSize(measure());
+    stdout.on('resize', onResize);
+    return () => {
+      stdout.off('resize', onResize);
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [stdout, override]);
+  return override ?? size;
+}
+
+/**
+ * useInput with a handler that always sees the latest render's state. Ink
+ * re-subscribes a changed handler in an effect, which runs later than the
+ * next key of a fast typist (or a paste): that key would see stale state.
+ */
+export function useKeys(handler: (input: string, key: Key) => void): void {
+  const latest = useRef(handler);
+  latest.current = handler;
+  useInput(useCallback((input: string, key: Key) => latest.current(input, key), []));
+}
+
+export function Line({ children, ...style }: { children?: ReactNode; bold?: boolean; dimColor?: boolean; color?: string; inverse?: boolean }): ReactNode {
+  return (
+    <Text wrap="truncate-end" {...style}>
+      {children === undefined || children === '' ? ' ' : children}
+    </Text>
+  );
+}
+
+/** How a document row is drawn. Prose carries marked-terminal's own styles. */
+export function DocLine({ row }: { row: DocRow }): ReactNode {
+  switch (row.kind) {
+    case 'code':
+      return <Line color="yellow">{row.text}</Line>;
+    case 'title':
+      return <Line bold>{row.text}</Line>;
+    case 'dim':
+    case 'output':
+      return <Line dimColor={row.kind === 'dim'}>{row.text}</Line>;
+    case 'ok':
+      return <Line color="green">{row.text}</Line>;
+    case 'fail':
+      return <Line color="red">{row.text}</Line>;
+    case 'warn':
+      return <Line color="yellow">{row.text}</Line>;
+    default:
+      return <Line>{row.text}</Line>;
+  }
+}
