@@ -156,6 +156,34 @@ describe.skipIf(!root)(`cgroups for real (${root ? detectLayout() : 'not root'})
     cg.destroy();
   });
 
+  it('update() changes limits on a live cgroup, raising or lowering memory in either order', () => {
+    const cg = create('update', parseLimitFlags({ memory: '256m' }));
+    const memoryFile = fileOf(cg, 'memory', v2 ? 'memory.max' : 'memory.limit_in_bytes');
+    cg.update(parseLimitFlags({ memory: '512m' }));
+    expect(readTrim(memoryFile)).toBe(String(512 * 1024 * 1024));
+    if (!v2) expect(readTrim(fileOf(cg, 'memory', 'memory.memsw.limit_in_bytes'))).toBe(String(512 * 1024 * 1024));
+    cg.update(parseLimitFlags({ memory: '128m' }));
+    expect(readTrim(memoryFile)).toBe(String(128 * 1024 * 1024));
+    cg.update(parseLimitFlags({ cpus: '0.5', pidsLimit: '20' }));
+    expect(cg.read().limits.find((v) => v.id === 'cpu.quota')?.value).toBe(50000);
+    expect(readTrim(fileOf(cg, 'pids', 'pids.max'))).toBe('20');
+    cg.destroy();
+  });
+
+  it('a multithreaded process (a Node stage) joins past pids.max: its threads count, and only new tasks are refused', async () => {
+    const cg = create('threads', {});
+    const node = startIn(cg, [process.execPath, '-e', 'setTimeout(() => {}, 600000)']);
+    // Wait for the exec'd node to start its threads (V8 platform workers, libuv pool on demand).
+    const deadline = Date.now() + 20_000;
+    const tasks = () => cg.read().usage.find((v) => v.id === 'pids.current')?.value ?? 0;
+    while (tasks() < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    cg.update({ pids: 2 });
+    expect(tasks()).toBeGreaterThan(2);
+    expect(readTrim(fileOf(cg, 'pids', 'pids.max'))).toBe('2');
+    cg.destroy();
+    expect((await node.exited).status).toBe(137);
+  });
+
   it('destroy() kills what is left inside and removes every dir; a second destroy() does nothing', async () => {
     const cg = create('destroy', {});
     const a = startIn(cg, ['/bin/sleep', '600']);

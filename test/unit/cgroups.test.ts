@@ -165,8 +165,9 @@ describe('limitsFromConfigy (containy configy.json isolation.cgroups)', () => {
 describe('what each driver writes, in order', () => {
   const limits = { memory: 512 * MiB, pids: 10, cpus: 0.2, cpuShares: 512, blkioWeight: 300 };
 
-  it('v1: memory before memsw (memsw = memory: no swap), period before quota', () => {
+  it('v1: memsw lifted, then memory, then memsw = memory (no swap); period before quota', () => {
     expect(writes(v1Settings(limits))).toEqual([
+      'memory.memsw.limit_in_bytes=-1',
       'memory.limit_in_bytes=536870912',
       'memory.memsw.limit_in_bytes=536870912',
       'pids.max=10',
@@ -176,7 +177,7 @@ describe('what each driver writes, in order', () => {
       'blkio.weight=300',
     ]);
     expect(v1Settings(limits).at(-1)!.candidates.map((c) => c.file)).toEqual(['blkio.weight', 'blkio.bfq.weight']);
-    expect(v1Settings(limits)[1].missingNote).toMatch(/swap is not limited/);
+    expect(v1Settings(limits)[2].missingNote).toMatch(/swap is not limited/);
   });
 
   it('v2: swap.max is swap alone, cpu.max is "quota period", weights converted', () => {
@@ -195,7 +196,7 @@ describe('what each driver writes, in order', () => {
     expect(writes(v2Settings({ memory: 512 * MiB, memorySwap: 768 * MiB }))).toContain(`memory.swap.max=${256 * MiB}`);
     expect(writes(v2Settings({ memory: 512 * MiB, memorySwap: -1 }))).toContain('memory.swap.max=max');
     expect(writes(v1Settings({ memory: 512 * MiB, memorySwap: 768 * MiB }))).toContain(`memory.memsw.limit_in_bytes=${768 * MiB}`);
-    expect(writes(v1Settings({ memory: 512 * MiB, memorySwap: -1 }))).toEqual(['memory.limit_in_bytes=536870912']);
+    expect(writes(v1Settings({ memory: 512 * MiB, memorySwap: -1 }))).toEqual(['memory.memsw.limit_in_bytes=-1', 'memory.limit_in_bytes=536870912']);
   });
 
   it('v2-unit weights from configy win, and map back to v1 units', () => {

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
-import type { CgroupEvents, CgroupLayout, CgroupReport, CgroupValue, ContainerCgroup } from './types.js';
+import type { CgroupEvents, CgroupLayout, CgroupLimits, CgroupReport, CgroupValue, ContainerCgroup } from './types.js';
 
 /** One limit to write: the first candidate file that exists in the controller's dir gets its value. */
 export interface Setting {
@@ -130,29 +130,51 @@ function parseValue(raw: string, r: Reading): number | null {
   return r.scale ? Math.round(n * r.scale) : n;
 }
 
+/** What a driver hands to createDirCgroup: the dirs to make and how to fill them. */
+export interface CgroupPlan {
+  layout: CgroupLayout;
+  /** controller -> the container's dir (v2: every controller maps to the one dir). */
+  dirs: Map<string, string>;
+  /** Our parent dirs, made first and removed when the last container in them goes. */
+  parents: string[];
+  readings: Reading[];
+  /** The files and values for some limits, in the order they must be written. */
+  settingsFor(limits: CgroupLimits): Setting[];
+  /** Throws UserError when the host lacks a controller these settings need; touches nothing. */
+  check(settings: Setting[]): void;
+  /** v2: enable the controllers in the parents' cgroup.subtree_control (the parents exist by then). */
+  enable?(settings: Setting[], forCreate: boolean): void;
+}
+
 /** A container's cgroup: one dir (v2) or one per controller hierarchy (v1). */
 export class DirCgroup implements ContainerCgroup {
+  readonly layout: CgroupLayout;
   readonly paths: string[];
   readonly notes: string[] = [];
 
-  constructor(
-    readonly layout: CgroupLayout,
-    /** controller -> its dir for this container. */
-    private readonly dirs: Map<string, string>,
-    private readonly readings: Reading[],
-    /** Our parent dirs, removed when the last container in them goes. */
-    private readonly parents: string[],
-  ) {
-    this.paths = [...new Set(dirs.values())];
+  constructor(private readonly plan: CgroupPlan) {
+    this.layout = plan.layout;
+    this.paths = [...new Set(plan.dirs.values())];
+  }
+
+  /** Change limits on a live cgroup, as `runc update` does. */
+  update(limits: CgroupLimits): void {
+    const settings = this.plan.settingsFor(limits);
+    this.plan.check(settings);
+    this.plan.enable?.(settings, false);
+    this.apply(settings);
   }
 
   /** Write every setting, in order; throws (the caller removes the dirs) when the kernel refuses one. */
   apply(settings: Setting[]): void {
     for (const s of settings) {
-      const dir = this.dirs.get(s.controller);
+      const dir = this.plan.dirs.get(s.controller);
       const found = dir && s.candidates.find((c) => fs.existsSync(path.join(dir, c.file)));
       if (!dir || !found) {
-        if (s.missingNote) { this.notes.push(s.missingNote); continue; }
+        if (s.missingNote) {
+          if (!this.notes.includes(s.missingNote)) this.notes.push(s.missingNote);
+          continue;
+        }
         const files = s.candidates.map((c) => c.file).join(' or ');
         throw new UserError(`the ${s.limit} cannot be applied: this host has no ${files} in ${dir ?? `a ${s.controller} cgroup`}${s.missingHint ? `; ${s.missingHint}` : ''}`);
       }
@@ -183,8 +205,8 @@ export class DirCgroup implements ContainerCgroup {
 
   read(): CgroupReport {
     const report: CgroupReport = { limits: [], usage: [], events: [] };
-    for (const r of this.readings) {
-      const dir = this.dirs.get(r.controller);
+    for (const r of this.plan.readings) {
+      const dir = this.plan.dirs.get(r.controller);
       if (!dir) continue;
       const file = r.files.map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
       if (!file) continue;
@@ -214,7 +236,7 @@ export class DirCgroup implements ContainerCgroup {
 
   destroy(): void {
     killAndRemove(this.paths);
-    for (const parent of this.parents) removeIfEmpty(parent);
+    for (const parent of this.plan.parents) removeIfEmpty(parent);
   }
 }
 
@@ -223,30 +245,20 @@ export function nameTaken(dir: string): UserError {
   return new UserError(`a cgroup named '${path.basename(dir)}' already exists (${dir}): is a container of that name still running? 'containy-learn cleanup' removes leftovers`);
 }
 
-/** What a driver hands to createDirCgroup: the dirs to make and how to fill them. */
-export interface CgroupPlan {
-  layout: CgroupLayout;
-  /** controller -> the container's dir (v2: every controller maps to the one dir). */
-  dirs: Map<string, string>;
-  parents: string[];
-  readings: Reading[];
-  settings: Setting[];
-  /** v2: enable controllers in the parents' cgroup.subtree_control, after they exist and before the container's dir does. */
-  prepareParents?: () => void;
-}
-
 /**
  * Make the dirs and write the limits before any process joins. On any failure,
  * remove what was made: a container never starts half-limited.
  */
-export function createDirCgroup(plan: CgroupPlan): DirCgroup {
+export function createDirCgroup(plan: CgroupPlan, limits: CgroupLimits): DirCgroup {
+  const settings = plan.settingsFor(limits);
+  plan.check(settings);
   const leaves = [...new Set(plan.dirs.values())];
   // Another container's destroy() may remove an empty parent between our mkdirs: start over then.
   for (let attempt = 1; ; attempt++) {
     const made: string[] = [];
     try {
       for (const parent of plan.parents) fs.mkdirSync(parent, { recursive: true });
-      plan.prepareParents?.();
+      plan.enable?.(settings, true);
       for (const dir of leaves) {
         try {
           fs.mkdirSync(dir);
@@ -256,8 +268,8 @@ export function createDirCgroup(plan: CgroupPlan): DirCgroup {
         }
         made.push(dir);
       }
-      const cgroup = new DirCgroup(plan.layout, plan.dirs, plan.readings, plan.parents);
-      cgroup.apply(plan.settings);
+      const cgroup = new DirCgroup(plan);
+      cgroup.apply(settings);
       return cgroup;
     } catch (err) {
       killAndRemove(made);

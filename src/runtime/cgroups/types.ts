@@ -62,8 +62,14 @@ export interface ContainerCgroup {
   readonly paths: string[];
   /** Things the launcher should tell the user: a limit the host can only partly apply (e.g. swap not limitable). */
   readonly notes?: string[];
-  /** Move a process (all its threads) in. */
+  /** Move a process (all its threads) in. Moving in is allowed even past pids.max; only forks are refused. */
   join(pid: number): void;
+  /**
+   * Set limits on the live cgroup, as `runc update` does. runc writes pids.max only after its
+   * multithreaded init has joined; a Node stage needs the same: its threads would count
+   * against a small pids limit until it execs.
+   */
+  update(limits: CgroupLimits): void;
   /** Host PIDs of every process inside. */
   pids(): number[];
   read(): CgroupReport;

@@ -19,17 +19,15 @@ export const IO_WEIGHT_HINT = 'IO weights need the BFQ IO scheduler (modprobe bf
 export function v1Settings(limits: CgroupLimits): Setting[] {
   const settings: Setting[] = [];
   if (limits.memory !== undefined) {
+    // memsw is memory + swap, and the kernel refuses it below the memory limit (and the memory
+    // limit above it). Lifting memsw first, then memory, then memsw makes any change valid,
+    // also on a live cgroup (update()). memsw equal to memory means no swap: a hog is killed.
+    const memsw = (value: string): Setting => ({
+      controller: 'memory', limit: 'swap limit', candidates: [{ file: 'memory.memsw.limit_in_bytes', value }], missingNote: SWAP_NOT_LIMITED_V1,
+    });
+    settings.push(memsw('-1'));
     settings.push({ controller: 'memory', limit: 'memory limit', candidates: [{ file: 'memory.limit_in_bytes', value: String(limits.memory) }] });
-    // memsw is memory + swap; equal to the memory limit means no swap, so the hog is killed.
-    // Written after limit_in_bytes: the kernel refuses memsw below the memory limit.
-    if (limits.memorySwap !== -1) {
-      settings.push({
-        controller: 'memory',
-        limit: 'swap limit',
-        candidates: [{ file: 'memory.memsw.limit_in_bytes', value: String(limits.memorySwap ?? limits.memory) }],
-        missingNote: SWAP_NOT_LIMITED_V1,
-      });
-    }
+    if (limits.memorySwap !== -1) settings.push(memsw(String(limits.memorySwap ?? limits.memory)));
   }
   if (limits.pids !== undefined) settings.push({ controller: 'pids', limit: 'pids limit', candidates: [{ file: 'pids.max', value: String(limits.pids) }] });
   if (limits.cpus !== undefined) {
@@ -68,12 +66,6 @@ const READINGS: Reading[] = [
 
 export function createV1Cgroup(layout: CgroupLayout, name: string, limits: CgroupLimits): DirCgroup {
   const hierarchies = v1Hierarchies();
-  const settings = v1Settings(limits);
-  for (const s of settings) {
-    if (!hierarchies.has(s.controller)) {
-      throw new UserError(`cgroup v1 controller '${s.controller}' is not mounted, so the ${s.limit} cannot be applied: mount it (mount -t cgroup -o ${s.controller} cgroup /sys/fs/cgroup/${s.controller}) or drop that limit`);
-    }
-  }
   const dirs = new Map<string, string>();
   const parents = new Set<string>();
   for (const controller of CONTROLLERS) {
@@ -83,8 +75,15 @@ export function createV1Cgroup(layout: CgroupLayout, name: string, limits: Cgrou
     parents.add(parent);
     dirs.set(controller, path.join(parent, name));
   }
+  const check = (settings: Setting[]) => {
+    for (const s of settings) {
+      if (!dirs.has(s.controller)) {
+        throw new UserError(`cgroup v1 controller '${s.controller}' is not mounted, so the ${s.limit} cannot be applied: mount it (mount -t cgroup -o ${s.controller} cgroup /sys/fs/cgroup/${s.controller}) or drop that limit`);
+      }
+    }
+  };
   if (dirs.size === 0) throw new UserError(`none of the cgroup v1 controllers ${CONTROLLERS.join(', ')} is mounted: mount at least memory and pids under /sys/fs/cgroup`);
-  return createDirCgroup({ layout, dirs, parents: [...parents], readings: READINGS, settings });
+  return createDirCgroup({ layout, dirs, parents: [...parents], readings: READINGS, settingsFor: v1Settings, check }, limits);
 }
 
 /** Our parent dir in each hierarchy we use (they may not exist). */

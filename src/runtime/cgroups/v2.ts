@@ -86,29 +86,31 @@ export function createV2Cgroup(name: string, limits: CgroupLimits): DirCgroup {
   const root = cgroupRoot();
   const parent = path.join(root, cgroupParentName());
   const available = words(path.join(root, 'cgroup.controllers'));
-  const settings = v2Settings(limits);
-  const required = new Map<string, string>(); // controller -> the limit needing it
-  for (const s of settings) required.set(s.controller, s.limit);
-  for (const [controller, limit] of required) {
-    if (!available.has(controller)) {
-      throw new UserError(`cgroup v2 controller '${controller}' is not available, so the ${limit} cannot be applied: it is not in ${root}/cgroup.controllers (the kernel lacks it, or a cgroup v1 hierarchy holds it); enable it or drop that limit`);
-    }
-  }
-  const enabled = new Set([...ACCOUNTING.filter((c) => available.has(c)), ...required.keys()]);
+  const needed = (settings: Setting[]) => new Map(settings.map((s) => [s.controller, s.limit])); // controller -> a limit needing it
 
-  const prepareParents = () => {
+  const check = (settings: Setting[]) => {
+    for (const [controller, limit] of needed(settings)) {
+      if (!available.has(controller)) {
+        throw new UserError(`cgroup v2 controller '${controller}' is not available, so the ${limit} cannot be applied: it is not in ${root}/cgroup.controllers (the kernel lacks it, or a cgroup v1 hierarchy holds it); enable it or drop that limit`);
+      }
+    }
+  };
+
+  const enable = (settings: Setting[], forCreate: boolean) => {
+    const required = needed(settings);
+    const wanted = [...new Set([...(forCreate ? ACCOUNTING.filter((c) => available.has(c)) : []), ...required.keys()])];
     for (const dir of ancestors(root, parent)) {
       const file = path.join(dir, 'cgroup.subtree_control');
       const already = words(file);
-      for (const controller of [...enabled]) {
+      for (const controller of wanted) {
         if (already.has(controller)) continue;
         try {
           fs.writeFileSync(file, `+${controller}`);
         } catch (err) {
-          const code = (err as NodeJS.ErrnoException).code ?? String(err);
           const limit = required.get(controller);
           // A controller only used for accounting is not worth failing the container for.
-          if (!limit) { enabled.delete(controller); continue; }
+          if (!limit) continue;
+          const code = (err as NodeJS.ErrnoException).code ?? String(err);
           throw new UserError(`cgroup v2 controller '${controller}' is not enabled, so the ${limit} cannot be applied: writing +${controller} to ${file} failed (${explainEnableFailure(code)}); add it to ${file}`);
         }
       }
@@ -117,10 +119,8 @@ export function createV2Cgroup(name: string, limits: CgroupLimits): DirCgroup {
 
   const dir = path.join(parent, name);
   // One dir for everything; 'cgroup' stands for the files every v2 cgroup has (cgroup.procs, cpu.stat).
-  const dirs = new Map<string, string>([['cgroup', dir]]);
-  for (const c of ['memory', 'pids', 'cpu', 'io']) dirs.set(c, dir);
-  const cgroup = createDirCgroup({ layout: 'v2', dirs, parents: [parent], readings: READINGS, settings, prepareParents });
-  return cgroup;
+  const dirs = new Map(['cgroup', 'memory', 'pids', 'cpu', 'io'].map((c) => [c, dir]));
+  return createDirCgroup({ layout: 'v2', dirs, parents: [parent], readings: READINGS, settingsFor: v2Settings, check, enable }, limits);
 }
 
 export function v2Parents(): string[] {
