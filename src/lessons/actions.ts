@@ -267,8 +267,9 @@ function inWorkdir(ctx: ActionContext, p: string): string {
   return path.isAbsolute(p) ? p : path.join(ctx.workdir(), p);
 }
 
+/** A refused command keeps its status too, as docker reports it: 127 not found, 126 cannot execute, 125 the runtime refused. */
 function fromRun(r: RunResult): ActionOutcome {
-  return { stdout: r.stdout, stderr: r.stderr, exit: r.error ? undefined : r.status, error: r.error, limitMessages: r.limitMessages };
+  return { stdout: r.stdout, stderr: r.stderr, exit: r.status, error: r.error, limitMessages: r.limitMessages };
 }
 
 function notRunning(ctx: ActionContext, handle: string): ActionOutcome {

@@ -107,6 +107,12 @@ describe('LessonSession', () => {
     expect(unexpected).toMatchObject({ ok: false, error: 'the base rootfs is missing' });
   });
 
+  it('a command that never started keeps docker\'s status beside the runtime\'s message', async () => {
+    const s = session(lesson(['action: chroot', 'command: ["/bin/missing"]', 'check: error contains "ENOENT"', 'check: exit == 127']));
+    const r = await s.runStep(0);
+    expect(r).toMatchObject({ ok: true, exit: 127, error: expect.stringContaining('execve (/bin/missing) failed with ENOENT') });
+  });
+
   it('start replaces the running container', async () => {
     const s = session(lesson(['action: start', 'hostname: a', 'check: container.hostname == a'], ['action: start', 'hostname: b', 'check: container.hostname == b']));
     expect((await s.runStep(0)).ok).toBe(true);

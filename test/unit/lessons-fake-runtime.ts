@@ -74,6 +74,9 @@ function shell(c: FakeContainer | undefined, argv: string[], all: FakeContainer[
     all.find((x) => x.pid === Number(kill[1]))?.finish(143, 'SIGTERM');
     return ok('');
   }
+  if (argv[0] === '/bin/missing') {
+    return { status: 127, stdout: '', stderr: '', limitMessages: [], error: 'execve (/bin/missing) failed with ENOENT: the program, or the interpreter or libraries it needs, is not in the container' };
+  }
   if (cmd === 'false') return { status: 1, stdout: '', stderr: '', limitMessages: [] };
   return ok(`ran: ${cmd}\n`);
 }
