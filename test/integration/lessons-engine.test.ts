@@ -43,13 +43,16 @@ describe.skipIf(!isRoot)('lessons through the real runtime', () => {
   });
 
   afterEach(() => {
-    expect(hostState()).toEqual(before);
-    const left = (dir: string) => (fs.existsSync(path.join(state, dir)) ? fs.readdirSync(path.join(state, dir)) : []);
-    expect(left('run')).toEqual([]);
-    expect(left('scratch')).toEqual([]);
-    expect(left('containers')).toEqual([]);
-    expect(left('lessons')).toEqual([]);
-    fs.rmSync(state, { recursive: true, force: true });
+    try {
+      expect(hostState()).toEqual(before);
+      const left = (dir: string) => (fs.existsSync(path.join(state, dir)) ? fs.readdirSync(path.join(state, dir)) : []);
+      expect(left('run')).toEqual([]);
+      expect(left('scratch')).toEqual([]);
+      expect(left('containers')).toEqual([]);
+      expect(left('lessons')).toEqual([]);
+    } finally {
+      fs.rmSync(state, { recursive: true, force: true });
+    }
   });
 
   afterAll(() => {
