@@ -1,6 +1,6 @@
 // One lesson, one step at a time: the step's text, its result once run, and
 // the host and container panes below, live while a container runs.
-import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { useEffect, useMemo, useState, type ReactNode } from 'react';
 import { Box } from 'ink';
 import { compareSnapshots, sectionsHeight } from './compare.js';
 import { Help, LESSON_KEYS } from './help.js';
@@ -45,15 +45,17 @@ export function LessonView(props: LessonViewProps): ReactNode {
   const [help, setHelp] = useState(false);
   const [message, setMessage] = useState<Message | undefined>();
   const [resets, setResets] = useState(0);
-  // After a run or a hint, scroll so that what was added is in view.
-  const revealFrom = useRef<'result' | 'hint' | null>(null);
+  // After a run or a hint, scroll so that what was added is in view (in the same frame that adds it).
+  const [reveal, setReveal] = useState<'result' | 'hint' | null>(null);
 
   const step = lesson.steps[stepIndex];
   const result = results[stepIndex];
 
   useEffect(() => {
     progress.visit(lesson.slug, stepIndex);
-  }, [progress, lesson.slug, stepIndex]);
+    // Later moves are saved by goTo itself, as the key is handled.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
 
   const panes = useLiveProbes(session, step.probes, result, `${stepIndex}:${resets}`, props.pollMs);
 
@@ -85,12 +87,11 @@ export function LessonView(props: LessonViewProps): ReactNode {
   const docHeight = body - paneHeight;
   const maxScroll = Math.max(0, rows.length - docHeight);
 
-  useEffect(() => {
-    if (!revealFrom.current) return;
-    const from = revealFrom.current === 'result' ? resultStart : hintStart;
-    revealFrom.current = null;
-    setScroll(Math.min(from, maxScroll));
-  }, [rows, resultStart, hintStart, maxScroll]);
+  if (reveal) {
+    // State set during render: React renders again before anything reaches the screen.
+    setReveal(null);
+    setScroll(Math.min(reveal === 'result' ? resultStart : hintStart, maxScroll));
+  }
 
   const goTo = (next: number): void => {
     if (next < 0 || next >= stepCount) {
@@ -98,6 +99,7 @@ export function LessonView(props: LessonViewProps): ReactNode {
       return;
     }
     setStepIndex(next);
+    progress.visit(lesson.slug, next);
     setScroll(0);
     setMessage(undefined);
   };
@@ -119,7 +121,7 @@ export function LessonView(props: LessonViewProps): ReactNode {
       outcome = { ok: false, checks: [], output: '', error: (error as Error).message, ms: performance.now() - started };
     }
     if (outcome.ok) progress.passed(lesson.slug, index, stepCount);
-    revealFrom.current = 'result';
+    setReveal('result');
     setResults((prev) => ({ ...prev, [index]: outcome }));
     setRunning(undefined);
     setMessage(
@@ -161,7 +163,7 @@ export function LessonView(props: LessonViewProps): ReactNode {
       if (step.hints.length === 0) setMessage({ text: 'no hint for this step', kind: 'dim' });
       else if (shown >= step.hints.length) setMessage({ text: 'no more hints for this step', kind: 'dim' });
       else {
-        revealFrom.current = 'hint';
+        setReveal('hint');
         setHintsShown((prev) => ({ ...prev, [stepIndex]: shown + 1 }));
       }
     } else if (input === 'r') void reset();

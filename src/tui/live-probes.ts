@@ -1,9 +1,10 @@
 // What the panes show, kept current. A step's run brings its own snapshots
-// (read right after the action), shown at once. While a container is shown,
-// the probes are read again once a second and the panes re-render only when
-// something changed (a memory counter climbing, a process appearing). When
-// no container is left the timer stops: an idle workshop costs nothing.
-import { useEffect, useRef, useState } from 'react';
+// (read right after the action): they are shown in the same frame as the
+// result, with no second read. While a container is shown, the probes are
+// read again once a second and the panes re-render only when something
+// changed (a memory counter climbing, a process appearing). When no container
+// is left the timer stops: an idle workshop costs nothing.
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ProbeKind, ProbeSnapshot, StepResult, WorkshopSession } from './types.js';
 
 export const POLL_MS = 1000;
@@ -18,6 +19,8 @@ export interface PaneState {
   error?: string;
 }
 
+const NOTHING: PaneState = { containerState: 'none' };
+
 type Reading = { host: ProbeSnapshot; container?: ProbeSnapshot } | { error: string };
 
 function read(session: WorkshopSession, kinds: ProbeKind[]): Reading {
@@ -26,6 +29,22 @@ function read(session: WorkshopSession, kinds: ProbeKind[]): Reading {
   } catch (error) {
     return { error: (error as Error).message };
   }
+}
+
+function fromReading(session: WorkshopSession, reading: Reading, previous?: PaneState): PaneState {
+  if ('error' in reading) return { ...(previous ?? NOTHING), error: reading.error };
+  if (reading.container) return { host: reading.host, container: reading.container, containerState: 'live', containerName: session.container?.name };
+  // No container now: keep the last one seen on screen, marked as gone.
+  if (previous?.container) return { ...previous, host: reading.host, containerState: 'exited', error: undefined };
+  return { host: reading.host, containerState: 'none' };
+}
+
+/** The panes straight from a run's result, when it carries what they need. */
+function fromResult(session: WorkshopSession, result: StepResult | undefined): PaneState | undefined {
+  if (!result) return undefined;
+  // A host-only result while an earlier step's container still runs: the panes need a fresh read instead.
+  if (!result.container && (!result.host || session.container)) return undefined;
+  return { host: result.host, container: result.container, containerState: result.container ? 'live' : 'none', containerName: session.container?.name };
 }
 
 /**
@@ -39,49 +58,42 @@ export function useLiveProbes(
   refreshKey: string,
   pollMs = POLL_MS,
 ): PaneState {
-  const [state, setState] = useState<PaneState>({ containerState: 'none' });
-  const shownJson = useRef('');
   const kindsKey = kinds.join(',');
+  const key = `${refreshKey}|${kindsKey}`;
+  // What the effect last read, and for which result and key it read it.
+  const [polled, setPolled] = useState<{ basis: StepResult | undefined; key: string; state: PaneState } | undefined>();
+  const seenResult = useRef<StepResult | undefined>(undefined);
+  const resultState = useMemo(() => (session && kinds.length ? fromResult(session, result) : undefined), [session, kindsKey, result]); // eslint-disable-line react-hooks/exhaustive-deps
 
   useEffect(() => {
     if (!session || kinds.length === 0) {
-      shownJson.current = '';
-      setState({ containerState: 'none' });
+      setPolled(undefined);
       return;
     }
+    const newResult = result !== seenResult.current;
+    seenResult.current = result;
     let current: PaneState;
-    const show = (next: PaneState): void => {
+    const publish = (next: PaneState): void => {
       current = next;
       const json = JSON.stringify(next);
-      if (json === shownJson.current) return; // nothing changed: no render
-      shownJson.current = json;
-      setState(next);
+      // Same as on screen: keep the old object, so React does not render at all.
+      setPolled((prev) => (prev && prev.key === key && prev.basis === result && JSON.stringify(prev.state) === json ? prev : { basis: result, key, state: next }));
     };
-    const fromReading = (reading: Reading, previous?: PaneState): PaneState => {
-      if ('error' in reading) return { ...(previous ?? { containerState: 'none' }), error: reading.error };
-      if (reading.container) return { host: reading.host, container: reading.container, containerState: 'live', containerName: session.container?.name };
-      // No container now: keep the last one seen on screen, marked as gone.
-      if (previous?.container) return { ...previous, host: reading.host, containerState: 'exited', error: undefined };
-      return { host: reading.host, containerState: 'none' };
-    };
-
-    if (result && (result.container || (result.host && !session.container))) {
-      // Fresh from the run: shown at once, without a second read.
-      show({ host: result.host, container: result.container, containerState: result.container ? 'live' : 'none', containerName: session.container?.name });
-    } else {
-      show(fromReading(read(session, kinds)));
-    }
+    if (newResult && resultState) current = resultState; // already on screen, from the render
+    else publish(fromReading(session, read(session, kinds)));
     if (!current!.container || current!.containerState !== 'live') return;
 
     const timer = setInterval(() => {
-      const next = fromReading(read(session, kinds), current);
-      show(next);
+      const next = fromReading(session, read(session, kinds), current);
+      publish(next);
       if (next.containerState !== 'live') clearInterval(timer);
     }, pollMs);
     return () => clearInterval(timer);
-    // kinds is compared by value through kindsKey.
+    // kinds is compared by value through key.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [session, kindsKey, result, refreshKey, pollMs]);
+  }, [session, key, result, resultState, pollMs]);
 
-  return state;
+  if (!session || kinds.length === 0) return NOTHING;
+  if (polled && polled.key === key && polled.basis === result) return polled.state;
+  return resultState ?? polled?.state ?? NOTHING;
 }

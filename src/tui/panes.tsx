@@ -29,7 +29,7 @@ function Cell({ row, width }: { row: PaneRow; width: number }): ReactNode {
 function containerTitle(state: PaneState): string {
   switch (state.containerState) {
     case 'live':
-      return `container ${state.containerName ?? ''} · live`;
+      return `container${state.containerName ? ` ${state.containerName}` : ''} · live`;
     case 'exited':
       return 'container · exited (as the step left it)';
     default:

@@ -100,7 +100,8 @@ export class FakeSession implements WorkshopSession {
   }
 }
 
-export const tick = (ms = 0): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+// Ink subscribes to input and React flushes effects asynchronously: a bare setTimeout(0) can come first.
+export const tick = (ms = 15): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Waits until the condition holds (frames render asynchronously), failing after `ms`. */
 export async function waitFor(condition: () => boolean, what: string, ms = 3000): Promise<void> {
