@@ -103,6 +103,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   // Loaded only when needed: the builder is large, and `run` should start fast.
   if (spec.rootfs === undefined) await (await import('./rootfs.js')).ensureBaseRootfs();
   const container: Container = await startContainer(spec);
+  // What the host could not limit as asked (for example swap without swap accounting).
+  for (const note of container.cgroup?.notes ?? []) process.stderr.write(`containy-learn: note: ${note}\n`);
   const release = forwardSignals(container, () => void container.stop(3000));
   try {
     const exit = await container.exited;

@@ -237,8 +237,16 @@ export class Container extends EventEmitter {
       records.update(name, { cgroupPaths: cgroup.paths });
 
       // Joining a cgroup takes an RCU grace period per hierarchy (~2-3 ms each on
-      // v1): done as soon as the stage exists, it overlaps with Node's boot.
-      cgroup.join(await stage.spawned);
+      // v1). Without limits, join as soon as the stage exists: it overlaps with
+      // Node's boot. With limits, join once Node has booted, so that its threads
+      // and its start-up memory do not count against the learner's pids or
+      // memory limit (runc's init is small and Go; our stage is Node).
+      const hasLimits = Object.keys(spec.limits ?? {}).length > 0;
+      if (!hasLimits) cgroup.join(await stage.spawned);
+      else {
+        await stage.ready;
+        cgroup.join(stage.pid);
+      }
       const hostname = checked.namespaces.includes('uts') ? (spec.hostname ?? name) : undefined;
       const env = {
         PATH: checked.rootfs === null ? (process.env.PATH ?? CONTAINER_PATH) : CONTAINER_PATH,
@@ -357,7 +365,10 @@ async function execInPid(
   };
   const stage = StageProcess.start({ stdio: opts.stdio ?? 'inherit', unshareFlags: 0, join });
   try {
-    cgroup?.join(await stage.spawned);
+    // Join once Node has booted: the container may have a pids or memory limit
+    // that Node's own threads and start-up would hit.
+    await stage.ready;
+    cgroup?.join(stage.pid);
     const env = { PATH: opts.rootfsPath ? CONTAINER_PATH : (process.env.PATH ?? CONTAINER_PATH), HOME: '/root', TERM: process.env.TERM ?? 'xterm', ...opts.env };
     await stage.go({ privateMounts: false, joinMountNamespace: namespaces.includes('mnt'), newCgroupNamespace: false, argv, env: envList(env), cwd: opts.cwd ?? '/' });
     return stage;

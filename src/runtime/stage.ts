@@ -115,17 +115,20 @@ function findProgram(name: string, env: string[]): string | undefined {
   return undefined;
 }
 
-/** Leave only 0-2 (and fd 3, close-on-exec) to the command: Node opens them close-on-exec. */
-function prepareFileDescriptors(): void {
-  for (const fd of [0, 1, 2]) libc.setCloseOnExec(fd, false);
+/**
+ * Node opens everything close-on-exec except 0-2, which it also marks so
+ * (DESIGN.md §2.6): the command would start without stdio. Every other fd we
+ * inherited or opened, fd 3 included, must not reach it. Listed before the root
+ * changes, since the new root may have no /proc.
+ */
+function closeOnExecAllButStdio(): void {
   for (const entry of fs.readdirSync('/proc/self/fd')) {
     const fd = Number(entry);
-    if (fd > 2) {
-      try {
-        libc.setCloseOnExec(fd, true);
-      } catch {
-        // the fd of the readdir itself is already gone
-      }
+    if (fd <= 2) continue;
+    try {
+      libc.setCloseOnExec(fd, true);
+    } catch {
+      // the directory handle readdirSync used, closed by now
     }
   }
 }
@@ -138,10 +141,12 @@ function fail(exitCode: number, message: string): never {
 function main(): void {
   report({ type: 'ready' });
   const order = readOrder();
+  let program: string | undefined;
   try {
     // If our launcher dies, so do we (and, after execve, the command).
     libc.setParentDeathSignal(SIGKILL);
     process.umask(0o022);
+    closeOnExecAllButStdio();
     if (order.joinMountNamespace) {
       libc.unshare(libc.CLONE.FS); // setns into a mount namespace needs a fs_struct of our own
       libc.setns(MOUNT_NS_FD, libc.CLONE.NEWNS, 'the container\'s mount namespace');
@@ -152,13 +157,12 @@ function main(): void {
     if (order.hostname !== undefined) libc.sethostname(order.hostname);
     if (order.newCgroupNamespace) libc.unshare(libc.CLONE.NEWCGROUP);
     if (order.cwd !== '/') libc.chdir(order.cwd);
+    program = findProgram(order.argv[0], order.env);
+    for (const fd of [0, 1, 2]) libc.setCloseOnExec(fd, false);
   } catch (err) {
     fail(EXIT.RUNTIME, err instanceof Error ? err.message : String(err));
   }
-
-  const program = findProgram(order.argv[0], order.env);
   if (!program) fail(EXIT.NOT_FOUND, `${order.argv[0]}: command not found in the container`);
-  prepareFileDescriptors();
   try {
     libc.execve(program, order.argv, order.env);
   } catch (err) {
