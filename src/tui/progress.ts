@@ -195,9 +195,11 @@ export class ProgressStore {
     const { file, owner } = this.location;
     const dir = path.dirname(file);
     const temp = path.join(dir, `.progress.${process.pid}.${Date.now()}.tmp`);
+    let created = false;
     try {
       makeOwnedDirs(dir, owner);
       const fd = fs.openSync(temp, 'wx', 0o644);
+      created = true;
       try {
         fs.writeSync(fd, JSON.stringify(this.data, null, 2) + '\n');
         if (owner) fs.fchownSync(fd, owner.uid, owner.gid);
@@ -207,7 +209,7 @@ export class ProgressStore {
       fs.renameSync(temp, file);
       this.problem = undefined;
     } catch (error) {
-      fs.rmSync(temp, { force: true });
+      if (created) fs.rmSync(temp, { force: true });
       this.problem = `progress not saved to ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
     }
   }
