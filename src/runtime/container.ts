@@ -8,7 +8,7 @@ import { CLONE } from './linux.js';
 import { EXIT, UserError } from './errors.js';
 import { StageProcess, type ExitStatus, type StdioMode } from './stage-process.js';
 import type { BindMount, RootSetup, StageOrder } from './stage-protocol.js';
-import { createCgroup, type CgroupLimits, type ContainerCgroup } from './cgroups/index.js';
+import { createCgroup, detectLayout, type CgroupLimits, type ContainerCgroup } from './cgroups/index.js';
 import { describeLimitEnd } from './cgroups/limits.js';
 import { CGROUPS_EXAMPLE, defaultRootfs } from './paths.js';
 import * as records from './records.js';
@@ -116,7 +116,16 @@ function envList(env: Record<string, string>): string[] {
 
 // ---- warm stages: a stage started ahead of time skips Node's start-up (~70 ms) ----
 
-const warmStages = new Map<string, StageProcess>();
+/** A stage, and on cgroup v1 a cgroup made and joined for it ahead of time. */
+interface PreparedStage {
+  process: StageProcess;
+  /** Joining costs an RCU grace period per v1 hierarchy (~15 ms for five): a warm
+   * stage pays it while it waits, and its cgroup is renamed to the container's. */
+  cgroup?: ContainerCgroup;
+  joined?: Promise<void>;
+}
+
+const warmStages = new Map<string, PreparedStage>();
 let keepWarm = false;
 
 /** Keep one stage ready for the next container (the TUI and the benchmark's in-process start). */
@@ -126,31 +135,66 @@ export function keepStagesWarm(on = true): void {
 }
 
 function discardWarm(key: string): void {
-  void warmStages.get(key)?.destroy();
+  const warm = warmStages.get(key);
   warmStages.delete(key);
+  if (warm) void warm.process.destroy().then(() => warm.cgroup?.destroy());
 }
 
-function startStage(unshareFlags: number, stdio: StdioMode): StageProcess {
-  return StageProcess.start({ stdio, unshareFlags });
+function startStage(unshareFlags: number, stdio: StdioMode, ahead: boolean): PreparedStage {
+  const process = StageProcess.start({ stdio, unshareFlags });
+  if (!ahead || detectLayout() === 'v2') return { process };
+  const cgroup = createCgroup(`warm-${randomBytes(4).toString('hex')}`, {});
+  const joined = process.spawned.then((pid) => cgroup.join(pid));
+  joined.catch(() => {});
+  return { process, cgroup, joined };
 }
 
 /** Prepare a stage with these namespaces and stdio, so the next matching start is warm. */
 export function prewarm(namespaces: NamespaceName[] = [...NAMESPACES], stdio: StdioMode = 'pipe'): Promise<void> {
   requireRoot();
   const key = `${unshareFlagsFor(namespaces)}:${stdio}`;
-  if (!warmStages.has(key)) warmStages.set(key, startStage(unshareFlagsFor(namespaces), stdio));
-  return warmStages.get(key)!.ready.catch(() => {
-    warmStages.delete(key);
-  });
+  if (!warmStages.has(key)) warmStages.set(key, startStage(unshareFlagsFor(namespaces), stdio, true));
+  const warm = warmStages.get(key)!;
+  return Promise.all([warm.process.ready, warm.joined]).then(
+    () => {},
+    () => discardWarm(key),
+  );
 }
 
 /** A warm stage if one is ready for these namespaces and stdio, else a new one. */
-function takeStage(unshareFlags: number, stdio: StdioMode): StageProcess {
+function takeStage(unshareFlags: number, stdio: StdioMode): PreparedStage {
   const key = `${unshareFlags}:${stdio}`;
   const warm = warmStages.get(key);
   warmStages.delete(key);
-  if (keepWarm) warmStages.set(key, startStage(unshareFlags, stdio));
-  return warm?.running ? warm : startStage(unshareFlags, stdio);
+  if (keepWarm) warmStages.set(key, startStage(unshareFlags, stdio, true));
+  if (warm?.process.running) return warm;
+  if (warm) void warm.process.destroy().then(() => warm.cgroup?.destroy());
+  return startStage(unshareFlags, stdio, false);
+}
+
+/**
+ * The container's cgroup, with the stage in it. Without limits, the stage joins as
+ * soon as it exists (overlapping Node's boot), or already has (warm, renamed).
+ * With limits, it joins once Node has booted, so that the stage's own threads and
+ * start-up memory do not count against the learner's pids or memory limit
+ * (runc's init is small and written in Go; our stage is Node).
+ */
+async function cgroupFor(name: string, limits: CgroupLimits | undefined, stage: PreparedStage): Promise<ContainerCgroup> {
+  const hasLimits = Object.keys(limits ?? {}).length > 0;
+  if (stage.cgroup && !hasLimits) {
+    await stage.joined;
+    if (stage.cgroup.rename(name)) return stage.cgroup;
+  }
+  const cgroup = createCgroup(name, limits ?? {});
+  try {
+    if (hasLimits) await stage.process.ready;
+    cgroup.join(await stage.process.spawned);
+  } catch (err) {
+    cgroup.destroy();
+    throw err;
+  }
+  stage.cgroup?.destroy(); // empty now: the stage moved out of it
+  return cgroup;
 }
 
 function unshareFlagsFor(namespaces: NamespaceName[]): number {
@@ -200,7 +244,8 @@ export class Container extends EventEmitter {
     let cgroup: ContainerCgroup | undefined;
     // Node's start-up in the stage is the slowest part: begin it first, and make
     // the directories and the cgroup while it boots.
-    const stage = takeStage(unshareFlagsFor(checked.namespaces), checked.stdio);
+    const prepared = takeStage(unshareFlagsFor(checked.namespaces), checked.stdio);
+    const stage = prepared.process;
     try {
       let layers: Layers | undefined;
       let root: RootSetup | undefined;
@@ -233,20 +278,8 @@ export class Container extends EventEmitter {
       }
       records.update(name, { scratchDir });
 
-      cgroup = createCgroup(name, spec.limits ?? {});
+      cgroup = await cgroupFor(name, spec.limits, prepared);
       records.update(name, { cgroupPaths: cgroup.paths });
-
-      // Joining a cgroup takes an RCU grace period per hierarchy (~2-3 ms each on
-      // v1). Without limits, join as soon as the stage exists: it overlaps with
-      // Node's boot. With limits, join once Node has booted, so that its threads
-      // and its start-up memory do not count against the learner's pids or
-      // memory limit (runc's init is small and Go; our stage is Node).
-      const hasLimits = Object.keys(spec.limits ?? {}).length > 0;
-      if (!hasLimits) cgroup.join(await stage.spawned);
-      else {
-        await stage.ready;
-        cgroup.join(stage.pid);
-      }
       const hostname = checked.namespaces.includes('uts') ? (spec.hostname ?? name) : undefined;
       const env = {
         PATH: checked.rootfs === null ? (process.env.PATH ?? CONTAINER_PATH) : CONTAINER_PATH,
@@ -276,6 +309,7 @@ export class Container extends EventEmitter {
       return container;
     } catch (err) {
       if (stage.running) await stage.destroy();
+      if (!cgroup) prepared.cgroup?.destroy();
       cleanupResources(name, cgroup, scratchDir);
       throw err;
     }
@@ -353,7 +387,7 @@ function cleanupResources(name: string, cgroup: ContainerCgroup | undefined, scr
 async function execInPid(
   pid: number,
   namespaces: NamespaceName[],
-  cgroup: ContainerCgroup | undefined,
+  cgroup: Pick<ContainerCgroup, 'join'> | undefined,
   argv: string[],
   opts: ExecOptions & { rootfsPath: boolean },
 ): Promise<StageProcess> {
@@ -422,12 +456,12 @@ export async function execInContainer(name: string, argv: string[], opts: ExecOp
 }
 
 /** Only join() is needed to exec into a container another process started. */
-function cgroupJoinerFor(paths: string[]): ContainerCgroup {
+function cgroupJoinerFor(paths: string[]): Pick<ContainerCgroup, 'join'> {
   return {
     join(pid: number) {
       for (const p of paths) fs.writeFileSync(path.join(p, 'cgroup.procs'), String(pid));
     },
-  } as ContainerCgroup;
+  };
 }
 
 /** Every container this process started. */

@@ -149,7 +149,7 @@ export interface CgroupPlan {
 /** A container's cgroup: one dir (v2) or one per controller hierarchy (v1). */
 export class DirCgroup implements ContainerCgroup {
   readonly layout: CgroupLayout;
-  readonly paths: string[];
+  paths: string[];
   readonly notes: string[] = [];
 
   constructor(private readonly plan: CgroupPlan) {
@@ -185,6 +185,27 @@ export class DirCgroup implements ContainerCgroup {
         throw new Error(`${s.limit}: the kernel refused '${found.value}' in ${file} (${errno(err)})`);
       }
     }
+  }
+
+  rename(name: string): boolean {
+    if (this.layout === 'v2') return false; // cgroup2 offers no rename(2)
+    const renamed = new Map<string, string>();
+    for (const [controller, dir] of this.plan.dirs) {
+      const to = path.join(path.dirname(dir), name);
+      // Co-mounted controllers share one dir: rename it once.
+      if (!renamed.has(dir)) {
+        try {
+          fs.renameSync(dir, to);
+        } catch (err) {
+          if (errno(err) === 'EEXIST' || errno(err) === 'ENOTEMPTY') throw nameTaken(to);
+          throw err;
+        }
+        renamed.set(dir, to);
+      }
+      this.plan.dirs.set(controller, to);
+    }
+    this.paths = [...new Set(this.plan.dirs.values())];
+    return true;
   }
 
   join(pid: number): void {

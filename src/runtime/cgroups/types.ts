@@ -70,6 +70,12 @@ export interface ContainerCgroup {
    * against a small pids limit until it execs.
    */
   update(limits: CgroupLimits): void;
+  /**
+   * Give the cgroup another name in the same parent, keeping its processes: a
+   * cgroup made ahead of time for a warm stage takes its container's name. Only
+   * cgroup v1 can rename a cgroup; returns false where the kernel cannot.
+   */
+  rename(name: string): boolean;
   /** Host PIDs of every process inside. */
   pids(): number[];
   read(): CgroupReport;
