@@ -30,11 +30,14 @@ describe.skipIf(!isRoot)('containy-learn run', () => {
   afterEach(() => {
     // The host's mount table, our cgroups and links are exactly as before, and
     // nothing is left in scratch or run records.
-    expect(hostState()).toEqual(before);
-    expect(fs.readdirSync(path.join(state, 'run'))).toEqual([]);
+    const after = hostState();
+    const records = fs.readdirSync(path.join(state, 'run'));
     const scratch = path.join(state, 'scratch');
-    if (fs.existsSync(scratch)) expect(fs.readdirSync(scratch)).toEqual([]);
+    const scratchLeft = fs.existsSync(scratch) ? fs.readdirSync(scratch) : [];
     fs.rmSync(state, { recursive: true, force: true });
+    expect(after).toEqual(before);
+    expect(records).toEqual([]);
+    expect(scratchLeft).toEqual([]);
   });
 
   it('gives the container its own hostname and leaves the host one alone', async () => {
@@ -195,11 +198,13 @@ describe.skipIf(!isRoot)('containy-learn run: bad input', () => {
   });
 
   afterEach(() => {
-    expect(hostState()).toEqual(before);
-    // Nothing was created for a refused container.
-    expect(fs.readdirSync(state).filter((d) => d !== 'run')).toEqual([]);
+    const after = hostState();
+    const created = fs.readdirSync(state).filter((d) => d !== 'run');
     fs.rmSync(state, { recursive: true, force: true });
     fs.rmSync(bundle, { recursive: true, force: true });
+    expect(after).toEqual(before);
+    // Nothing was created for a refused container.
+    expect(created).toEqual([]);
   });
 
   const runBundle = (config: string) => {
