@@ -1,14 +1,14 @@
 // The workshop: the menu, a lesson, and the way out (which closes every
 // session opened, so every container the workshop made is removed).
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
-import { Box } from 'ink';
+import { Box, useInput, type Key } from 'ink';
 import { LessonView } from './lesson-view.js';
 import { loadMarkdownRenderer, type MarkdownRenderer } from './markdown.js';
 import { Menu } from './menu.js';
 import type { ProgressStore } from './progress.js';
 import type { SessionRegistry } from './sessions.js';
 import type { Lesson, WorkshopSession } from './types.js';
-import { Line, useKeys, useTerminalSize, type Size } from './ui.js';
+import { KeyTarget, Line, useTerminalSize, type KeyHandler, type Size } from './ui.js';
 
 export interface AppProps {
   lessons: Lesson[];
@@ -96,9 +96,17 @@ export function App(props: AppProps): ReactNode {
     };
   }, [lessonIndex, lessons, sessions]);
 
-  useKeys((input, key) => {
-    if (key.ctrl && input === 'c') exit(130);
-  });
+  // The one input subscription, made at mount: Ctrl-C here, every other key to the screen on show.
+  const keyTarget = useRef<{ current?: KeyHandler }>({}).current;
+  useInput(
+    useCallback(
+      (input: string, key: Key) => {
+        if (key.ctrl && input === 'c') exit(130);
+        else keyTarget.current?.(input, key);
+      },
+      [exit, keyTarget],
+    ),
+  );
 
   if (closing) {
     return (
@@ -108,37 +116,37 @@ export function App(props: AppProps): ReactNode {
     );
   }
 
-  if (screen.kind === 'menu') {
-    return (
-      <Menu
-        lessons={lessons}
-        progress={progress}
-        width={width}
-        height={height}
-        initialCursor={screen.cursor}
-        notice={props.notice}
-        onOpen={(index) => setScreen({ kind: 'lesson', index, step: resumeStep(progress, lessons[index]) })}
-        onQuit={() => exit(0)}
-        onFirstFrame={props.onFirstMenuFrame}
-      />
-    );
-  }
-
-  const lesson = lessons[screen.index];
-  const forThisLesson = session?.lessonId === lesson.id ? session : undefined;
+  const lesson = screen.kind === 'lesson' ? lessons[screen.index] : undefined;
+  const forThisLesson = lesson && session?.lessonId === lesson.id ? session : undefined;
   return (
-    <LessonView
-      key={lesson.id}
-      lesson={lesson}
-      session={forThisLesson?.session}
-      sessionError={forThisLesson?.error}
-      startStep={screen.step}
-      progress={progress}
-      markdown={markdown}
-      width={width}
-      height={height}
-      pollMs={props.pollMs}
-      onBack={() => setScreen({ kind: 'menu', cursor: screen.index })}
-    />
+    <KeyTarget.Provider value={keyTarget}>
+      {screen.kind === 'menu' || !lesson ? (
+        <Menu
+          lessons={lessons}
+          progress={progress}
+          width={width}
+          height={height}
+          initialCursor={screen.kind === 'menu' ? screen.cursor : 0}
+          notice={props.notice}
+          onOpen={(index) => setScreen({ kind: 'lesson', index, step: resumeStep(progress, lessons[index]) })}
+          onQuit={() => exit(0)}
+          onFirstFrame={props.onFirstMenuFrame}
+        />
+      ) : (
+        <LessonView
+          key={lesson.id}
+          lesson={lesson}
+          session={forThisLesson?.session}
+          sessionError={forThisLesson?.error}
+          startStep={screen.step}
+          progress={progress}
+          markdown={markdown}
+          width={width}
+          height={height}
+          pollMs={props.pollMs}
+          onBack={() => setScreen({ kind: 'menu', cursor: screen.index })}
+        />
+      )}
+    </KeyTarget.Provider>
   );
 }

@@ -104,9 +104,23 @@ export function LessonView(props: LessonViewProps): ReactNode {
     setMessage(undefined);
   };
 
+  // Enter pressed while the engine session is still opening: run as soon as it is there.
+  const [runWhenOpen, setRunWhenOpen] = useState(false);
+  useEffect(() => {
+    if (runWhenOpen && session) {
+      setRunWhenOpen(false);
+      void runStep();
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [runWhenOpen, session]);
+
   const runStep = async (): Promise<void> => {
     if (!session) {
-      setMessage({ text: props.sessionError ?? 'the lesson is still opening…', kind: props.sessionError ? 'fail' : 'dim' });
+      if (props.sessionError) setMessage({ text: props.sessionError, kind: 'fail' });
+      else {
+        setRunWhenOpen(true);
+        setMessage({ text: 'opening the lesson: the step runs as soon as it is ready…', kind: 'dim' });
+      }
       return;
     }
     const index = stepIndex;

@@ -2,7 +2,7 @@
 // Every screen lays out its own rows (it knows its width and height), and
 // draws each as one Text that is cut, never wrapped, so the frame is exactly
 // as tall as planned and never scrolls the terminal.
-import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
 import { Text, useInput, useStdout, type Key } from 'ink';
 import type { DocRow } from './markdown.js';
 
@@ -28,15 +28,30 @@ export function useTerminalSize(override?: Size): Size {
   return override ?? size;
 }
 
+export type KeyHandler = (input: string, key: Key) => void;
+
 /**
- * useInput with a handler that always sees the latest render's state. Ink
- * re-subscribes a changed handler in an effect, which runs later than the
- * next key of a fast typist (or a paste): that key would see stale state.
+ * Where the App's one input subscription sends keys: the handler of the
+ * screen rendered last. Screens register while rendering, so a key typed
+ * right after a screen change (q then 3, or a paste) reaches the new screen;
+ * Ink's own useInput subscribes in an effect, which can come after that key.
  */
-export function useKeys(handler: (input: string, key: Key) => void): void {
+export const KeyTarget = createContext<{ current?: KeyHandler } | undefined>(undefined);
+
+/**
+ * The screen's key handler, always seeing the latest render's state. Under
+ * the App it is registered with KeyTarget; rendered alone (tests), it
+ * subscribes itself.
+ */
+export function useKeys(handler: KeyHandler): void {
+  const target = useContext(KeyTarget);
   const latest = useRef(handler);
   latest.current = handler;
-  useInput(useCallback((input: string, key: Key) => latest.current(input, key), []));
+  if (target) target.current = handler;
+  useInput(
+    useCallback((input: string, key: Key) => latest.current(input, key), []),
+    { isActive: !target },
+  );
 }
 
 export function Line({ children, ...style }: { children?: ReactNode; bold?: boolean; dimColor?: boolean; color?: string; inverse?: boolean }): ReactNode {

@@ -195,6 +195,23 @@ describe('lesson view: running a step', () => {
     expect(JSON.parse(fs.readFileSync(progress.location.file, 'utf8')).lessons['lesson-2'].passed).toEqual([0]);
   });
 
+  it('runs a step asked for while the session was still opening, once it is open', async () => {
+    const session = new FakeSession();
+    const onBack = () => {};
+    const view = (s?: FakeSession) => (
+      <LessonView lesson={lesson} session={s} startStep={0} progress={progress} markdown={markdown} width={80} height={40} onBack={onBack} />
+    );
+    const { lastFrame, stdin, rerender } = render(view());
+    await tick();
+    stdin.write(KEY.enter);
+    await tick();
+    expect(lastFrame()).toContain('the step runs as soon as it is ready');
+    expect(session.runs).toEqual([]);
+    rerender(view(session));
+    await waitFor(() => lastFrame()!.includes('result: ✓ passed'), 'the run');
+    expect(session.runs).toEqual([0]);
+  });
+
   it('says why a step cannot run here instead of running it', async () => {
     const session = new FakeSession();
     session.startsContainer = false;
