@@ -137,7 +137,8 @@ export async function runWorkshop(opts: WorkshopOptions = {}, deps: { openSessio
   }
   instance.unmount();
   const problems = await sessions.closeAll();
-  process.stdout.write('\x1b[?1049l');
+  // Back to the learner's screen, cursor shown (Ink shows it on stderr, which may be redirected).
+  process.stdout.write('\x1b[?1049l\x1b[?25h');
   process.stdout.off('error', onStdoutError);
   for (const p of problems) process.stderr.write(`containy-learn: closing a lesson: ${p}\n`);
   if (progress.problem) process.stderr.write(`containy-learn: ${progress.problem}\n`);

@@ -1,0 +1,118 @@
+// The workshop in a real terminal: `containy-learn lesson 2` in a 120x40 tmux
+// window, run the UTS step, read the container's hostname in one pane and the
+// host's in the other, quit, and find the host as it was.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadLessons } from '../../src/lessons/loader.js';
+import { CLI, cli, hostState, isRoot, tempStateDir, warnIfNotRoot } from '../helpers/host.js';
+
+warnIfNotRoot('the workshop end-to-end test (its steps start real containers)');
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// A tmux server of our own (-L): the learner's or CI's tmux is never touched.
+const SOCKET = `containy-e2e-${process.pid}`;
+const WINDOW = 'workshop';
+const tmux = (...args: string[]) => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
+const screen = () => tmux('capture-pane', '-p', '-t', WINDOW);
+
+async function waitForScreen(what: string, test: (text: string) => boolean, timeoutMs = 20_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = screen();
+    if (test(text)) return text;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; the screen:\n${text}`);
+    await sleep(50);
+  }
+}
+
+/** The two halves of the pane row holding `text`: host left of the divider, container right. */
+function paneHalves(text: string, label: string): { host: string; container: string } {
+  const title = text.split('\n').find((l) => /^ host\b/.test(l) && l.includes('│'));
+  if (!title) throw new Error(`no pane titles on the screen:\n${text}`);
+  const divider = [...title].indexOf('│');
+  const row = text.split('\n').find((l) => l.includes(label) && [...l][divider] === '│');
+  if (!row) throw new Error(`no pane row with "${label}":\n${text}`);
+  const chars = [...row];
+  return { host: chars.slice(0, divider).join('').trim(), container: chars.slice(divider + 1).join('').trim() };
+}
+
+describe.skipIf(!isRoot)('the workshop in a terminal', () => {
+  let dir: string;
+  let state: string;
+
+  beforeAll(async () => {
+    execFileSync('tmux', ['-V']); // CI installs tmux (.ci/run); say so plainly if it is missing
+    expect((await cli(['rootfs', 'build'])).status).toBe(0);
+  });
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'containy-e2e-'));
+    state = tempStateDir('e2e');
+  });
+
+  afterEach(() => {
+    try {
+      tmux('kill-server');
+    } catch {
+      // the server ended with its only window
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(state, { recursive: true, force: true });
+  });
+
+  it('lesson 2, UTS step: the container pane shows its hostname, the host pane the host\'s; quitting leaves the host as found', async () => {
+    const lesson = loadLessons().find((l) => l.id === 2)!;
+    const uts = lesson.steps[0];
+    expect(uts.action.params.namespaces).toEqual(['uts']);
+    const boxName = String(uts.action.params.hostname);
+    const hostName = os.hostname();
+    expect(boxName).not.toBe(hostName);
+
+    const before = hostState();
+    const exitFile = path.join(dir, 'exit');
+    // A clean environment: Ink draws nothing at all when it believes it runs in CI.
+    const env = [
+      `PATH=${process.env.PATH}`,
+      `HOME=${dir}`,
+      'TERM=screen-256color',
+      `CONTAINY_STATE_DIR=${state}`,
+      `CONTAINY_PROGRESS_FILE=${path.join(dir, 'progress.json')}`,
+    ];
+    const command = `env -i ${env.map((e) => `'${e}'`).join(' ')} ${process.execPath} ${CLI} lesson 2 2>${dir}/stderr; echo $? > ${exitFile}`;
+    tmux('new-session', '-d', '-s', WINDOW, '-x', '120', '-y', '40', command);
+
+    await waitForScreen('lesson 2 to open', (t) => /lesson 2 · .*step 1 of \d+/.test(t) && t.includes(' host'));
+    tmux('send-keys', '-t', WINDOW, 'Enter');
+    const shown = await waitForScreen('the step to run', (t) => t.includes('result:') && t.includes('· live'));
+    expect(shown).toContain('result: ✓ passed');
+
+    const hostnames = paneHalves(shown, 'hostname:');
+    expect(hostnames.host).toBe(`≠ hostname: ${hostName}`);
+    expect(hostnames.container).toBe(`≠ hostname: ${boxName}`);
+    // Only the UTS namespace is the container's own.
+    expect(paneHalves(shown, 'uts ').container.startsWith('≠')).toBe(true);
+    expect(paneHalves(shown, 'pid ').container.startsWith('≠')).toBe(false);
+    expect(paneHalves(shown, 'mnt ').container.startsWith('≠')).toBe(false);
+    for (const line of shown.split('\n')) expect([...line].length).toBeLessThanOrEqual(120);
+
+    tmux('send-keys', '-t', WINDOW, 'q');
+    await waitForScreen('the menu', (t) => t.includes('how containers are made'));
+    tmux('send-keys', '-t', WINDOW, 'q');
+    const deadline = Date.now() + 20_000;
+    while (!fs.existsSync(exitFile) || !fs.readFileSync(exitFile, 'utf8').trim()) {
+      if (Date.now() > deadline) throw new Error(`the workshop did not exit; the screen:\n${screen()}`);
+      await sleep(50);
+    }
+    expect(fs.readFileSync(exitFile, 'utf8').trim()).toBe('0');
+    // Nothing on stderr but Ink's "show the cursor".
+    expect(fs.readFileSync(path.join(dir, 'stderr'), 'utf8').replace('\x1b[?25h', '')).toBe('');
+    expect(hostState()).toEqual(before);
+    // Progress was kept: lesson 2, step 1 passed.
+    const progress = JSON.parse(fs.readFileSync(path.join(dir, 'progress.json'), 'utf8'));
+    expect(progress.lessons[lesson.slug]).toMatchObject({ step: 0, passed: [0] });
+  });
+});
