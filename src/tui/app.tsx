@@ -1,7 +1,7 @@
 // The workshop: the menu, a lesson, and the way out (which closes every
 // session opened, so every container the workshop made is removed).
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
-import { Box, useInput, type Key } from 'ink';
+import { Box, useInput, type Key } from './ink.js';
 import { LessonView } from './lesson-view.js';
 import { loadMarkdownRenderer, type MarkdownRenderer } from './markdown.js';
 import { Menu } from './menu.js';

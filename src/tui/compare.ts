@@ -191,14 +191,16 @@ export function layoutSections(sections: ProbeSection[], height: number): { host
   }
   const take = (rows: PaneRow[], n: number): PaneRow[] => {
     if (n === 0) return [];
-    const out = rows.length <= n ? [...rows] : [...rows.slice(0, n - 1), { text: `  … ${rows.length - (n - 1)} more`, mark: 'same' as Mark }];
-    // A hidden row that differs is still a difference: keep the "more" row marked.
-    if (rows.length > n && rows.slice(n - 1).some((r) => r.mark !== 'same')) {
-      const hidden = rows.slice(n - 1).find((r) => r.mark !== 'same')!;
-      out[out.length - 1] = { ...out[out.length - 1], mark: hidden.mark };
-    }
-    while (out.length < n) out.push({ text: '', mark: 'same' });
-    return out;
+    if (rows.length <= n) return [...rows, ...Array.from({ length: n - rows.length }, () => ({ text: '', mark: 'same' as Mark }))];
+    // Cut: the heading, then the rows that differ (they are the lesson), then the first others,
+    // all in their own order; a last row counts what is hidden (marked if a difference is among it).
+    const room = n - 1;
+    const keep = new Set<number>([0]);
+    rows.forEach((r, i) => keep.size < room && r.mark !== 'same' && keep.add(i));
+    rows.forEach((_, i) => keep.size < room && keep.add(i));
+    const hidden = rows.filter((_, i) => !keep.has(i));
+    const hiddenMark = hidden.find((r) => r.mark !== 'same')?.mark ?? 'same';
+    return [...rows.filter((_, i) => keep.has(i)), { text: `  … ${hidden.length} more`, mark: hiddenMark }];
   };
   const host: PaneRow[] = [];
   const container: PaneRow[] = [];

@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react';
-import { Box } from 'ink';
+import { Box } from './ink.js';
 import { MARK_CHAR } from './compare.js';
 import { fit } from './text.js';
 import { Line } from './ui.js';

@@ -59,7 +59,7 @@ export async function runWorkshop(opts: WorkshopOptions = {}, deps: { openSessio
 
   const [{ createElement }, { render }, { App }, { ProgressStore }, { SessionRegistry }, lessons] = await Promise.all([
     import('react'),
-    import('ink'),
+    import('./ink.js'),
     import('./app.js'),
     import('./progress.js'),
     import('./sessions.js'),

@@ -1,7 +1,7 @@
 // One lesson, one step at a time: the step's text, its result once run, and
 // the host and container panes below, live while a container runs.
 import { useEffect, useMemo, useState, type ReactNode } from 'react';
-import { Box } from 'ink';
+import { Box } from './ink.js';
 import { compareSnapshots, sectionsHeight } from './compare.js';
 import { Help, LESSON_KEYS } from './help.js';
 import { useLiveProbes } from './live-probes.js';

@@ -107,7 +107,7 @@ type TokenLike = { type?: string; text?: string; tokens?: unknown[]; href?: stri
 type RendererFn = (this: { parser: { parseInline(tokens: unknown[]): string } }, token: TokenLike) => string;
 
 async function createRenderer(): Promise<MarkdownRenderer> {
-  const [{ Marked }, { markedTerminal }] = await Promise.all([import('marked'), import('marked-terminal')]);
+  const { Marked, markedTerminal } = await import('./marked.js');
   let codeBlocks: string[] = [];
   const byWidth = new Map<number, InstanceType<typeof Marked>>();
 

@@ -1,6 +1,6 @@
 // The lesson list: number, title, what it teaches, and where the learner is.
 import { useLayoutEffect, useRef, useState, type ReactNode } from 'react';
-import { Box } from 'ink';
+import { Box } from './ink.js';
 import { Help, MENU_KEYS } from './help.js';
 import type { ProgressStore } from './progress.js';
 import { fit, textWidth } from './text.js';

@@ -2,7 +2,7 @@
 // Each screen line is one Text holding both panes' rows, so the two sides
 // stay on the same line and the frame is exactly `height` rows.
 import type { ReactNode } from 'react';
-import { Text } from 'ink';
+import { Text } from './ink.js';
 import { compareSnapshots, layoutSections, MARK_CHAR, type PaneRow } from './compare.js';
 import type { PaneState } from './live-probes.js';
 import { fit } from './text.js';

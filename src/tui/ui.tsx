@@ -3,7 +3,7 @@
 // draws each as one Text that is cut, never wrapped, so the frame is exactly
 // as tall as planned and never scrolls the terminal.
 import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
-import { Text, useInput, useStdout, type Key } from 'ink';
+import { Text, useInput, useStdout, type Key } from './ink.js';
 import type { DocRow } from './markdown.js';
 
 export interface Size {

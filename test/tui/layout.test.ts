@@ -97,6 +97,15 @@ describe('host vs container', () => {
     expect(container[7].text).toBe('hostname: box');
   });
 
+  it('keeps the rows that differ when a section is cut', () => {
+    const host = { namespaces: { cgroup: 1, ipc: 2, mnt: 3, net: 4, pid: 5, uts: 6 } };
+    const container = { namespaces: { ...host.namespaces, uts: 60 } };
+    const { host: left, container: right } = layoutSections(compareSnapshots(['namespaces'], host, container), 4);
+    expect(right.map((r) => r.text)).toEqual(['namespaces (inode)', 'cgroup 1', 'uts    60', '  … 4 more']);
+    expect(left.map((r) => r.text)).toEqual(['namespaces (inode)', 'cgroup 1', 'uts    6', '  … 4 more']);
+    expect(right[2].mark).toBe('differs');
+  });
+
   it('shows cgroup values with their file names, bytes made readable', () => {
     const file = '/sys/fs/cgroup/memory/containy/box/memory.limit_in_bytes';
     expect(cgroupValueText({ label: 'memory limit', raw: '536870912', value: 536870912, file })).toBe('512 MiB (536870912)');
