@@ -4,7 +4,7 @@
 // through the runtime (src/runtime); none spawns a host tool or calls libc.
 import fs from 'node:fs';
 import path from 'node:path';
-import { NAMESPACES, describeError, type Container, type ContainerSpec, type CgroupLimits, type NamespaceName, type RunResult } from '../runtime/index.js';
+import { NAMESPACES, describeError, type Container, type ContainerSpec, type CgroupLimits, type CgroupValue, type NamespaceName, type RunResult } from '../runtime/index.js';
 import { parseSize, formatBytes } from '../runtime/cgroups/limits.js';
 import type { RuntimeLike } from './runtime-like.js';
 import type { Lesson, Need, Step } from './types.js';
@@ -525,7 +525,7 @@ const cgroupFiles: ActionDef = {
       for (const [section, values] of [['limits', report.limits], ['usage', report.usage], ['events', report.events]] as const) {
         if (!values.length) continue;
         lines.push(`${section}:`);
-        for (const v of values) lines.push(`  ${v.label}: ${v.raw}   (${v.file})`);
+        for (const v of values) lines.push(`  ${cgroupValueLine(v)}`);
       }
       return { output: lines.join('\n') + '\n', files: [...report.limits, ...report.usage, ...report.events].map((v) => v.file), focus: handle };
     } catch (err) {
@@ -533,6 +533,31 @@ const cgroupFiles: ActionDef = {
     }
   },
 };
+
+const TIME_UNITS = ['ns', 'µs', 'ms', 's'];
+
+/**
+ * One cgroup value as cgroup-files shows it: the number in the label's unit, then
+ * the file and, where it differs, the file's own text in the file's own unit.
+ * v1's cpuacct.usage and throttled_time count nanoseconds while the label (the same
+ * on v1 and v2) says µs: the reading scaled them, so the raw text must not sit next
+ * to "µs" unexplained.
+ */
+export function cgroupValueLine(v: CgroupValue): string {
+  // null is "no limit" (max, v1's -1 or its ~2^63 page-counter maximum): say so, with what the file says.
+  if (v.value === null) return `${v.label}: no limit   (${v.file}: "${v.raw}")`;
+  const shown = String(v.value);
+  const words = v.raw.split(/\s+/);
+  if (words.includes(shown)) {
+    return v.raw === shown ? `${v.label}: ${shown}   (${v.file})` : `${v.label}: ${shown}   (${v.file}: "${v.raw}")`;
+  }
+  // The value is the file's number rescaled (ns -> µs): name the file's unit, one step below the label's.
+  const labelUnit = /\((\S+)\)$/.exec(v.label)?.[1];
+  const rawNumber = Number(words[words.length - 1]);
+  const at = labelUnit === undefined ? -1 : TIME_UNITS.indexOf(labelUnit);
+  const rawUnit = at > 0 && Math.round(rawNumber / 1000) === v.value ? TIME_UNITS[at - 1] : undefined;
+  return `${v.label}: ${shown}   (${v.file}: "${v.raw}"${rawUnit ? ` in ${rawUnit}` : ', rescaled'})`;
+}
 
 export const ACTIONS: Record<string, ActionDef> = Object.fromEntries(
   [start, exec, run, stop, copyBinary, chroot, hostProcess, writeFile, inspect, cgroupFiles].map((a) => [a.name, a]),
