@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prepare what test/vm/run-v2.sh needs to boot a cgroup v2 guest: qemu, a static
-# busybox, and a Debian kernel with the 9p modules, cached in .cache/vm/.
+# busybox, and a Debian kernel with the 9p and overlay modules, cached in .cache/vm/.
 #
 # The kernel package is pinned: its ABI name (6.1.0-50) is in the package name and
 # in the modules' path, and it changes with every Debian kernel update. If the
@@ -13,8 +13,9 @@ PROJECT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE=${CONTAINY_VM_CACHE:-$PROJECT/.cache/vm}
 PINNED_ABI=${CONTAINY_VM_KERNEL_ABI:-6.1.0-50}
 PINNED_VERSION=${CONTAINY_VM_KERNEL_VERSION:-6.1.176-1}
-# Loaded by the guest's /init, in this order (each needs the ones before it).
-MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci 9pnet 9pnet_virtio netfs fscache 9p"
+# Loaded by the guest's /init, in this order (each needs the ones before it): the
+# virtio-9p stack to mount the host's root, then overlay for the containers' layers.
+MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci 9pnet 9pnet_virtio netfs fscache 9p overlay"
 
 log() { echo "vm-prepare: $*" >&2; }
 
@@ -37,7 +38,10 @@ if [ ${#need_install[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_install[@]}" >/dev/null
 fi
 
-if [ -f "$CACHE/current" ] && [ -f "$CACHE/$(cat "$CACHE/current")/vmlinux" ]; then
+# Cached when the kernel is there with this list of modules (a cache from before a
+# module was added is made again).
+if [ -f "$CACHE/current" ] && [ -f "$CACHE/$(cat "$CACHE/current")/vmlinux" ] \
+  && [ "$(cat "$CACHE/$(cat "$CACHE/current")/modules/order" 2>/dev/null)" = "$MODULES" ]; then
   log "kernel cached: $CACHE/$(cat "$CACHE/current")"
   exit 0
 fi
