@@ -24,9 +24,10 @@ export function mountTable(): string[] {
     .sort();
 }
 
-/** Every cgroup directory whose path mentions containy. */
+/** Every cgroup directory whose path mentions containy: ours, and anything another run left. */
 export function containyCgroups(): string[] {
-  const out = execFileSync('find', ['/sys/fs/cgroup', '-path', '*containy*', '-type', 'd'], { encoding: 'utf8' });
+  const root = process.env.CONTAINY_CGROUP_ROOT ?? '/sys/fs/cgroup';
+  const out = execFileSync('find', [root, '-path', '*containy*', '-type', 'd'], { encoding: 'utf8' });
   return out.split('\n').filter(Boolean).sort();
 }
 

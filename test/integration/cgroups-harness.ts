@@ -66,12 +66,8 @@ export function startIn(cgroup: ContainerCgroup, argv: string[]): { pid: number;
   return { pid: child.pid, exited };
 }
 
-/** Every path under the cgroup root whose path mentions containy: ours, and anything another run left. */
-export function containyCgroupTree(): string[] {
-  const root = process.env.CONTAINY_CGROUP_ROOT ?? '/sys/fs/cgroup';
-  const out = execFileSync('find', [root, '-path', '*containy*', '-type', 'd'], { encoding: 'utf8' });
-  return out.split('\n').filter(Boolean).sort();
-}
+/** Our cgroup tree, compared before and after each test. */
+export { containyCgroups as containyCgroupTree } from '../helpers/host.js';
 
 export function isAlive(pid: number): boolean {
   try {
