@@ -8,7 +8,7 @@ import { Menu } from './menu.js';
 import type { ProgressStore } from './progress.js';
 import type { SessionRegistry } from './sessions.js';
 import type { Lesson, WorkshopSession } from './types.js';
-import { KeyTarget, Line, useTerminalSize, type KeyHandler, type Size } from './ui.js';
+import { eachKey, KeyTarget, Line, useTerminalSize, type KeyHandler, type Size } from './ui.js';
 
 export interface AppProps {
   lessons: Lesson[];
@@ -102,7 +102,7 @@ export function App(props: AppProps): ReactNode {
     useCallback(
       (input: string, key: Key) => {
         if (key.ctrl && input === 'c') exit(130);
-        else keyTarget.current?.(input, key);
+        else if (keyTarget.current) eachKey(input, key, keyTarget.current);
       },
       [exit, keyTarget],
     ),

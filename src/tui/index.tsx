@@ -23,6 +23,14 @@ const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGT
  */
 export const FIRST_FRAME_MARK_ENV = 'CONTAINY_FIRST_FRAME_MARK';
 
+/**
+ * Set CONTAINY_TUI_TIMING=1 to have every run of a step write
+ * `containy-learn step-to-frame-ms <ms> action-ms <ms>` to stderr: the time
+ * from the engine's answer to the first write of the frame showing it, and
+ * the engine's own time for the step (action, probes, checks).
+ */
+export const TIMING_ENV = 'CONTAINY_TUI_TIMING';
+
 function problem(message: string): number {
   process.stderr.write(`containy-learn: ${message}\n`);
   return USAGE_EXIT;
@@ -57,12 +65,13 @@ export async function runWorkshop(opts: WorkshopOptions = {}, deps: { openSessio
     return problem('the workshop needs a terminal; for plain text use `containy-learn list` or `containy-learn lesson N` with output redirected');
   }
 
-  const [{ createElement }, { render }, { App }, { ProgressStore }, { SessionRegistry }, lessons] = await Promise.all([
+  const [{ createElement }, { render }, { App }, { ProgressStore }, { SessionRegistry }, { runTiming }, lessons] = await Promise.all([
     import('react'),
     import('./ink.js'),
     import('./app.js'),
     import('./progress.js'),
     import('./sessions.js'),
+    import('./lesson-view.js'),
     deps.lessons ?? import('../lessons/loader.js').then((m) => m.loadLessons()),
   ]);
   if (lessons.length === 0) return problem('no lessons found');
@@ -109,6 +118,8 @@ export async function runWorkshop(opts: WorkshopOptions = {}, deps: { openSessio
   };
   process.stdout.on('error', onStdoutError);
 
+  const restoreWrite = process.env[TIMING_ENV] ? timeFrames(runTiming) : undefined;
+
   // The alternate screen: the workshop gets the whole terminal and gives the learner's scrollback back on exit.
   process.stdout.write('\x1b[?1049h\x1b[H');
   const notice = process.getuid?.() === 0 ? undefined : 'not root: the lessons open and read; steps that need root say so (sudo containy-learn)';
@@ -140,6 +151,7 @@ export async function runWorkshop(opts: WorkshopOptions = {}, deps: { openSessio
   // Back to the learner's screen, cursor shown (Ink shows it on stderr, which may be redirected).
   process.stdout.write('\x1b[?1049l\x1b[?25h');
   process.stdout.off('error', onStdoutError);
+  restoreWrite?.();
   for (const p of problems) process.stderr.write(`containy-learn: closing a lesson: ${p}\n`);
   if (progress.problem) process.stderr.write(`containy-learn: ${progress.problem}\n`);
   if (renderError) {
@@ -147,4 +159,20 @@ export async function runWorkshop(opts: WorkshopOptions = {}, deps: { openSessio
     return 1;
   }
   return exitCode ?? (problems.length ? 1 : 0);
+}
+
+/** Reports, on stderr, when the first frame after a step's result is written (see TIMING_ENV). */
+function timeFrames(runTiming: { resolvedAt?: number; actionMs?: number }): () => void {
+  const write = process.stdout.write;
+  process.stdout.write = function (this: NodeJS.WriteStream, ...args: Parameters<typeof write>) {
+    const written = write.apply(this, args);
+    if (runTiming.resolvedAt !== undefined) {
+      process.stderr.write(`containy-learn step-to-frame-ms ${(performance.now() - runTiming.resolvedAt).toFixed(1)} action-ms ${Math.round(runTiming.actionMs ?? 0)}\n`);
+      runTiming.resolvedAt = undefined;
+    }
+    return written;
+  } as typeof write;
+  return () => {
+    process.stdout.write = write;
+  };
 }

@@ -1,6 +1,6 @@
 // One lesson, one step at a time: the step's text, its result once run, and
 // the host and container panes below, live while a container runs.
-import { useEffect, useMemo, useState, type ReactNode } from 'react';
+import { useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react';
 import { Box } from './ink.js';
 import { compareSnapshots, sectionsHeight } from './compare.js';
 import { Help, LESSON_KEYS } from './help.js';
@@ -33,29 +33,101 @@ type Message = { text: string; kind: 'ok' | 'fail' | 'warn' | 'dim' };
 
 const KEYS_LINE = 'enter run · n/p step · h hint · r reset · ? help · q back';
 
+/**
+ * What one key or one finished run changes, as one update: after an await,
+ * separate setStates would each render a frame (no batching outside React's
+ * own events), and the result would reach the screen a throttled frame late.
+ */
+interface ViewState {
+  step: number;
+  results: Record<number, StepResult>;
+  hintsShown: Record<number, number>;
+  /** What is being done (keys wait), e.g. "running step 3…". */
+  running?: string;
+  message?: Message;
+  /** Bumped by a reset: the panes read again. */
+  resets: number;
+  /** After a run or a hint, scroll to what was added, in the frame that adds it. */
+  reveal: 'result' | 'hint' | null;
+  scroll: number;
+  /** Enter was pressed before the engine session was open: run once it is. */
+  runWhenOpen: boolean;
+}
+
+type Action =
+  | { type: 'go'; delta: number; stepCount: number }
+  | { type: 'message'; message?: Message }
+  | { type: 'busy'; running: string }
+  | { type: 'ran'; step: number; result: StepResult; message: Message }
+  | { type: 'reset'; done: boolean; message: Message }
+  | { type: 'hint'; step: number }
+  | { type: 'scroll'; to: number }
+  | { type: 'scroll-by'; delta: number; max: number }
+  | { type: 'run-when-open'; on: boolean; message?: Message };
+
+function reduce(state: ViewState, action: Action): ViewState {
+  switch (action.type) {
+    case 'go': {
+      // Relative, so keys typed faster than frames each count.
+      const step = state.step + action.delta;
+      if (step < 0) return { ...state, message: { text: 'this is the first step', kind: 'dim' } };
+      if (step >= action.stepCount) return { ...state, message: { text: 'that was the last step: q goes back to the menu', kind: 'dim' } };
+      return { ...state, step, scroll: 0, message: undefined };
+    }
+    case 'message':
+      return { ...state, message: action.message };
+    case 'busy':
+      return { ...state, running: action.running, message: undefined };
+    case 'ran':
+      return { ...state, running: undefined, results: { ...state.results, [action.step]: action.result }, message: action.message, reveal: 'result' };
+    case 'reset':
+      return action.done
+        ? { ...state, running: undefined, results: {}, hintsShown: {}, resets: state.resets + 1, message: action.message }
+        : { ...state, running: undefined, message: action.message };
+    case 'hint':
+      return { ...state, hintsShown: { ...state.hintsShown, [action.step]: (state.hintsShown[action.step] ?? 0) + 1 }, reveal: 'hint' };
+    case 'scroll':
+      return { ...state, scroll: action.to, reveal: null };
+    case 'scroll-by':
+      return { ...state, scroll: Math.max(0, Math.min(action.max, Math.min(state.scroll, action.max) + action.delta)) };
+    case 'run-when-open':
+      return { ...state, runWhenOpen: action.on, message: action.message ?? state.message };
+  }
+}
+
+/** For the benchmark: when the last run's result came back (see index.tsx, CONTAINY_TUI_TIMING). */
+export const runTiming: { resolvedAt?: number; actionMs?: number } = {};
+
 export function LessonView(props: LessonViewProps): ReactNode {
   const { lesson, session, progress, markdown, width, height } = props;
   const stepCount = lesson.steps.length;
-  const [stepIndex, setStepIndex] = useState(Math.min(Math.max(0, props.startStep), stepCount - 1));
-  const [results, setResults] = useState<Record<number, StepResult>>({});
-  const [hintsShown, setHintsShown] = useState<Record<number, number>>({});
-  const [running, setRunning] = useState<string | undefined>();
-  const [scroll, setScroll] = useState(0);
+  const [state, dispatch] = useReducer(reduce, undefined, () => ({
+    step: Math.min(Math.max(0, props.startStep), stepCount - 1),
+    results: {},
+    hintsShown: {},
+    resets: 0,
+    reveal: null,
+    scroll: 0,
+    runWhenOpen: false,
+  }));
+  // Keys in one burst are handled before React renders again: they read and update this, in order.
+  const stateNow = useRef(state);
+  stateNow.current = state;
+  const update = (action: Action): void => {
+    stateNow.current = reduce(stateNow.current, action);
+    dispatch(action);
+  };
+  const { step: stepIndex, results, hintsShown, running, message, resets, reveal, scroll } = state;
   const [zoom, setZoom] = useState(false);
   const [help, setHelp] = useState(false);
-  const [message, setMessage] = useState<Message | undefined>();
-  const [resets, setResets] = useState(0);
-  // After a run or a hint, scroll so that what was added is in view (in the same frame that adds it).
-  const [reveal, setReveal] = useState<'result' | 'hint' | null>(null);
 
   const step = lesson.steps[stepIndex];
   const result = results[stepIndex];
 
-  useEffect(() => {
+  // Saved in the commit that shows the step (a layout effect runs before the frame is out).
+  useLayoutEffect(() => {
     progress.visit(lesson.slug, stepIndex);
-    // Later moves are saved by goTo itself, as the key is handled.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, []);
+  }, [progress, lesson.slug, stepIndex]);
 
   const panes = useLiveProbes(session, step.probes, result, `${stepIndex}:${resets}`, props.pollMs);
 
@@ -88,44 +160,27 @@ export function LessonView(props: LessonViewProps): ReactNode {
   const maxScroll = Math.max(0, rows.length - docHeight);
 
   if (reveal) {
-    // State set during render: React renders again before anything reaches the screen.
-    setReveal(null);
-    setScroll(Math.min(reveal === 'result' ? resultStart : hintStart, maxScroll));
+    // Dispatched during render: React renders again before anything reaches the screen.
+    dispatch({ type: 'scroll', to: Math.min(reveal === 'result' ? resultStart : hintStart, maxScroll) });
   }
+  const scrollBy = (delta: number): void => update({ type: 'scroll-by', delta, max: maxScroll });
 
-  const goTo = (next: number): void => {
-    if (next < 0 || next >= stepCount) {
-      setMessage({ text: next < 0 ? 'this is the first step' : 'that was the last step: q goes back to the menu', kind: 'dim' });
-      return;
-    }
-    setStepIndex(next);
-    progress.visit(lesson.slug, next);
-    setScroll(0);
-    setMessage(undefined);
-  };
-
-  // Enter pressed while the engine session is still opening: run as soon as it is there.
-  const [runWhenOpen, setRunWhenOpen] = useState(false);
   useEffect(() => {
-    if (runWhenOpen && session) {
-      setRunWhenOpen(false);
+    if (state.runWhenOpen && session) {
+      update({ type: 'run-when-open', on: false });
       void runStep();
     }
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [runWhenOpen, session]);
+  }, [state.runWhenOpen, session]);
 
   const runStep = async (): Promise<void> => {
     if (!session) {
-      if (props.sessionError) setMessage({ text: props.sessionError, kind: 'fail' });
-      else {
-        setRunWhenOpen(true);
-        setMessage({ text: 'opening the lesson: the step runs as soon as it is ready…', kind: 'dim' });
-      }
+      if (props.sessionError) update({ type: 'message', message: { text: props.sessionError, kind: 'fail' } });
+      else update({ type: 'run-when-open', on: true, message: { text: 'opening the lesson: the step runs as soon as it is ready…', kind: 'dim' } });
       return;
     }
-    const index = stepIndex;
-    setRunning(`running step ${index + 1}…`);
-    setMessage(undefined);
+    const index = stateNow.current.step;
+    update({ type: 'busy', running: `running step ${index + 1}…` });
     let outcome: StepResult;
     const started = performance.now();
     try {
@@ -134,32 +189,25 @@ export function LessonView(props: LessonViewProps): ReactNode {
       // The engine turns expected failures into results; anything thrown is shown the same way.
       outcome = { ok: false, checks: [], output: '', error: (error as Error).message, ms: performance.now() - started };
     }
+    runTiming.resolvedAt = performance.now();
+    runTiming.actionMs = outcome.ms;
     if (outcome.ok) progress.passed(lesson.slug, index, stepCount);
-    setReveal('result');
-    setResults((prev) => ({ ...prev, [index]: outcome }));
-    setRunning(undefined);
-    setMessage(
-      outcome.cannotRun
-        ? { text: 'this step cannot run here: see below', kind: 'warn' }
-        : outcome.ok
-          ? { text: index + 1 < stepCount ? '✓ passed · n: next step' : '✓ passed · the last step: q back to the menu', kind: 'ok' }
-          : { text: '✗ not yet: see the checks below', kind: 'fail' },
-    );
+    const message: Message = outcome.cannotRun
+      ? { text: 'this step cannot run here: see below', kind: 'warn' }
+      : outcome.ok
+        ? { text: index + 1 < stepCount ? '✓ passed · n: next step' : '✓ passed · the last step: q back to the menu', kind: 'ok' }
+        : { text: '✗ not yet: see the checks below', kind: 'fail' };
+    update({ type: 'ran', step: index, result: outcome, message });
   };
 
   const reset = async (): Promise<void> => {
     if (!session) return;
-    setRunning('resetting the lesson…');
+    update({ type: 'busy', running: 'resetting the lesson…' });
     try {
       await session.reset();
-      setResults({});
-      setHintsShown({});
-      setResets((n) => n + 1);
-      setMessage({ text: 'lesson reset: what it made is gone', kind: 'ok' });
+      update({ type: 'reset', done: true, message: { text: 'lesson reset: what it made is gone', kind: 'ok' } });
     } catch (error) {
-      setMessage({ text: `reset failed: ${(error as Error).message}`, kind: 'fail' });
-    } finally {
-      setRunning(undefined);
+      update({ type: 'reset', done: false, message: { text: `reset failed: ${(error as Error).message}`, kind: 'fail' } });
     }
   };
 
@@ -168,26 +216,25 @@ export function LessonView(props: LessonViewProps): ReactNode {
       setHelp(false);
       return;
     }
-    if (running) return;
+    const now = stateNow.current;
+    if (now.running) return;
     if (key.return) void runStep();
-    else if (input === 'n' || key.rightArrow) goTo(stepIndex + 1);
-    else if (input === 'p' || key.leftArrow) goTo(stepIndex - 1);
+    else if (input === 'n' || key.rightArrow) update({ type: 'go', delta: 1, stepCount });
+    else if (input === 'p' || key.leftArrow) update({ type: 'go', delta: -1, stepCount });
     else if (input === 'h') {
-      const shown = hintsShown[stepIndex] ?? 0;
-      if (step.hints.length === 0) setMessage({ text: 'no hint for this step', kind: 'dim' });
-      else if (shown >= step.hints.length) setMessage({ text: 'no more hints for this step', kind: 'dim' });
-      else {
-        setReveal('hint');
-        setHintsShown((prev) => ({ ...prev, [stepIndex]: shown + 1 }));
-      }
+      const hints = lesson.steps[now.step].hints;
+      const shown = now.hintsShown[now.step] ?? 0;
+      if (hints.length === 0) update({ type: 'message', message: { text: 'no hint for this step', kind: 'dim' } });
+      else if (shown >= hints.length) update({ type: 'message', message: { text: 'no more hints for this step', kind: 'dim' } });
+      else update({ type: 'hint', step: now.step });
     } else if (input === 'r') void reset();
     else if (input === '?') setHelp(true);
     else if (input === 'q' || key.escape) props.onBack();
     else if (key.tab) setZoom((z) => !z);
-    else if (key.upArrow || input === 'k') setScroll((s) => Math.max(0, Math.min(s, maxScroll) - 1));
-    else if (key.downArrow || input === 'j') setScroll((s) => Math.min(maxScroll, s + 1));
-    else if (key.pageUp || input === 'b') setScroll((s) => Math.max(0, Math.min(s, maxScroll) - Math.max(1, docHeight - 1)));
-    else if (key.pageDown || input === ' ') setScroll((s) => Math.min(maxScroll, s + Math.max(1, docHeight - 1)));
+    else if (key.upArrow || input === 'k') scrollBy(-1);
+    else if (key.downArrow || input === 'j') scrollBy(1);
+    else if (key.pageUp || input === 'b') scrollBy(-Math.max(1, docHeight - 1));
+    else if (key.pageDown || input === ' ') scrollBy(Math.max(1, docHeight - 1));
   });
 
   if (help) return <Help keys={LESSON_KEYS} width={width} height={height} />;

@@ -1,13 +1,20 @@
 // What the panes show, kept current. A step's run brings its own snapshots
 // (read right after the action): they are shown in the same frame as the
 // result, with no second read. While a container is shown, the probes are
-// read again once a second and the panes re-render only when something
-// changed (a memory counter climbing, a process appearing). When no container
+// read again once a second as long as the container changes (a memory counter
+// climbing, a process appearing), and the panes re-render only on a change.
+// A quiet container is read less and less often, down to every IDLE_FACTOR
+// seconds; the host alone changing (it always does, a little) redraws at most
+// every HOST_REDRAW_MS: a frame costs far more than a read. When no container
 // is left the timer stops: an idle workshop costs nothing.
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ProbeKind, ProbeSnapshot, StepResult, WorkshopSession } from './types.js';
 
 export const POLL_MS = 1000;
+/** A container that has not changed is read every pollMs, then 2x, 4x... up to this many times pollMs apart. */
+export const IDLE_FACTOR = 5;
+/** Host-only changes are drawn at most this often (in pollMs units: 10 s by default). */
+export const HOST_REDRAW_FACTOR = 10;
 
 export interface PaneState {
   host?: ProbeSnapshot;
@@ -73,22 +80,30 @@ export function useLiveProbes(
     const newResult = result !== seenResult.current;
     seenResult.current = result;
     let current: PaneState;
+    let lastDrawn = Date.now();
     const publish = (next: PaneState): void => {
       current = next;
-      const json = JSON.stringify(next);
-      // Same as on screen: keep the old object, so React does not render at all.
-      setPolled((prev) => (prev && prev.key === key && prev.basis === result && JSON.stringify(prev.state) === json ? prev : { basis: result, key, state: next }));
+      lastDrawn = Date.now();
+      setPolled({ basis: result, key, state: next });
     };
     if (newResult && resultState) current = resultState; // already on screen, from the render
     else publish(fromReading(session, read(session, kinds)));
     if (!current!.container || current!.containerState !== 'live') return;
 
-    const timer = setInterval(() => {
+    const containerPart = (state: PaneState) => JSON.stringify([state.container, state.containerState, state.error]);
+    let delay = pollMs;
+    let timer: ReturnType<typeof setTimeout>;
+    const tick = (): void => {
       const next = fromReading(session, read(session, kinds), current);
-      publish(next);
-      if (next.containerState !== 'live') clearInterval(timer);
-    }, pollMs);
-    return () => clearInterval(timer);
+      const containerChanged = containerPart(next) !== containerPart(current);
+      if (containerChanged) publish(next);
+      else if (JSON.stringify(next.host) !== JSON.stringify(current.host) && Date.now() - lastDrawn >= pollMs * HOST_REDRAW_FACTOR) publish(next);
+      if (next.containerState !== 'live') return;
+      delay = containerChanged ? pollMs : Math.min(delay * 2, pollMs * IDLE_FACTOR);
+      timer = setTimeout(tick, delay);
+    };
+    timer = setTimeout(tick, delay);
+    return () => clearTimeout(timer);
     // kinds is compared by value through key.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [session, key, result, resultState, pollMs]);

@@ -39,7 +39,13 @@ export function statusText(progress: ProgressStore, lesson: Lesson): string {
 
 export function Menu(props: MenuProps): ReactNode {
   const { lessons, progress, width, height } = props;
-  const [cursor, setCursor] = useState(Math.min(Math.max(0, props.initialCursor), lessons.length - 1));
+  const [cursor, setCursorState] = useState(Math.min(Math.max(0, props.initialCursor), lessons.length - 1));
+  // Keys in one burst (a paste, fast typing) arrive before the next render: each reads the cursor the last one left.
+  const cursorNow = useRef(cursor);
+  const setCursor = (next: number): void => {
+    cursorNow.current = Math.min(Math.max(0, next), lessons.length - 1);
+    setCursorState(cursorNow.current);
+  };
   const [help, setHelp] = useState(false);
   const digits = useRef({ text: '', at: 0 });
 
@@ -54,11 +60,11 @@ export function Menu(props: MenuProps): ReactNode {
       setHelp(false);
       return;
     }
-    if (key.upArrow || input === 'k') setCursor((c) => Math.max(0, c - 1));
-    else if (key.downArrow || input === 'j') setCursor((c) => Math.min(lessons.length - 1, c + 1));
+    if (key.upArrow || input === 'k') setCursor(cursorNow.current - 1);
+    else if (key.downArrow || input === 'j') setCursor(cursorNow.current + 1);
     else if (key.home || input === 'g') setCursor(0);
     else if (key.end || input === 'G') setCursor(lessons.length - 1);
-    else if (key.return) props.onOpen(cursor);
+    else if (key.return) props.onOpen(cursorNow.current);
     else if (input === 'q' || key.escape) props.onQuit();
     else if (input === '?') setHelp(true);
     else if (/^[0-9]$/.test(input)) {

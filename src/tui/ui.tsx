@@ -49,9 +49,24 @@ export function useKeys(handler: KeyHandler): void {
   latest.current = handler;
   if (target) target.current = handler;
   useInput(
-    useCallback((input: string, key: Key) => latest.current(input, key), []),
+    useCallback((input: string, key: Key) => eachKey(input, key, latest.current), []),
     { isActive: !target },
   );
+}
+
+/**
+ * Ink hands a burst of plain characters (a paste, keys typed faster than it
+ * reads) to the handler as one string: split it back into keys, in order.
+ */
+export function eachKey(input: string, key: Key, handler: KeyHandler): void {
+  if (input.length <= 1 || key.ctrl || key.meta) {
+    handler(input, key);
+    return;
+  }
+  for (const char of input) {
+    const enter = char === '\r' || char === '\n';
+    handler(enter ? '' : char, { ...key, return: enter, tab: char === '\t', shift: /[A-Z]/.test(char) });
+  }
 }
 
 export function Line({ children, ...style }: { children?: ReactNode; bold?: boolean; dimColor?: boolean; color?: string; inverse?: boolean }): ReactNode {

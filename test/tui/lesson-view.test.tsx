@@ -134,6 +134,16 @@ describe('lesson view: the step', () => {
     expect(JSON.parse(fs.readFileSync(progress.location.file, 'utf8')).lessons['lesson-2'].step).toBe(0);
   });
 
+  it('takes a burst of keys in order: two steps on, then run that step', async () => {
+    const session = new FakeSession();
+    const { lastFrame, stdin } = renderLesson(session);
+    await tick();
+    stdin.write('nn\r');
+    await waitFor(() => lastFrame()!.includes('result:'), 'the run');
+    expect(session.runs).toEqual([2]);
+    expect(lastFrame()).toContain('step 3 of 3');
+  });
+
   it('reveals hints one at a time with h', async () => {
     const { lastFrame, stdin } = renderLesson(new FakeSession());
     await tick();
@@ -284,7 +294,7 @@ describe('lesson view: live panes', () => {
     expect(frames.length).toBe(before);
   });
 
-  it('polls while the container lives, redraws only on a change, and stops when it is gone', async () => {
+  it('polls while the container lives, backs off while it is quiet, redraws only on a change, and stops when it is gone', async () => {
     const session = new FakeSession();
     const { lastFrame, stdin, frames } = renderLesson(session, { pollMs: POLL, startStep: 1 });
     await tick();
@@ -292,22 +302,50 @@ describe('lesson view: live panes', () => {
     await waitFor(() => lastFrame()!.includes('result: ✓ passed'), 'the result');
     // The run's own snapshots are shown without another read.
     const readsAfterRun = session.probeCalls.length;
-    await tick(6 * POLL);
-    expect(session.probeCalls.length).toBeGreaterThan(readsAfterRun + 2);
-    // Polled, but nothing changed: no new frames.
     const quiet = frames.length;
-    await tick(5 * POLL);
+    await tick(15 * POLL);
+    // Quiet: read after 1, 2, 4, 5, 5... polls' time, not every poll; and not one new frame.
+    const quietReads = session.probeCalls.length - readsAfterRun;
+    expect(quietReads).toBeGreaterThanOrEqual(2);
+    expect(quietReads).toBeLessThanOrEqual(6);
     expect(frames.length).toBe(quiet);
-    // A process appears in the container: the pane shows it.
+
+    // A process appears in the container: shown within the longest quiet interval.
     session.containerSnapshot = { ...session.containerSnapshot, processes: [{ pid: 1, command: 'sleep 99' }, { pid: 7, command: 'ps -ef' }] };
-    await waitFor(() => lastFrame()!.includes('7 ps -ef'), 'the new process');
+    await waitFor(() => lastFrame()!.includes('7 ps -ef'), 'the new process', 10 * POLL);
     expect(paneRow(lastFrame(), 'processes: 2').container).toMatch(/^≠ processes: 2/);
+
+    // While the container keeps changing (a counter climbing), it is read every poll.
+    let counter = 0;
+    const probe = session.probe.bind(session);
+    session.probe = (kinds) => {
+      session.containerSnapshot = { ...session.containerSnapshot, hostname: `box-${++counter}` };
+      return probe(kinds);
+    };
+    await tick(POLL);
+    const busyFrom = session.probeCalls.length;
+    await tick(10 * POLL);
+    expect(session.probeCalls.length - busyFrom).toBeGreaterThanOrEqual(6);
+    session.probe = probe;
+
     // The container exits: the last state stays, marked, and polling stops.
     session.container = undefined;
-    await waitFor(() => lastFrame()!.includes('container · exited'), 'the exit');
+    await waitFor(() => lastFrame()!.includes('container · exited'), 'the exit', 10 * POLL);
     const calls = session.probeCalls.length;
-    await tick(6 * POLL);
+    await tick(10 * POLL);
     expect(session.probeCalls.length).toBe(calls);
+  });
+
+  it('draws a change on the host alone at most every ten polls', async () => {
+    const session = new FakeSession();
+    const { lastFrame, stdin } = renderLesson(session, { pollMs: POLL, startStep: 1 });
+    await tick();
+    stdin.write(KEY.enter);
+    await waitFor(() => lastFrame()!.includes('result: ✓ passed'), 'the result');
+    const ranAt = Date.now();
+    session.host = { ...session.host, processes: [...session.host.processes!, { pid: 999, command: 'cron' }] };
+    await waitFor(() => lastFrame()!.includes('999 cron'), 'the host change', 30 * POLL);
+    expect(Date.now() - ranAt).toBeGreaterThanOrEqual(10 * POLL);
   });
 
   it('has no panes for a step without probes', async () => {

@@ -109,6 +109,14 @@ describe('menu', () => {
     expect(onQuit).toHaveBeenCalledOnce();
   });
 
+  it('takes a burst of keys (a paste) in order', async () => {
+    const { stdin, onOpen } = renderMenu();
+    await tick();
+    stdin.write('jjk\r');
+    await tick();
+    expect(onOpen).toHaveBeenCalledWith(1);
+  });
+
   it('keeps the cursor in view when the lessons do not fit the height', async () => {
     const { lastFrame, stdin } = renderMenu({ height: 10 });
     await tick();
