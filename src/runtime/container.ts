@@ -10,7 +10,9 @@ import { StageProcess, type ExitStatus, type StdioMode } from './stage-process.j
 import type { BindMount, RootSetup, StageOrder } from './stage-protocol.js';
 import { createCgroup, detectLayout, type CgroupLimits, type ContainerCgroup } from './cgroups/index.js';
 import { describeLimitEnd } from './cgroups/limits.js';
-import { CGROUPS_EXAMPLE, defaultRootfs } from './paths.js';
+import { CGROUPS_EXAMPLE, CONTAINER_PATH as CONTAINER_PATH_DIRS, defaultRootfs } from './paths.js';
+
+const CONTAINER_PATH = CONTAINER_PATH_DIRS.join(':');
 import * as records from './records.js';
 
 export const NAMESPACES = ['pid', 'uts', 'ipc', 'net', 'mnt', 'cgroup'] as const;
@@ -22,7 +24,6 @@ const NAMESPACE_FLAGS: Record<NamespaceName, number> = {
 // setns order for exec: the mount namespace last, because joining it changes what /proc/PID means.
 const JOIN_ORDER: NamespaceName[] = ['cgroup', 'ipc', 'uts', 'net', 'pid', 'mnt'];
 
-const CONTAINER_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 
 export interface ContainerSpec {

@@ -34,3 +34,6 @@ export const CGROUPS_EXAMPLE = path.join(PACKAGE_ROOT, 'cgroups_example');
 export function stateRoot(): string {
   return process.env.CONTAINY_STATE_DIR ?? '/var/lib/containy-learn';
 }
+
+/** PATH inside a container, as docker sets it. */
+export const CONTAINER_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];

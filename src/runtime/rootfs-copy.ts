@@ -8,11 +8,12 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { UserError } from './errors.js';
+import { CONTAINER_PATH } from './paths.js';
 
 const execFileAsync = promisify(execFile);
 
-/** The PATH a container gets; also where we look for host programs to copy. */
-export const CONTAINER_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+// The PATH a container gets is also where we look for host programs to copy.
+export { CONTAINER_PATH };
 
 // ---------------------------------------------------------------------------
 // ELF: is a file a program, and does it need a dynamic loader?
