@@ -120,7 +120,8 @@ function heading(kind: ProbeKind, snap: ProbeSnapshot): { text: string; value: s
     case 'processes': {
       const all = snap.processes?.length;
       const threads = all === undefined ? 0 : all - userProcesses(snap).length;
-      return { text: `processes: ${all ?? '?'}${threads ? ` (${threads} kernel threads not listed)` : ''}`, value: String(all ?? '') };
+      // "18 + 62 kernel threads": the kernel threads are counted, not listed.
+      return { text: `processes: ${all === undefined ? '?' : all - threads}${threads ? ` + ${threads} kernel threads` : ''}`, value: String(all ?? '') };
     }
     case 'interfaces':
       return { text: `interfaces: ${snap.interfaces?.length ?? '?'}`, value: String(snap.interfaces?.length ?? '') };

@@ -36,7 +36,8 @@ function problem(message: string): number {
   return USAGE_EXIT;
 }
 
-function pickLesson(lessons: Lesson[], opts: WorkshopOptions): { index: number; step?: number } | number | undefined {
+/** Which lesson and 0-based step to open, undefined for the menu, or the exit code of a bad number (after saying why). */
+export function pickLesson(lessons: Lesson[], opts: WorkshopOptions): { index: number; step?: number } | number | undefined {
   if (opts.lesson === undefined) {
     if (opts.step !== undefined) return problem('--step needs a lesson: `containy-learn lesson N --step M`');
     return undefined;

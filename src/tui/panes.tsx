@@ -33,7 +33,7 @@ function containerTitle(state: PaneState): string {
     case 'exited':
       return 'container · exited (as the step left it)';
     default:
-      return 'container · none yet: enter runs the step';
+      return 'container · none running';
   }
 }
 

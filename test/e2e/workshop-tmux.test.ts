@@ -116,3 +116,29 @@ describe.skipIf(!isRoot)('the workshop in a terminal', () => {
     expect(progress.lessons[lesson.slug]).toMatchObject({ step: 0, passed: [0] });
   });
 });
+
+describe('the workshop start, for the benchmark', () => {
+  it('with CONTAINY_FIRST_FRAME_MARK=exit, reports the first frame of the menu on stderr and quits', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'containy-e2e-mark-'));
+    try {
+      const env = [`PATH=${process.env.PATH}`, `HOME=${dir}`, 'TERM=screen-256color', 'CONTAINY_FIRST_FRAME_MARK=exit', `CONTAINY_PROGRESS_FILE=${dir}/progress.json`];
+      tmux('new-session', '-d', '-s', WINDOW, '-x', '100', '-y', '30', `env -i ${env.map((e) => `'${e}'`).join(' ')} ${process.execPath} ${CLI} 2>${dir}/stderr; echo $? > ${dir}/exit`);
+      const deadline = Date.now() + 20_000;
+      while (!fs.existsSync(`${dir}/exit`) || !fs.readFileSync(`${dir}/exit`, 'utf8').trim()) {
+        if (Date.now() > deadline) throw new Error('the workshop did not quit after its first frame');
+        await sleep(50);
+      }
+      expect(fs.readFileSync(`${dir}/exit`, 'utf8').trim()).toBe('0');
+      const mark = /^containy-learn first-frame-ms (\d+(\.\d+)?)$/m.exec(fs.readFileSync(`${dir}/stderr`, 'utf8'));
+      expect(mark).not.toBeNull();
+      expect(Number(mark![1])).toBeGreaterThan(0);
+    } finally {
+      try {
+        tmux('kill-server');
+      } catch {
+        // gone with its window
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -231,7 +231,7 @@ describe('lesson view: running a step', () => {
     stdin.write(KEY.enter);
     await waitFor(() => lastFrame()!.includes('cannot run here'), 'the refusal');
     expect(lastFrame()).toContain('! this step needs root: run sudo containy-learn');
-    expect(lastFrame()).toContain('container · none yet');
+    expect(lastFrame()).toContain('container · none running');
   });
 
   it('shows a failed check with what it saw, and the runtime error', async () => {
@@ -259,7 +259,7 @@ describe('lesson view: running a step', () => {
     stdin.write(KEY.enter);
     await waitFor(() => lastFrame()!.includes('result: ✓ passed'), 'the result');
     stdin.write('r');
-    await waitFor(() => lastFrame()!.includes('lesson reset') && lastFrame()!.includes('container · none yet'), 'the reset');
+    await waitFor(() => lastFrame()!.includes('lesson reset') && lastFrame()!.includes('container · none running'), 'the reset');
     expect(session.resets).toBe(1);
     expect(lastFrame()).not.toContain('result:');
   });
