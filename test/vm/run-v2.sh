@@ -1,20 +1,33 @@
 #!/usr/bin/env bash
-# Run cgroup tests on a real cgroup v2 kernel: boot Debian's kernel under qemu
-# (software emulation: /dev/kvm here is PVM and runs no stock kernel) with cgroup
-# v1 disabled, share this machine's / read-only over virtio-9p, chroot into it and
-# run the same vitest files there. The guest's exit code comes back through
-# qemu's isa-debug-exit device.
+# Run tests on a real cgroup v2 kernel: boot Debian's kernel under qemu (software
+# emulation: /dev/kvm here is PVM and runs no stock kernel) with cgroup v1
+# disabled, share this machine's / read-only over virtio-9p, switch_root into it
+# (test/vm/init.sh) and run each part there (test/vm/guest.sh). The guest's
+# status comes back through qemu's isa-debug-exit device and a results share.
 #
-# Usage: test/vm/run-v2.sh [vitest file...]   (default: test/integration/cgroups.test.ts)
-# Prints the guest's console; exits with the guest's test status.
+# Usage: test/vm/run-v2.sh [PART...]
+#   vitest:FILE (or just FILE, a test file), lesson:N (check-all --lesson N), lessons (check-all)
+#   default: vitest:test/integration/cgroups.test.ts lesson:0 lesson:5
+# Prints the guest's console, then each part's output, then a line per part:
+#   host: part PART exit STATUS in SECONDS s
+# Exits 0 when every part did; else the first failing part's status.
 set -euo pipefail
 
 PROJECT=$(cd "$(dirname "$0")/../.." && pwd)
 CACHE=${CONTAINY_VM_CACHE:-$PROJECT/.cache/vm}
-TESTS=${*:-test/integration/cgroups.test.ts}
 TIMEOUT_S=${CONTAINY_VM_TIMEOUT:-300}
-# CONTAINY_VM_BOOT_ONLY=1: boot, mount everything, exit without tests (to measure the boot).
+# CONTAINY_VM_BOOT_ONLY=1: boot, mount everything, switch_root, exit without parts (to time the boot).
 BOOT_ONLY=${CONTAINY_VM_BOOT_ONLY:-0}
+
+[ $# -gt 0 ] || set -- vitest:test/integration/cgroups.test.ts lesson:0 lesson:5
+parts=()
+for arg in "$@"; do
+  if [[ $arg =~ ^(vitest:[^[:space:]]+|lesson:[0-9]+|lessons)$ ]]; then parts+=("$arg")
+  elif [[ $arg =~ ^[^[:space:]]+\.tsx?$ ]]; then parts+=("vitest:$arg")
+  else echo "run-v2.sh: '$arg' is not a part: use a test file without spaces (vitest:FILE), lesson:N or lessons" >&2; exit 2
+  fi
+done
+if [ "$BOOT_ONLY" = 1 ]; then parts=(); fi
 
 # Installs qemu/busybox and fetches the kernel if missing; a few ms when all is there.
 bash "$PROJECT/scripts/vm-prepare.sh"
@@ -25,49 +38,16 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/containy-vm.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/results" "$work/initramfs"/{bin,dev,proc,sys,host,modules}
 
-# The initramfs: a static busybox, the 9p modules, and /init.
+# The initramfs: a static busybox, the modules, /init and what it needs to know.
 cp /bin/busybox "$work/initramfs/bin/busybox"
-cp "$KERNEL_DIR"/modules/*.ko "$work/initramfs/modules/"
-cat > "$work/initramfs/init" <<EOF
-#!/bin/busybox sh
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-echo "guest: init at \$(cut -d' ' -f1 /proc/uptime) s of uptime"
-for m in $(cat "$KERNEL_DIR/modules/order"); do insmod /modules/\$m.ko || echo "guest: insmod \$m failed"; done
-
-# Host root, read-only; big msize and cache=loose: node reads thousands of files from it.
-opts=trans=virtio,version=9p2000.L,msize=512000
-mount -t 9p -o ro,cache=loose,\$opts hostroot /host
-mount -t proc proc /host/proc
-mount -t sysfs sys /host/sys
-mount -t cgroup2 cgroup2 /host/sys/fs/cgroup
-mount -t devtmpfs dev /host/dev
-mkdir -p /host/dev/shm && mount -t tmpfs shm /host/dev/shm
-mount -t tmpfs tmp /host/tmp
-# The project may live under /tmp (a CI clone), now hidden by the tmpfs: share it on its own.
-mkdir -p "/host$PROJECT" 2>/dev/null || true
-mount -t 9p -o ro,cache=loose,\$opts project "/host$PROJECT"
-mkdir -p /host/tmp/results && mount -t 9p -o \$opts results /host/tmp/results
-
-echo "guest: \$(uname -r), cgroup2 controllers: \$(cat /host/sys/fs/cgroup/cgroup.controllers)"
-echo "guest: running tests at \$(cut -d' ' -f1 /proc/uptime) s"
-if [ "$BOOT_ONLY" = 1 ]; then echo 0 > /host/tmp/results/status; echo boot only > /host/tmp/results/output.txt; else
-chroot /host /usr/bin/env -i PATH="$PATH" HOME=/tmp TMPDIR=/tmp CI=1 NO_COLOR=1 \
-  /bin/sh -c 'cd "$PROJECT" && exec node node_modules/vitest/vitest.mjs run --configLoader runner $TESTS' \
-  > /host/tmp/results/output.txt 2>&1
-echo \$? > /host/tmp/results/status
-fi
-status=\$(cat /host/tmp/results/status)
-echo "guest: tests done with status \$status at \$(cut -d' ' -f1 /proc/uptime) s"
-sync
-# isa-debug-exit: qemu exits with (value << 1) | 1.
-printf "\\\\\$(printf %o \$status)" | dd of=/dev/port bs=1 seek=244 count=1 2>/dev/null
-echo "guest: isa-debug-exit did not stop qemu"
-poweroff -f
-EOF
+cp "$KERNEL_DIR"/modules/*.ko "$KERNEL_DIR/modules/order" "$work/initramfs/modules/"
+cp "$PROJECT/test/vm/init.sh" "$work/initramfs/init"
 chmod +x "$work/initramfs/init"
+{
+  printf 'PROJECT=%q\n' "$PROJECT"
+  printf 'GUEST_PATH=%q\n' "$PATH"
+  printf 'PARTS=%q\n' "${parts[*]}"
+} > "$work/initramfs/vm.env"
 (cd "$work/initramfs" && find . | busybox cpio -o -H newc 2>/dev/null) > "$work/initramfs.cpio"
 
 share() { echo "-fsdev local,id=$1,path=$2,security_model=none,multidevs=remap$3 -device virtio-9p-pci,fsdev=$1,mount_tag=$1"; }
@@ -88,10 +68,15 @@ set -e
 elapsed_ms=$(( $(date +%s%N) / 1000000 - started_ms ))
 
 cat "$work/console.log"
-echo "----- guest test output -----"
-cat "$work/results/output.txt" 2>/dev/null || echo "(none)"
+for part in "${parts[@]}"; do
+  echo "----- guest: $part -----"
+  cat "$work/results/${part//[^A-Za-z0-9._-]/_}.txt" 2>/dev/null || echo "(no output)"
+done
 echo "-----------------------------"
 echo "host: qemu ran $((elapsed_ms / 1000)).$(printf %03d $((elapsed_ms % 1000))) s (exit $qemu_status)"
+if [ -f "$work/results/parts" ]; then
+  while read -r part status took; do echo "host: part $part exit $status in $took s"; done < "$work/results/parts"
+fi
 if [ "$qemu_status" -eq 124 ]; then echo "host: the guest ran over ${TIMEOUT_S} s"; exit 124; fi
-if [ ! -f "$work/results/status" ]; then echo "host: the guest did not finish its tests (kernel panic or init failure above)"; exit 1; fi
+if [ ! -f "$work/results/status" ]; then echo "host: the guest did not finish its parts (kernel panic or init failure above)"; exit 1; fi
 exit "$(cat "$work/results/status")"

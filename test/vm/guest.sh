@@ -1,0 +1,46 @@
+#!/bin/bash
+# PID 1 of the cgroup v2 guest once test/vm/init.sh has switch_root'ed into this
+# machine's root (read-only, /tmp a tmpfs): run each part, write its output and
+# exit status to the results share (/tmp/results), then stop qemu through its
+# isa-debug-exit device. Its console lines ("guest: ...") go to the serial log.
+#
+# Usage (from init.sh): guest.sh PART...
+#   vitest:FILE   the vitest file, as in the project
+#   lesson:N      containy-learn check-all --lesson N (the lesson's rehearsal)
+#   lessons       containy-learn check-all (every lesson)
+# No part: report success at once (CONTAINY_VM_BOOT_ONLY, to time the boot).
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+results=/tmp/results
+
+# /proc/uptime in hundredths of a second ("12.34 ..." -> 1234).
+centis() { local up _; read -r up _ < /proc/uptime; echo $((10#${up/./})); }
+seconds() { printf '%d.%02d' $(($1 / 100)) $(($1 % 100)); }
+
+echo "guest: $(uname -r) on the host's root at $(seconds "$(centis)") s, cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
+: > "$results/parts"
+overall=0
+for part in "$@"; do
+  case $part in
+    vitest:*) command=(node node_modules/vitest/vitest.mjs run --configLoader runner "${part#vitest:}") ;;
+    lesson:*) command=(node bin/containy-learn.js check-all --lesson "${part#lesson:}") ;;
+    lessons) command=(node bin/containy-learn.js check-all) ;;
+    *) command=(false) ;;
+  esac
+  started=$(centis)
+  "${command[@]}" < /dev/null > "$results/${part//[^A-Za-z0-9._-]/_}.txt" 2>&1
+  status=$?
+  took=$(seconds $(($(centis) - started)))
+  echo "$part $status $took" >> "$results/parts"
+  echo "guest: $part: exit $status in $took s"
+  if [ "$status" -ne 0 ] && [ "$overall" -eq 0 ]; then overall=$status; fi
+done
+
+echo "$overall" > "$results/status"
+sync
+echo "guest: done with status $overall at $(seconds "$(centis)") s"
+# isa-debug-exit (iobase 0xf4 = 244): qemu exits with (value << 1) | 1.
+printf "\\x$(printf %02x "$overall")" | dd of=/dev/port bs=1 seek=244 count=1 status=none
+echo "guest: isa-debug-exit did not stop qemu; powering off"
+echo o > /proc/sysrq-trigger
+sleep 10
