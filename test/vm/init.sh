@@ -5,10 +5,12 @@
 # machine's root read-only over virtio-9p with what a booted Linux has on top
 # (proc, sys, cgroup2, dev, tmpfs /tmp), and switch_roots into it.
 #
-# switch_root, not chroot: after it the host's root is the guest's real root,
-# so a process that enters a container's mount namespace and goes back to "/"
-# (containy-learn exec) finds the host's files and not the initramfs, and
-# pivot_root works (it refuses the initramfs as the root being moved away).
+# switch_root, not chroot: setns() into a mount namespace sets the caller's root
+# to the namespace's first mount (the initramfs) or what is mounted over its "/".
+# switch_root mounts the host's root over "/", so a container's pivot_root puts
+# the container's root there too and `containy-learn exec` lands in it. Under a
+# chroot to /host, the container's root sat on /host of the initramfs, and exec
+# landed in the initramfs ("python3: command not found").
 /bin/busybox --install -s /bin
 . /vm.env
 mount -t proc proc /proc
