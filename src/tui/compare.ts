@@ -72,9 +72,10 @@ function cgroupEntries(report: CgroupReport): Entry[] {
 function cgroupDir(report: CgroupReport): string | undefined {
   const dirs = [...new Set([...report.limits, ...report.usage, ...report.events].map((v) => v.file.slice(0, v.file.lastIndexOf('/'))))];
   if (dirs.length === 1) return dirs[0];
-  // v1: one directory per controller, same relative path under each: show it once.
+  // v1: one directory per controller, the same path under each: show the path once, then the controllers
+  // (the path first, so a narrow pane cuts the list, not the container's name).
   const tails = [...new Set(dirs.map((d) => d.replace(/^\/sys\/fs\/cgroup\/[^/]+/, '')))];
-  return tails.length === 1 && tails[0] ? `…/{${dirs.map((d) => d.split('/')[4]).join(',')}}${tails[0]}` : undefined;
+  return tails.length === 1 && tails[0] ? `${tails[0]} in ${dirs.map((d) => d.split('/')[4]).join(', ')}` : undefined;
 }
 
 /** A kernel thread has no command line: the probe shows its name in brackets. */

@@ -4,9 +4,9 @@ import { useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState, type
 import { Box } from './ink.js';
 import { compareSnapshots, sectionsHeight } from './compare.js';
 import { Help, LESSON_KEYS } from './help.js';
-import { useLiveProbes } from './live-probes.js';
+import { useLiveProbes, type PaneState } from './live-probes.js';
 import type { DocRow, MarkdownRenderer } from './markdown.js';
-import { Panes } from './panes.js';
+import { Panes, planPanes } from './panes.js';
 import type { ProgressStore } from './progress.js';
 import { hintRows, resultRows } from './result.js';
 import { fit, textWidth, truncate } from './text.js';
@@ -129,7 +129,24 @@ export function LessonView(props: LessonViewProps): ReactNode {
     progress.visit(lesson.slug, stepIndex);
   }, [progress, lesson.slug, stepIndex]);
 
-  const panes = useLiveProbes(session, step.probes, result, `${stepIndex}:${resets}`, props.pollMs);
+  // Heights: a header row, the document, the panes (title row + body), a footer row.
+  const body = Math.max(2, height - 2);
+  const hasPanes = step.probes.length > 0;
+  const paneHeightFor = (state: PaneState): number => {
+    if (!hasPanes) return 0;
+    if (zoom) return Math.max(2, body - 3);
+    const wanted = 1 + sectionsHeight(compareSnapshots(step.probes, state.host, state.container));
+    return Math.min(wanted, Math.max(Math.min(6, body - 3), Math.floor(body * 0.45)));
+  };
+  const panes = useLiveProbes(
+    session,
+    step.probes,
+    result,
+    // A new size or zoom shows other rows: read again at once rather than show old ones.
+    `${stepIndex}:${resets}:${width}x${height}:${zoom}`,
+    props.pollMs,
+    (state) => JSON.stringify(planPanes(step.probes, state, width, paneHeightFor(state))),
+  );
 
   // Prose longer than ~100 columns is hard to read; code and output get the same width.
   const docWidth = Math.max(20, Math.min(width - 1, 100));
@@ -151,11 +168,7 @@ export function LessonView(props: LessonViewProps): ReactNode {
     return { rows: out, resultStart: resultAt, hintStart: hintAt };
   }, [lesson, step, stepIndex, markdown, docWidth, hintsShown, result]);
 
-  // Heights: a header row, the document, the panes (title row + body), a footer row.
-  const body = Math.max(2, height - 2);
-  const hasPanes = step.probes.length > 0;
-  const paneWanted = hasPanes ? 1 + sectionsHeight(compareSnapshots(step.probes, panes.host, panes.container)) : 0;
-  const paneHeight = !hasPanes ? 0 : zoom ? Math.max(2, body - 3) : Math.min(paneWanted, Math.max(Math.min(6, body - 3), Math.floor(body * 0.45)));
+  const paneHeight = paneHeightFor(panes);
   const docHeight = body - paneHeight;
   const maxScroll = Math.max(0, rows.length - docHeight);
 
@@ -256,7 +269,7 @@ export function LessonView(props: LessonViewProps): ReactNode {
         <DocLine key={top + i} row={row} />
       ))}
       {Array.from({ length: Math.max(0, docHeight - visible.length) }, (_, i) => <Line key={`pad${i}`} />)}
-      {hasPanes && <Panes kinds={step.probes} state={panes} width={width} height={paneHeight} />}
+      {hasPanes && <Panes plan={planPanes(step.probes, panes, width, paneHeight)} />}
       <Line color={status ? { ok: 'green', fail: 'red', warn: 'yellow', dim: undefined }[status.kind] : undefined} dimColor={!status}>
         {truncate(footerLeft + scrollHint + KEYS_LINE, width)}
       </Line>

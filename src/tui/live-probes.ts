@@ -64,7 +64,11 @@ export function useLiveProbes(
   result: StepResult | undefined,
   refreshKey: string,
   pollMs = POLL_MS,
+  /** What the panes would draw for a state (their text and marks): a reading that does not change it is not drawn. */
+  shownAs: (state: PaneState) => string = (state) => JSON.stringify(state),
 ): PaneState {
+  const shownAsNow = useRef(shownAs);
+  shownAsNow.current = shownAs;
   const kindsKey = kinds.join(',');
   const key = `${refreshKey}|${kindsKey}`;
   // What the effect last read, and for which result and key it read it.
@@ -79,26 +83,38 @@ export function useLiveProbes(
     }
     const newResult = result !== seenResult.current;
     seenResult.current = result;
-    let current: PaneState;
-    let lastDrawn = Date.now();
+    // `latest`: the last reading; `drawn`: what is on the screen (an unseen change is not drawn).
+    let latest: PaneState;
+    let drawn: PaneState;
+    let drawnAt = Date.now();
     const publish = (next: PaneState): void => {
-      current = next;
-      lastDrawn = Date.now();
+      latest = drawn = next;
+      drawnAt = Date.now();
       setPolled({ basis: result, key, state: next });
     };
-    if (newResult && resultState) current = resultState; // already on screen, from the render
+    if (newResult && resultState) latest = drawn = resultState; // already on screen, from the render
     else publish(fromReading(session, read(session, kinds)));
-    if (!current!.container || current!.containerState !== 'live') return;
+    if (!latest!.container || latest!.containerState !== 'live') return;
 
     const containerPart = (state: PaneState) => JSON.stringify([state.container, state.containerState, state.error]);
     let delay = pollMs;
     let timer: ReturnType<typeof setTimeout>;
     const tick = (): void => {
-      const next = fromReading(session, read(session, kinds), current);
-      const containerChanged = containerPart(next) !== containerPart(current);
-      if (containerChanged) publish(next);
-      else if (JSON.stringify(next.host) !== JSON.stringify(current.host) && Date.now() - lastDrawn >= pollMs * HOST_REDRAW_FACTOR) publish(next);
-      if (next.containerState !== 'live') return;
+      const next = fromReading(session, read(session, kinds), latest);
+      const containerChanged = containerPart(next) !== containerPart(latest);
+      latest = next;
+      const shown = shownAsNow.current;
+      const before = shown(drawn);
+      if (shown(next) !== before) {
+        // Drawn at once when the container's side shows the change; the host's side alone waits its turn.
+        const containerShown = shown({ ...next, host: drawn.host }) !== before;
+        if (containerShown || Date.now() - drawnAt >= pollMs * HOST_REDRAW_FACTOR) publish(next);
+      }
+      if (next.containerState !== 'live') {
+        if (drawn !== next) publish(next);
+        return;
+      }
+      // Polled every pollMs while the container changes (seen or not), less and less often while it does not.
       delay = containerChanged ? pollMs : Math.min(delay * 2, pollMs * IDLE_FACTOR);
       timer = setTimeout(tick, delay);
     };

@@ -37,46 +37,60 @@ function containerTitle(state: PaneState): string {
   }
 }
 
-export function Panes({ kinds, state, width, height }: { kinds: ProbeKind[]; state: PaneState; width: number; height: number }): ReactNode {
-  const sections = compareSnapshots(kinds, state.host, state.container);
-  const sideBySide = width >= SIDE_BY_SIDE_MIN_COLUMNS;
-  const hostTitle = `host${state.host?.hostname ? ` · ${state.host.hostname}` : ''}`;
-  const lines: ReactNode[] = [];
+/** What the panes draw, line by line: pure, so the poller can tell whether a new reading changes anything visible. */
+export interface PanePlan {
+  sideBySide: boolean;
+  /** Side by side: [host, container] per line; stacked: one cell per line. Titles are `heading` rows. */
+  lines: Array<{ cells: Array<{ row: PaneRow; width: number; title?: boolean }> }>;
+  error?: string;
+}
 
+const BLANK: PaneRow = { text: '', mark: 'same' };
+
+export function planPanes(kinds: ProbeKind[], state: PaneState, width: number, height: number): PanePlan {
+  const sections = compareSnapshots(kinds, state.host, state.container);
+  const hostTitle: PaneRow = { text: `host${state.host?.hostname ? ` · ${state.host.hostname}` : ''}`, mark: 'same' };
+  const boxTitle: PaneRow = { text: containerTitle(state), mark: 'same' };
+  const showContainer = Boolean(state.container);
+  const lines: PanePlan['lines'] = [];
+  const sideBySide = width >= SIDE_BY_SIDE_MIN_COLUMNS;
   if (sideBySide) {
     const left = Math.floor((width - 1) / 2);
     const right = width - 1 - left;
     const body = Math.max(0, height - 1);
     const { host, container } = layoutSections(sections, body);
-    lines.push(
-      <Text key="title" wrap="truncate-end">
-        <Text bold inverse>{fit(` ${hostTitle}`, left)}</Text>
-        <Text>│</Text>
-        <Text bold inverse>{fit(` ${containerTitle(state)}`, right)}</Text>
-      </Text>,
-    );
+    lines.push({ cells: [{ row: hostTitle, width: left, title: true }, { row: boxTitle, width: right, title: true }] });
     for (let i = 0; i < body; i++) {
-      const blank: PaneRow = { text: '', mark: 'same' };
-      lines.push(
-        <Text key={i} wrap="truncate-end">
-          <Cell row={host[i] ?? blank} width={left} />
-          <Text>│</Text>
-          {state.containerState === 'none' && !state.container ? <Text>{' '.repeat(right)}</Text> : <Cell row={container[i] ?? blank} width={right} />}
-        </Text>,
-      );
+      lines.push({ cells: [{ row: host[i] ?? BLANK, width: left }, { row: showContainer ? (container[i] ?? BLANK) : BLANK, width: right }] });
     }
   } else {
     // Stacked: host on top, container below, each with its own title row.
     const each = Math.max(0, Math.floor((height - 2) / 2));
     const hostRows = layoutSections(sections.map((s) => ({ ...s, container: [] })), each).host;
-    const containerRows = layoutSections(sections.map((s) => ({ ...s, host: s.container })), height - 2 - each).host;
-    lines.push(<Line key="ht" bold inverse>{fit(` ${hostTitle}`, width)}</Line>);
-    hostRows.forEach((row, i) => lines.push(<Text key={`h${i}`} wrap="truncate-end"><Cell row={row} width={width} /></Text>));
-    lines.push(<Line key="ct" bold inverse>{fit(` ${containerTitle(state)}`, width)}</Line>);
-    containerRows.forEach((row, i) =>
-      lines.push(<Text key={`c${i}`} wrap="truncate-end">{state.container ? <Cell row={row} width={width} /> : ' '}</Text>),
-    );
+    const boxRows = layoutSections(sections.map((s) => ({ ...s, host: s.container })), height - 2 - each).host;
+    lines.push({ cells: [{ row: hostTitle, width, title: true }] });
+    for (const row of hostRows) lines.push({ cells: [{ row, width }] });
+    lines.push({ cells: [{ row: boxTitle, width, title: true }] });
+    for (const row of boxRows) lines.push({ cells: [{ row: showContainer ? row : BLANK, width }] });
   }
-  if (state.error && lines.length > 1) lines[lines.length - 1] = <Line key="err" color="red">{`✗ probe failed: ${state.error}`}</Line>;
-  return <>{lines.slice(0, height)}</>;
+  return { sideBySide, lines: lines.slice(0, height), error: state.error };
+}
+
+export function Panes({ plan }: { plan: PanePlan }): ReactNode {
+  const lines = plan.lines.map((line, i) => (
+    <Text key={i} wrap="truncate-end">
+      {line.cells.map((cell, j) => [
+        j > 0 ? <Text key={`d${j}`}>│</Text> : null,
+        cell.title ? (
+          <Text key={j} bold inverse>
+            {fit(` ${cell.row.text}`, cell.width)}
+          </Text>
+        ) : (
+          <Cell key={j} row={cell.row} width={cell.width} />
+        ),
+      ])}
+    </Text>
+  ));
+  if (plan.error && lines.length > 1) lines[lines.length - 1] = <Line key="err" color="red">{`✗ probe failed: ${plan.error}`}</Line>;
+  return <>{lines}</>;
 }

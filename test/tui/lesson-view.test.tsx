@@ -336,6 +336,30 @@ describe('lesson view: live panes', () => {
     expect(session.probeCalls.length).toBe(calls);
   });
 
+  it('reads a changing container every poll but draws nothing when the change is out of sight', async () => {
+    const session = new FakeSession();
+    const many = Array.from({ length: 40 }, (_, i) => ({ pid: i + 1, command: `worker ${i + 1}` }));
+    session.containerSnapshot = { ...session.containerSnapshot, processes: many };
+    const { lastFrame, stdin, frames } = renderLesson(session, { pollMs: POLL, startStep: 1, height: 20 });
+    await tick();
+    stdin.write(KEY.enter);
+    await waitFor(() => lastFrame()!.includes('result: ✓ passed'), 'the result');
+    expect(lastFrame()).toMatch(/… \d+ more/);
+    // The last process (hidden below "… N more") changes on every read.
+    let n = 0;
+    const probe = session.probe.bind(session);
+    session.probe = (kinds) => {
+      session.containerSnapshot = { ...session.containerSnapshot, processes: [...many.slice(0, -1), { pid: 40, command: `worker 40 run ${++n}` }] };
+      return probe(kinds);
+    };
+    await tick(2 * POLL);
+    const drawn = frames.length;
+    const reads = session.probeCalls.length;
+    await tick(10 * POLL);
+    expect(session.probeCalls.length - reads).toBeGreaterThanOrEqual(6);
+    expect(frames.length).toBe(drawn);
+  });
+
   it('draws a change on the host alone at most every ten polls', async () => {
     const session = new FakeSession();
     const { lastFrame, stdin } = renderLesson(session, { pollMs: POLL, startStep: 1 });
