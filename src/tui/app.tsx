@@ -61,10 +61,8 @@ export function App(props: AppProps): ReactNode {
       if (closingRef.current) return;
       closingRef.current = true;
       setClosing(true);
-      void sessions.closeAll().then((problems) => {
-        for (const problem of problems) process.stderr.write(`containy-learn: closing a lesson: ${problem}\n`);
-        props.onExit(problems.length ? 1 : code);
-      });
+      // What went wrong while closing is reported by the caller, after the screen is given back.
+      void sessions.closeAll().then((problems) => props.onExit(problems.length ? 1 : code));
     },
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [sessions],

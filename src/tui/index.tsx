@@ -60,7 +60,11 @@ export function pickLesson(lessons: Lesson[], opts: WorkshopOptions): { index: n
  * opened is closed (their containers removed), also on Ctrl-C, SIGINT, SIGTERM
  * and SIGHUP. Progress is saved as the learner goes.
  */
-export async function runWorkshop(opts: WorkshopOptions = {}, deps: { openSession?: OpenSession; lessons?: Lesson[] } = {}): Promise<number> {
+export async function runWorkshop(
+  opts: WorkshopOptions = {},
+  /** For tools and tests: other lessons, another way to open a session. */
+  deps: { openSession?: OpenSession; lessons?: Lesson[] } = {},
+): Promise<number> {
   process.env.NODE_ENV ??= 'production';
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
     return problem('the workshop needs a terminal; for plain text use `containy-learn list` or `containy-learn lesson N` with output redirected');
@@ -124,22 +128,22 @@ export async function runWorkshop(opts: WorkshopOptions = {}, deps: { openSessio
   // The alternate screen: the workshop gets the whole terminal and gives the learner's scrollback back on exit.
   process.stdout.write('\x1b[?1049h\x1b[H');
   const notice = process.getuid?.() === 0 ? undefined : 'not root: the lessons open and read; steps that need root say so (sudo containy-learn)';
-  const instance = render(
-    createElement(App, {
-      lessons,
-      sessions,
-      progress,
-      initialLesson: typeof picked === 'object' ? picked : undefined,
-      notice,
-      onExit: finish,
-      onFirstMenuFrame,
-      exitRef,
-    }),
-    { exitOnCtrlC: false },
-  );
-
+  let instance: ReturnType<typeof render> | undefined;
   let renderError: Error | undefined;
   try {
+    instance = render(
+      createElement(App, {
+        lessons,
+        sessions,
+        progress,
+        initialLesson: typeof picked === 'object' ? picked : undefined,
+        notice,
+        onExit: finish,
+        onFirstMenuFrame,
+        exitRef,
+      }),
+      { exitOnCtrlC: false },
+    );
     // The app ends through finish(); Ink may also unmount on its own (an error, or signal-exit on a signal).
     await Promise.race([exited, instance.waitUntilExit()]);
   } catch (error) {
@@ -147,7 +151,7 @@ export async function runWorkshop(opts: WorkshopOptions = {}, deps: { openSessio
   } finally {
     for (const signal of signals) process.off(signal, onSignal);
   }
-  instance.unmount();
+  instance?.unmount();
   const problems = await sessions.closeAll();
   // Back to the learner's screen, cursor shown (Ink shows it on stderr, which may be redirected).
   process.stdout.write('\x1b[?1049l\x1b[?25h');

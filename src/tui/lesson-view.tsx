@@ -132,10 +132,10 @@ export function LessonView(props: LessonViewProps): ReactNode {
   // Heights: a header row, the document, the panes (title row + body), a footer row.
   const body = Math.max(2, height - 2);
   const hasPanes = step.probes.length > 0;
-  const paneHeightFor = (state: PaneState): number => {
+  const paneHeightFor = (shown: PaneState): number => {
     if (!hasPanes) return 0;
     if (zoom) return Math.max(2, body - 3);
-    const wanted = 1 + sectionsHeight(compareSnapshots(step.probes, state.host, state.container));
+    const wanted = 1 + sectionsHeight(compareSnapshots(step.probes, shown.host, shown.container));
     return Math.min(wanted, Math.max(Math.min(6, body - 3), Math.floor(body * 0.45)));
   };
   const panes = useLiveProbes(
@@ -145,7 +145,7 @@ export function LessonView(props: LessonViewProps): ReactNode {
     // A new size or zoom shows other rows: read again at once rather than show old ones.
     `${stepIndex}:${resets}:${width}x${height}:${zoom}`,
     props.pollMs,
-    (state) => JSON.stringify(planPanes(step.probes, state, width, paneHeightFor(state))),
+    (shown) => JSON.stringify(planPanes(step.probes, shown, width, paneHeightFor(shown))),
   );
 
   // Prose longer than ~100 columns is hard to read; code and output get the same width.
