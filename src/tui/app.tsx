@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { Box, useInput, type Key } from './ink.js';
 import { LessonView } from './lesson-view.js';
-import { loadMarkdownRenderer, type MarkdownRenderer } from './markdown.js';
+import { loadMarkdownRenderer, plainRenderer, type MarkdownRenderer } from './markdown.js';
 import { Menu } from './menu.js';
 import type { ProgressStore } from './progress.js';
 import type { SessionRegistry } from './sessions.js';
@@ -73,7 +73,8 @@ export function App(props: AppProps): ReactNode {
   useEffect(() => {
     if (markdown) return;
     const timer = setTimeout(() => {
-      loadMarkdownRenderer().then(setMarkdown, (error: Error) => process.stderr.write(`containy-learn: markdown: ${error.message}\n`));
+      // Should it fail to load, the text is still there, as written.
+      loadMarkdownRenderer().then(setMarkdown, () => setMarkdown(plainRenderer));
     }, screen.kind === 'menu' ? 50 : 0);
     return () => clearTimeout(timer);
     // eslint-disable-next-line react-hooks/exhaustive-deps

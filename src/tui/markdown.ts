@@ -181,6 +181,16 @@ async function createRenderer(): Promise<MarkdownRenderer> {
   };
 }
 
+/** The markdown as written, wrapped: what the learner reads if marked-terminal cannot be loaded. */
+export const plainRenderer: MarkdownRenderer = {
+  render: (markdown, width) =>
+    markdown
+      .replace(/\n+$/, '')
+      .split('\n')
+      .flatMap((line) => (line.trim() ? wrapLine(line, width, hangingIndentOf(line)) : ['']))
+      .map((text) => ({ text, kind: text ? ('prose' as const) : ('blank' as const) })),
+};
+
 let loading: Promise<MarkdownRenderer> | undefined;
 
 /** The renderer, importing marked-terminal the first time. */
