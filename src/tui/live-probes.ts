@@ -1,12 +1,13 @@
 // What the panes show, kept current. A step's run brings its own snapshots
 // (read right after the action): they are shown in the same frame as the
 // result, with no second read. While a container is shown, the probes are
-// read again once a second as long as the container changes (a memory counter
-// climbing, a process appearing), and the panes re-render only on a change.
-// A quiet container is read less and less often, down to every IDLE_FACTOR
-// seconds; the host alone changing (it always does, a little) redraws at most
-// every HOST_REDRAW_MS: a frame costs far more than a read. When no container
-// is left the timer stops: an idle workshop costs nothing.
+// read again once a second as long as what the panes show of it changes (a
+// memory counter climbing, a process appearing), and re-drawn only then. A
+// quiet container (or one whose changes are out of sight) is read less and
+// less often, down to every IDLE_FACTOR seconds; the host alone changing (it
+// always does, a little) is drawn at most every HOST_REDRAW_FACTOR seconds:
+// a frame costs far more than a read. When no container is left the timer
+// stops: an idle workshop costs nothing.
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ProbeKind, ProbeSnapshot, StepResult, WorkshopSession } from './types.js';
 
@@ -96,26 +97,22 @@ export function useLiveProbes(
     else publish(fromReading(session, read(session, kinds)));
     if (!latest!.container || latest!.containerState !== 'live') return;
 
-    const containerPart = (state: PaneState) => JSON.stringify([state.container, state.containerState, state.error]);
     let delay = pollMs;
     let timer: ReturnType<typeof setTimeout>;
     const tick = (): void => {
       const next = fromReading(session, read(session, kinds), latest);
-      const containerChanged = containerPart(next) !== containerPart(latest);
       latest = next;
       const shown = shownAsNow.current;
       const before = shown(drawn);
-      if (shown(next) !== before) {
-        // Drawn at once when the container's side shows the change; the host's side alone waits its turn.
-        const containerShown = shown({ ...next, host: drawn.host }) !== before;
-        if (containerShown || Date.now() - drawnAt >= pollMs * HOST_REDRAW_FACTOR) publish(next);
-      }
+      // Whether the container's side of the panes shows a change (the host's side alone changes all the time).
+      const containerShown = shown({ ...next, host: drawn.host }) !== before;
+      if (containerShown || (shown(next) !== before && Date.now() - drawnAt >= pollMs * HOST_REDRAW_FACTOR)) publish(next);
       if (next.containerState !== 'live') {
         if (drawn !== next) publish(next);
         return;
       }
-      // Polled every pollMs while the container changes (seen or not), less and less often while it does not.
-      delay = containerChanged ? pollMs : Math.min(delay * 2, pollMs * IDLE_FACTOR);
+      // Every pollMs while the container visibly changes, less and less often while it does not.
+      delay = containerShown ? pollMs : Math.min(delay * 2, pollMs * IDLE_FACTOR);
       timer = setTimeout(tick, delay);
     };
     timer = setTimeout(tick, delay);
