@@ -31,8 +31,10 @@ export function defaultRootfs(): string {
 export const CGROUPS_EXAMPLE = path.join(PACKAGE_ROOT, 'cgroups_example');
 
 /** Overlay upper/work dirs and run records. */
+export const DEFAULT_STATE_ROOT = '/var/lib/containy-learn';
+
 export function stateRoot(): string {
-  return process.env.CONTAINY_STATE_DIR ?? '/var/lib/containy-learn';
+  return process.env.CONTAINY_STATE_DIR ?? DEFAULT_STATE_ROOT;
 }
 
 /** PATH inside a container, as docker sets it. */

@@ -2,7 +2,9 @@
 // controller (v1, or "hybrid" when an empty cgroup2 also sits at /sys/fs/cgroup/unified).
 import fs from 'node:fs';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
 import { UserError } from '../errors.js';
+import { DEFAULT_STATE_ROOT, stateRoot } from '../paths.js';
 import type { CgroupLayout } from './types.js';
 
 const CGROUP2_MAGIC = 0x63677270;
@@ -15,7 +17,14 @@ export function cgroupRoot(): string {
 
 /** The directory under each hierarchy that holds all our containers' cgroups. */
 export function cgroupParentName(): string {
-  return process.env.CONTAINY_CGROUP_PARENT ?? 'containy-learn';
+  if (process.env.CONTAINY_CGROUP_PARENT) return process.env.CONTAINY_CGROUP_PARENT;
+  // Container names are unique within one state directory (its run records), and
+  // cleanup removes the cgroups that no live record claims: a state directory of
+  // its own (tests, a second install) gets a parent of its own, so neither can
+  // collide with nor sweep away the other's containers.
+  const state = stateRoot();
+  if (state === DEFAULT_STATE_ROOT) return 'containy-learn';
+  return `containy-learn-${createHash('sha256').update(path.resolve(state)).digest('hex').slice(0, 8)}`;
 }
 
 export interface CgroupMount {
