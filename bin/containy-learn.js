@@ -8,5 +8,5 @@ if (!existsSync(cli)) {
   process.stderr.write('containy-learn: not built yet: run `npm install && npm run build` in the project directory\n');
   process.exit(125);
 }
-const { main } = await import(cli.href);
-process.exit(await main(process.argv.slice(2)));
+const { main, exitProcess } = await import(cli.href);
+exitProcess(await main(process.argv.slice(2)));

@@ -107,7 +107,7 @@ export async function main(argv: string[]): Promise<number> {
   const stopAndExit = (signal: NodeJS.Signals, code: number) => () => {
     // Only when no command has its own handler (run/exec forward signals to the container).
     if (process.listenerCount(signal) > 1) return;
-    void stopAll().finally(() => process.exit(code));
+    void stopAll().finally(() => exitProcess(code));
   };
   process.on('SIGTERM', stopAndExit('SIGTERM', 143));
   process.on('SIGHUP', stopAndExit('SIGHUP', 129));
@@ -124,4 +124,18 @@ export async function main(argv: string[]): Promise<number> {
     if (process.env.CONTAINY_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     return EXIT.RUNTIME;
   }
+}
+
+/**
+ * Leave with `code`, nothing of ours left running. After SIGHUP the terminal is
+ * gone, and Node 20's process.exit aborts while restoring it: die of the signal
+ * instead, which the shell reports as the same 129.
+ */
+export function exitProcess(code: number): never {
+  killAllSync();
+  if (code === 129) {
+    process.removeAllListeners('SIGHUP');
+    process.kill(process.pid, 'SIGHUP');
+  }
+  process.exit(code);
 }

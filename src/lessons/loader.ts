@@ -3,7 +3,7 @@
 // what is wrong, so an author can fix it without reading TypeScript.
 import fs from 'node:fs';
 import path from 'node:path';
-import { PROBE_KINDS } from '../runtime/probes.js';
+import { PROBE_KINDS } from '../runtime/probe-kinds.js';
 import { PACKAGE_ROOT } from '../runtime/paths.js';
 import { ACTIONS } from './actions.js';
 import { parseCheck, subjectProblem } from './checks.js';

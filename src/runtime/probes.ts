@@ -6,8 +6,9 @@ import fs from 'node:fs';
 import * as libc from './libc.js';
 import type { CgroupReport, ContainerCgroup } from './cgroups/types.js';
 
-export type ProbeKind = 'hostname' | 'processes' | 'interfaces' | 'mounts' | 'namespaces' | 'ids' | 'cgroup';
-export const PROBE_KINDS: ProbeKind[] = ['hostname', 'processes', 'interfaces', 'mounts', 'namespaces', 'ids', 'cgroup'];
+import type { ProbeKind } from './probe-kinds.js';
+
+export { PROBE_KINDS, type ProbeKind } from './probe-kinds.js';
 
 export interface ProbeSnapshot {
   hostname?: string;
