@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from './errors.js';
 import { stateRoot } from './paths.js';
-import { sweepCgroups } from './cgroups/index.js';
+import { removeCgroupDirs, sweepCgroups } from './cgroups/index.js';
 
 export interface RunRecord {
   name: string;
@@ -90,9 +90,12 @@ export function findLive(name: string): RunRecord | undefined {
   return record && isLive(record) ? record : undefined;
 }
 
-function removeLeftovers(record: RunRecord): void {
+/** What a dead run left: its cgroup (and anything still in it), its scratch layers, its record. */
+function removeLeftovers(record: RunRecord): string[] {
+  const cgroups = record.cgroupPaths ? removeCgroupDirs(record.cgroupPaths) : [];
   if (record.scratchDir) fs.rmSync(record.scratchDir, { recursive: true, force: true });
   release(record.name);
+  return cgroups;
 }
 
 export interface CleanupReport {
@@ -110,11 +113,11 @@ export function cleanupLeftovers(): CleanupReport {
       liveNames.add(record.name);
       continue;
     }
-    removeLeftovers(record);
+    report.cgroups.push(...removeLeftovers(record));
     report.records.push(record.name);
   }
   // Killing what is left in them, cgroups of containers without a live record go.
-  report.cgroups = sweepCgroups(liveNames);
+  report.cgroups.push(...sweepCgroups(liveNames));
   const scratch = path.join(stateRoot(), 'scratch');
   for (const name of safeReaddir(scratch)) {
     if (liveNames.has(name)) continue;

@@ -118,6 +118,16 @@ describe.skipIf(!isRoot)('container lifecycle', () => {
     expect(again.stdout).toMatch(/nothing to clean up/);
   });
 
+  it('a name whose run was killed -9 can be used again at once, without cleanup', async () => {
+    const first = await startBackground('reborn', ['sleep', '60']);
+    first.child.kill('SIGKILL');
+    await first.exit;
+    await waitFor('the container to die', () => (fs.existsSync(`/proc/${first.pid}`) ? undefined : true));
+    const again = await cli(['run', '--rm', '--name', 'reborn', '--', 'hostname'], { env });
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout.trim()).toBe('reborn');
+  });
+
   it('cleanup keeps running containers', async () => {
     const { pid, exit } = await startBackground('stays', ['sleep', '60']);
     const r = await cli(['cleanup'], { env });

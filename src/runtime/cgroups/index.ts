@@ -32,6 +32,11 @@ export function createCgroup(name: string, limits: CgroupLimits): ContainerCgrou
   return layout === 'v2' ? createV2Cgroup(name, limits) : createV1Cgroup(layout, name, limits);
 }
 
+/** Kill what is inside these cgroup dirs (a dead run's, from its record) and remove them. Idempotent. */
+export function removeCgroupDirs(dirs: string[]): string[] {
+  return killAndRemove(dirs);
+}
+
 /** Our parent dirs on this host: one per v1 hierarchy we use, or the one v2 dir. Empty if cgroups are not mounted. */
 function parentDirs(): string[] {
   let layout;
