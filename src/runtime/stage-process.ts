@@ -38,7 +38,7 @@ export class StageProcess extends EventEmitter {
   /** Resolves once the stage is loaded and waiting for its order. */
   readonly ready: Promise<void>;
   private readonly worker: Worker;
-  private execd!: Promise<void>;
+  private readonly execd: Promise<void>;
   private hasExited = false;
 
   private constructor(data: StageWorkerData) {
@@ -85,6 +85,7 @@ export class StageProcess extends EventEmitter {
           this.emit(m.stream, Buffer.from(m.data));
           break;
         case 'failed': {
+          this.hasExited = true;
           const err = new UserError(m.message, EXIT.RUNTIME);
           rejectAll(err);
           rejectExecd(err);
@@ -93,7 +94,7 @@ export class StageProcess extends EventEmitter {
         }
         case 'exit': {
           this.hasExited = true;
-          const err = new UserError('the container stage exited before it was ready', EXIT.RUNTIME);
+          const err = new UserError('the container stage exited before it could start the command', EXIT.RUNTIME);
           rejectAll(err);
           rejectExecd(err);
           resolveExit({ status: shellStatus(m.code, m.signal), code: m.code, signal: m.signal });
@@ -102,6 +103,7 @@ export class StageProcess extends EventEmitter {
       }
     });
     this.worker.on('error', (err) => {
+      this.hasExited = true;
       const e = new UserError(`the namespace worker failed: ${err.message}`, EXIT.RUNTIME);
       rejectAll(e);
       rejectExecd(e);
