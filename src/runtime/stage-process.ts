@@ -3,11 +3,10 @@
 // koffi loaded) before it is given its order, so it can be started ahead of
 // time: that is what makes a warm start fast.
 import { Worker } from 'node:worker_threads';
-import { EventEmitter } from 'node:events';
+import { HeldOutputEmitter } from './held-output.js';
 import { distScript } from './paths.js';
 import { EXIT, UserError } from './errors.js';
-import type { StageOrder } from './stage-protocol.js';
-import type { FromWorker, StageWorkerData, StdioMode, ToWorker } from './stage-worker.js';
+import type { FromWorker, StageOrder, StageWorkerData, StdioMode, ToWorker } from './stage-protocol.js';
 
 export type { StdioMode };
 
@@ -28,8 +27,8 @@ export function shellStatus(code: number | null, signal: NodeJS.Signals | null):
 const workerScript = distScript('runtime/stage-worker.js');
 const stageScript = distScript('runtime/stage.js');
 
-/** Emits 'stdout' and 'stderr' (Buffer) when stdio is 'pipe'. */
-export class StageProcess extends EventEmitter {
+/** Emits 'stdout' and 'stderr' (Buffer) when stdio is 'pipe', held until someone listens. */
+export class StageProcess extends HeldOutputEmitter {
   /** Host PID of the stage, and after execve, of the command. */
   pid = 0;
   readonly exited: Promise<ExitStatus>;
@@ -37,13 +36,14 @@ export class StageProcess extends EventEmitter {
   readonly spawned: Promise<number>;
   /** Resolves once the stage is loaded and waiting for its order. */
   readonly ready: Promise<void>;
-  private readonly worker: Worker;
+  /** Absent when the stage was spawned from this thread. */
+  private readonly worker?: Worker;
+  private readonly send: (m: ToWorker) => void;
   private readonly execd: Promise<void>;
   private hasExited = false;
 
-  private constructor(data: StageWorkerData) {
+  private constructor(data: StageWorkerData, onThisThread: boolean) {
     super();
-    this.worker = new Worker(workerScript, { workerData: data });
     let resolveReady!: () => void;
     let rejectAll!: (err: Error) => void;
     let resolveExecd!: () => void;
@@ -68,7 +68,7 @@ export class StageProcess extends EventEmitter {
     this.ready.catch(() => {});
     this.execd.catch(() => {});
 
-    this.worker.on('message', (m: FromWorker) => {
+    const receive = (m: FromWorker) => {
       switch (m.type) {
         case 'spawned':
           this.pid = m.pid;
@@ -82,7 +82,7 @@ export class StageProcess extends EventEmitter {
           resolveExecd();
           break;
         case 'output':
-          this.emit(m.stream, Buffer.from(m.data));
+          this.emitOutput(m.stream, Buffer.from(m.data));
           break;
         case 'failed': {
           this.hasExited = true;
@@ -101,8 +101,24 @@ export class StageProcess extends EventEmitter {
           break;
         }
       }
-    });
-    this.worker.on('error', (err) => {
+    };
+
+    if (onThisThread) {
+      // Loaded here, not at the top: it loads koffi, which a worker-only launcher never needs.
+      const queued: ToWorker[] = [];
+      let handle: ((m: ToWorker) => void) | undefined;
+      this.send = (m) => (handle ? handle(m) : queued.push(m));
+      void import('./stage-spawn.js').then(({ spawnStage }) => {
+        handle = spawnStage(data, receive);
+        for (const m of queued.splice(0)) handle(m);
+      });
+      return;
+    }
+    const worker = new Worker(workerScript, { workerData: data });
+    this.worker = worker;
+    this.send = (m) => worker.postMessage(m);
+    worker.on('message', receive);
+    worker.on('error', (err) => {
       this.hasExited = true;
       const e = new UserError(`the namespace worker failed: ${err.message}`, EXIT.RUNTIME);
       rejectAll(e);
@@ -111,9 +127,15 @@ export class StageProcess extends EventEmitter {
     });
   }
 
-  /** Start a stage; await `ready` before giving it its order. */
-  static start(opts: { stdio: StdioMode; unshareFlags: number; join?: StageWorkerData['join'] }): StageProcess {
-    return new StageProcess({ stageScript, ...opts });
+  /**
+   * Start a stage; await `ready` before giving it its order. With `onThisThread`,
+   * the calling thread itself enters the namespaces and stays in them: only for a
+   * process that starts one container and has no more use for the host's
+   * namespaces (the CLI's run and exec), where it saves booting a worker.
+   */
+  static start(opts: { stdio: StdioMode; unshareFlags: number; join?: StageWorkerData['join']; onThisThread?: boolean }): StageProcess {
+    const { onThisThread = false, ...data } = opts;
+    return new StageProcess({ stageScript, ...data }, onThisThread);
   }
 
   /** Hand the stage its order; resolves once the command has been exec'd. */
@@ -139,15 +161,12 @@ export class StageProcess extends EventEmitter {
     return !this.hasExited;
   }
 
-  private send(m: ToWorker): void {
-    this.worker.postMessage(m);
-  }
 
   /** Kill the stage (or the command it became) and wait for it. */
   async destroy(): Promise<ExitStatus> {
     this.signal('SIGKILL');
     const status = await this.exited;
-    await this.worker.terminate();
+    await this.worker?.terminate();
     return status;
   }
 }
