@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { parseArgs, one, flag, type OptionSpec, type Parsed } from './args.js';
 import { UserError } from '../runtime/errors.js';
-import { startContainer, execInContainer, NAMESPACES, type ContainerSpec, type NamespaceName } from '../runtime/container.js';
+import { startContainer, execInContainer, runNextStageOnThisThread, NAMESPACES, type ContainerSpec, type NamespaceName } from '../runtime/container.js';
 import { loadBundle } from '../runtime/configy.js';
 import { parseLimitFlags } from '../runtime/cgroups/limits.js';
 import type { StageProcess } from '../runtime/stage-process.js';
@@ -102,6 +102,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const spec = specFromRunArgs(argv);
   // Loaded only when needed: the builder is large, and `run` should start fast.
   if (spec.rootfs === undefined) await (await import('./rootfs.js')).ensureBaseRootfs();
+  runNextStageOnThisThread(); // this process starts one container and then only waits for it
   const container: Container = await startContainer(spec);
   // What the host could not limit as asked (for example swap without swap accounting).
   for (const note of container.cgroup?.notes ?? []) process.stderr.write(`containy-learn: note: ${note}\n`);
@@ -120,6 +121,7 @@ export async function execCommand(argv: string[]): Promise<number> {
   const [name, ...command] = p.rest[0] === '--' ? p.rest.slice(1) : p.rest;
   if (!name) throw new UserError('exec: name the container: containy-learn exec NAME -- COMMAND');
   const cmd = command[0] === '--' ? command.slice(1) : command;
+  runNextStageOnThisThread();
   const proc: StageProcess = await execInContainer(name, cmd, { stdio: 'inherit', env: parseEnv(p), cwd: one(p, 'workdir') });
   const release = forwardSignals(proc, () => proc.signal('SIGTERM'));
   try {

@@ -37,8 +37,13 @@ export interface RootSetup {
 }
 
 export interface StageOrder {
-  /** Our own mount namespace: make it private before mounting, so nothing propagates to the host. */
-  privateMounts: boolean;
+  /**
+   * unshare(CLONE_NEWNS) in the stage itself, then make every mount private so
+   * nothing propagates to the host. Not in the thread that spawned the stage:
+   * pivot_root moves the root of every thread in the mount namespace, and the
+   * spawning thread may be the launcher's own.
+   */
+  newMountNamespace: boolean;
   /** Set up a new root (run) or only exec inside namespaces already joined (exec). */
   root?: RootSetup;
   hostname?: string;
@@ -54,3 +59,34 @@ export interface StageOrder {
 export type StageReport =
   | { type: 'ready' }
   | { type: 'error'; exitCode: number; message: string };
+
+// Between the launcher (stage-process.ts) and the code that spawns the stage
+// (stage-spawn.ts), in a worker thread or on the launcher's own thread.
+
+export type StdioMode = 'inherit' | 'pipe' | 'ignore';
+
+export interface StageWorkerData {
+  stageScript: string;
+  stdio: StdioMode;
+  /** unshare(2) flags for a new container. */
+  unshareFlags: number;
+  /** For exec: join the namespaces of this (host) PID instead. */
+  join?: { pid: number; namespaces: Array<{ file: string; flag: number }> };
+}
+
+/** Launcher -> spawner. */
+export type ToWorker =
+  | { type: 'order'; line: string }
+  | { type: 'stdin'; data: Uint8Array }
+  | { type: 'stdin-end' }
+  | { type: 'signal'; signal: NodeJS.Signals };
+
+/** Spawner -> launcher. */
+export type FromWorker =
+  | { type: 'spawned'; pid: number }
+  | { type: 'report'; report: StageReport }
+  | { type: 'execd' }
+  | { type: 'output'; stream: 'stdout' | 'stderr'; data: Uint8Array }
+  | { type: 'exit'; code: number | null; signal: NodeJS.Signals | null }
+  | { type: 'failed'; message: string };
+

@@ -152,7 +152,10 @@ function main(): void {
       libc.setns(MOUNT_NS_FD, libc.CLONE.NEWNS, 'the container\'s mount namespace');
       fs.closeSync(MOUNT_NS_FD);
     }
-    if (order.privateMounts) libc.mount(null, '/', null, libc.MS.REC | libc.MS.PRIVATE);
+    if (order.newMountNamespace) {
+      libc.unshare(libc.CLONE.NEWNS);
+      libc.mount(null, '/', null, libc.MS.REC | libc.MS.PRIVATE);
+    }
     if (order.root) enterRoot(order.root);
     if (order.hostname !== undefined) libc.sethostname(order.hostname);
     if (order.newCgroupNamespace) libc.unshare(libc.CLONE.NEWCGROUP);

@@ -1,0 +1,103 @@
+// Entering the container's namespaces and spawning the stage from there: the
+// part of a container's start that must run on the thread whose namespaces
+// change (DESIGN.md §2.2). Runs in a worker thread (stage-worker.ts) so the rest
+// of the process stays on the host, or, for a one-shot CLI run that has no more
+// use for the host's namespaces, on the main thread itself (no worker to boot).
+import { spawn, type StdioOptions } from 'node:child_process';
+import fs from 'node:fs';
+import * as libc from './libc.js';
+import { CONTROL_FD, type FromWorker, type StageReport, type StageWorkerData, type ToWorker } from './stage-protocol.js';
+
+/** Join (exec) or create (run) the namespaces; returns the mount namespace fd the stage must join itself. */
+function enterNamespaces(data: StageWorkerData): number | undefined {
+  if (data.join) {
+    // Open every namespace file before joining any: after that, /proc/PID may not be the host's.
+    const fds = data.join.namespaces.map((ns) => ({ ...ns, fd: fs.openSync(`/proc/${data.join!.pid}/ns/${ns.file}`, 'r') }));
+    let mountNamespace: number | undefined;
+    for (const ns of fds) {
+      // The mount namespace is joined by the stage, not here: this thread must still
+      // find the node binary on the host to spawn the stage.
+      if (ns.flag === libc.CLONE.NEWNS) {
+        mountNamespace = ns.fd;
+        continue;
+      }
+      libc.setns(ns.fd, ns.flag, ns.file);
+      fs.closeSync(ns.fd);
+    }
+    return mountNamespace;
+  }
+  if (data.unshareFlags) libc.unshare(data.unshareFlags);
+  return undefined;
+}
+
+/**
+ * Spawn the stage in the container's namespaces, report on it through `post`,
+ * and return the handler for orders, input and signals. `done` is called once
+ * the stage has exited and its output is drained.
+ */
+export function spawnStage(data: StageWorkerData, post: (m: FromWorker) => void, done: () => void = () => {}): (m: ToWorker) => void {
+  let mountNamespace: number | undefined;
+  try {
+    mountNamespace = enterNamespaces(data);
+  } catch (err) {
+    post({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
+    done();
+    return () => {};
+  }
+  const io = data.stdio;
+  // The stage finds the mount namespace to join (if any) as fd MOUNT_NS_FD.
+  const stdio: StdioOptions = [io, io, io, 'pipe', ...(mountNamespace === undefined ? [] : [mountNamespace])];
+  // A lean environment: the stage is Node, and NODE_OPTIONS from the user could slow it or break it.
+  const child = spawn(process.execPath, [data.stageScript], { stdio, env: { PATH: process.env.PATH ?? '' } });
+  if (mountNamespace !== undefined) fs.closeSync(mountNamespace);
+  if (child.pid === undefined) {
+    child.on('error', (err) => {
+      post({ type: 'failed', message: `could not start the stage: ${err.message}` });
+      done();
+    });
+    return () => {};
+  }
+  post({ type: 'spawned', pid: child.pid });
+
+  let failed = false;
+  let pending = '';
+  const control = child.stdio[CONTROL_FD] as unknown as NodeJS.ReadWriteStream;
+  control.setEncoding('utf8');
+  control.on('data', (chunk: string) => {
+    pending += chunk;
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const report = JSON.parse(pending.slice(0, nl)) as StageReport;
+      pending = pending.slice(nl + 1);
+      if (report.type === 'error') failed = true;
+      post({ type: 'report', report });
+    }
+  });
+  // fd 3 is close-on-exec in the stage: end-of-file without an error means execve succeeded.
+  control.on('end', () => {
+    if (!failed) post({ type: 'execd' });
+  });
+  control.on('error', () => {
+    /* the stage died; 'exit' tells the rest */
+  });
+
+  for (const stream of ['stdout', 'stderr'] as const) {
+    child[stream]?.on('data', (chunk: Buffer) => post({ type: 'output', stream, data: new Uint8Array(chunk) }));
+  }
+  child.stdin?.on('error', () => {
+    /* the command closed its stdin */
+  });
+
+  // 'close' waits for stdout/stderr to drain, so no output is lost after the exit report.
+  child.on('close', (code, signal) => {
+    post({ type: 'exit', code, signal });
+    done();
+  });
+
+  return (m: ToWorker) => {
+    if (m.type === 'order') control.write(m.line);
+    else if (m.type === 'stdin') child.stdin?.write(m.data);
+    else if (m.type === 'stdin-end') child.stdin?.end();
+    else if (m.type === 'signal') child.kill(m.signal);
+  };
+}
