@@ -40,7 +40,6 @@ const c = {
   kill: lib.func('int kill(int pid, int sig)'),
   prctl: lib.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)'),
   mknod: lib.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
-  getpid: lib.func('int getpid()'),
 };
 
 const errnoNames = new Map<number, string>(
@@ -123,8 +122,4 @@ export function setParentDeathSignal(signal: number): void {
 export function mknod(path: string, mode: number, major: number, minor: number): void {
   const dev = (BigInt(major) << 8n) | BigInt(minor);
   check('mknod', c.mknod(path, mode, dev), path);
-}
-
-export function getpid(): number {
-  return c.getpid();
 }

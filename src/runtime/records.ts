@@ -5,6 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from './errors.js';
 import { stateRoot } from './paths.js';
+import { isAlive } from './pids.js';
+
+export { isAlive };
 import { removeCgroupDirs, sweepCgroups } from './cgroups/index.js';
 
 export interface RunRecord {
@@ -28,16 +31,6 @@ export const persistentDir = (name: string) => path.join(stateRoot(), 'container
 export const scratchDir = (name: string) => path.join(stateRoot(), 'scratch', name);
 /** Lesson work directories (the engine's). */
 export const lessonsDir = () => path.join(stateRoot(), 'lessons');
-
-export function isAlive(pid: number | undefined): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function read(name: string): RunRecord | undefined {
   try {

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from './errors.js';
+import { isAlive } from './pids.js';
 import { commandsInRoot, hostPathInRoot } from './rootfs-copy.js';
 
 /** Bump when the builder's output changes: a rootfs built by an older version is rebuilt. */
@@ -111,15 +112,6 @@ export async function measureTree(root: string): Promise<{ files: number; sizeBy
 
 const SIDE_DIR = /^(.*)\.(partial|old)-(\d+)$/;
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Where a build or import of `target` writes before it is complete. */
 export function partialDirFor(target: string): string {
   return `${target}.partial-${process.pid}`;
@@ -143,7 +135,7 @@ export async function removeStalePartials(target: string): Promise<string[]> {
     const m = SIDE_DIR.exec(name);
     if (!m || m[1] !== base) continue;
     const pid = Number(m[3]);
-    if (pid !== process.pid && processAlive(pid)) continue; // another build is running
+    if (pid !== process.pid && isAlive(pid)) continue; // another build is running
     if (pid === process.pid && m[2] === 'partial') continue; // ours, in progress
     await fsp.rm(path.join(parent, name), { recursive: true, force: true });
     removed.push(path.join(parent, name));
