@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { describeError, UserError, type Container } from '../runtime/index.js';
+import { isAlive } from '../runtime/pids.js';
 import { ACTIONS, STOP_GRACE_MS, type ActionContext, type ActionOutcome, type Handle } from './actions.js';
 import { evaluateCheck, parseSubject, probesReadBy, type CheckFacts } from './checks.js';
 import { cgroupProblem, NEEDS_ROOT, overlayProblem } from './host-support.js';
@@ -58,6 +59,8 @@ export class LessonSession {
   /** Steps run one at a time, in the order asked; reset/close wait for the running one. */
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Gives back the warm stage this session holds (root only). */
+  private readonly releaseWarmStage?: () => Promise<void>;
 
   constructor(lesson: Lesson, opts: SessionOptions = {}) {
     this.lesson = lesson;
@@ -65,6 +68,7 @@ export class LessonSession {
     this.isRoot = opts.isRoot ?? process.getuid?.() === 0;
     this.hostSupport = opts.hostSupport ?? hostSupportFromHost;
     this.workdirPath = opts.workdir ?? path.join(this.runtime.lessonsDir(), `containy-lesson-${lesson.id}-${process.pid}`);
+    if (this.isRoot) this.releaseWarmStage = this.runtime.holdWarmStages?.();
   }
 
   /** The lesson's container while it runs (for the panes and `containy-learn exec`). */
@@ -118,6 +122,7 @@ export class LessonSession {
   async close(): Promise<void> {
     this.closed = true;
     await this.reset();
+    await this.releaseWarmStage?.();
   }
 
   // ---- running a step ----
@@ -327,14 +332,5 @@ function removeStaleWorkdirs(lessonsDir: string): void {
     } catch {
       // left for `containy-learn cleanup`, which says why
     }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -2,7 +2,7 @@
 // parameter so its unit tests can hand it a fake; everything real goes through
 // src/runtime, and the engine itself never spawns a host tool or calls libc.
 import {
-  startContainer, runOnce, probe, lessonsDir, removeStored, storedContainers, defaultRootfs, stopAll,
+  startContainer, runOnce, probe, lessonsDir, removeStored, storedContainers, defaultRootfs, stopAll, holdWarmStages,
 } from '../runtime/index.js';
 import { copyWithLibraries } from '../runtime/rootfs-copy.js';
 
@@ -19,8 +19,10 @@ export interface RuntimeLike {
   copyWithLibraries: typeof copyWithLibraries;
   /** Every container this process started, one-shots included (check-all's Ctrl-C). */
   stopAll: typeof stopAll;
+  /** A stage kept warm while a session is open, so its containers start without Node's boot. */
+  holdWarmStages?: typeof holdWarmStages;
 }
 
 export const realRuntime: RuntimeLike = {
-  startContainer, runOnce, probe, lessonsDir, storedContainers, removeStored, defaultRootfs, copyWithLibraries, stopAll,
+  startContainer, runOnce, probe, lessonsDir, storedContainers, removeStored, defaultRootfs, copyWithLibraries, stopAll, holdWarmStages,
 };

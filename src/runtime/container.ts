@@ -130,16 +130,41 @@ interface PreparedStage {
 const warmStages = new Map<string, PreparedStage>();
 let keepWarm = false;
 
-/** Keep one stage ready for the next container (the TUI and the benchmark's in-process start). */
-export function keepStagesWarm(on = true): void {
+/** Keep one stage ready for the next container (the benchmark's in-process start); off discards them. */
+export async function keepStagesWarm(on = true): Promise<void> {
   keepWarm = on;
-  if (!on) for (const key of [...warmStages.keys()]) discardWarm(key);
+  if (!on) await Promise.all([...warmStages.keys()].map(discardWarm));
 }
 
-function discardWarm(key: string): void {
+let warmHolders = 0;
+
+/**
+ * Keep a stage warm for as long as anything holds it (each open lesson session
+ * does), so a lesson's container starts without waiting for Node; the returned
+ * release discards it once nobody holds it. Needs root.
+ */
+export function holdWarmStages(): () => Promise<void> {
+  warmHolders++;
+  keepWarm = true;
+  void prewarm(undefined, 'pipe');
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    if (--warmHolders === 0) await keepStagesWarm(false);
+  };
+}
+
+async function discardWarm(key: string): Promise<void> {
   const warm = warmStages.get(key);
   warmStages.delete(key);
-  if (warm) void warm.process.destroy().then(() => warm.cgroup?.destroy());
+  if (warm) await discardPrepared(warm);
+}
+
+/** A prepared stage nobody will use: kill it, then remove the cgroup made for it. */
+async function discardPrepared(stage: PreparedStage): Promise<void> {
+  await stage.process.destroy();
+  stage.cgroup?.destroy();
 }
 
 let nextStageOnThisThread = false;
@@ -188,7 +213,7 @@ function takeStage(unshareFlags: number, stdio: StdioMode): PreparedStage {
   warmStages.delete(key);
   if (keepWarm) warmStages.set(key, startStage(unshareFlags, stdio, true));
   if (warm?.process.running) return warm;
-  if (warm) void warm.process.destroy().then(() => warm.cgroup?.destroy());
+  if (warm) void discardPrepared(warm);
   return startStage(unshareFlags, stdio, false);
 }
 
@@ -486,15 +511,9 @@ function cgroupJoinerFor(paths: string[]): Pick<ContainerCgroup, 'join'> {
   };
 }
 
-/** Every container this process started. */
-export function liveContainers(): Container[] {
-  return [...live];
-}
-
 /** Stop every container this process started (quit, Ctrl-C, SIGTERM). */
 export async function stopAll(graceMs = 1000): Promise<void> {
-  keepStagesWarm(false);
-  await Promise.all([...live].map((c) => c.stop(graceMs)));
+  await Promise.all([keepStagesWarm(false), ...[...live].map((c) => c.stop(graceMs))]);
 }
 
 /** Last resort at process exit: nothing may be awaited here. */

@@ -1,7 +1,7 @@
 // The runtime's public face: what the CLI, the lesson engine and the benchmark use.
 export {
-  Container, startContainer, runOnce, execInContainer, stopAll, killAllSync, liveContainers,
-  keepStagesWarm, prewarm, NAMESPACES,
+  Container, startContainer, runOnce, execInContainer, stopAll, killAllSync,
+  keepStagesWarm, holdWarmStages, prewarm, NAMESPACES,
   type ContainerSpec, type ContainerExit, type NamespaceName, type Layers, type RunResult, type ExecOptions,
 } from './container.js';
 export { probe, PROBE_KINDS, type ProbeKind, type ProbeSnapshot } from './probes.js';
