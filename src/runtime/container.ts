@@ -206,12 +206,20 @@ export function prewarm(namespaces: NamespaceName[] = [...NAMESPACES], stdio: St
   );
 }
 
-/** A warm stage if one is ready for these namespaces and stdio, else a new one. */
+/**
+ * A warm stage if one is ready for these namespaces and stdio, else a new one.
+ * While stages are kept warm, the next one is made for what was just asked
+ * (consecutive starts tend to ask alike), and only one is kept: each is a Node
+ * process of ~40 MiB.
+ */
 function takeStage(unshareFlags: number, stdio: StdioMode): PreparedStage {
   const key = `${unshareFlags}:${stdio}`;
   const warm = warmStages.get(key);
   warmStages.delete(key);
-  if (keepWarm) warmStages.set(key, startStage(unshareFlags, stdio, true));
+  if (keepWarm) {
+    for (const other of [...warmStages.keys()]) void discardWarm(other);
+    warmStages.set(key, startStage(unshareFlags, stdio, true));
+  }
   if (warm?.process.running) return warm;
   if (warm) void discardPrepared(warm);
   return startStage(unshareFlags, stdio, false);
