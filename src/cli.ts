@@ -1,13 +1,21 @@
 // The command line: parses, dispatches, and turns every outcome into a
-// docker-like exit code. Heavy modules (the TUI, the lesson engine) load only
-// for the commands that need them, so `run` starts fast.
+// docker-like exit code. Heavy modules (the TUI, the lesson engine, the
+// container runtime and koffi) load only for the commands that need them, so
+// `run` starts fast and the menu draws before any of the runtime loads.
 import fs from 'node:fs';
 import path from 'node:path';
 import { HELP } from './cli/help.js';
 import { parseArgs, one, type OptionSpec } from './cli/args.js';
 import { EXIT, UserError, describeError } from './runtime/errors.js';
 import { PACKAGE_ROOT } from './runtime/paths.js';
-import { killAllSync, stopAll } from './runtime/container.js';
+
+/** The container runtime, once a command or an opened lesson has loaded it; until then nothing of ours runs. */
+let runtime: typeof import('./runtime/index.js') | undefined;
+async function loadRuntime(): Promise<void> {
+  runtime ??= await import('./runtime/index.js');
+}
+const killAllSync = (): void => runtime?.killAllSync();
+const stopAll = async (): Promise<void> => runtime?.stopAll();
 
 function version(): string {
   return (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -38,26 +46,41 @@ async function openWorkshop(opts: { lesson?: number; step?: number }): Promise<n
     const { ensureBaseRootfs } = await import('./cli/rootfs.js');
     await ensureBaseRootfs();
   }
-  const { runWorkshop } = await import('./tui/index.js');
-  return runWorkshop(opts);
+  // The build bundles the workshop (its code, Ink and React) into one file: one read and one compile; tests run the sources.
+  const bundle = new URL('./tui/workshop.js', import.meta.url);
+  const { runWorkshop, openLessonSession } = (fs.existsSync(bundle) ? await import(bundle.href) : await import('./tui/index.js')) as typeof import('./tui/index.js');
+  return runWorkshop(opts, {
+    openSession: async (lesson) => {
+      await loadRuntime();
+      return openLessonSession(lesson);
+    },
+  });
 }
 
 type Command = (argv: string[]) => Promise<number>;
 
+/** A command that may start or remove containers: the runtime is loaded first, so that the way out can stop them. */
+const withRuntime =
+  (command: Command): Command =>
+  async (argv) => {
+    await loadRuntime();
+    return command(argv);
+  };
+
 const COMMANDS: Record<string, Command> = {
-  run: async (argv) => (await import('./cli/run.js')).runCommand(argv),
-  exec: async (argv) => (await import('./cli/run.js')).execCommand(argv),
+  run: withRuntime(async (argv) => (await import('./cli/run.js')).runCommand(argv)),
+  exec: withRuntime(async (argv) => (await import('./cli/run.js')).execCommand(argv)),
   rootfs: async (argv) => (await import('./cli/rootfs.js')).rootfsCommand(argv),
-  cleanup: async (argv) => (await import('./cli/manage.js')).cleanupCommand(argv),
-  ps: async (argv) => (await import('./cli/manage.js')).psCommand(argv),
-  rm: async (argv) => (await import('./cli/manage.js')).rmCommand(argv),
+  cleanup: withRuntime(async (argv) => (await import('./cli/manage.js')).cleanupCommand(argv)),
+  ps: withRuntime(async (argv) => (await import('./cli/manage.js')).psCommand(argv)),
+  rm: withRuntime(async (argv) => (await import('./cli/manage.js')).rmCommand(argv)),
   lesson: lessonCommand,
   list: async (argv) => {
     if (argv.length) throw new UserError(`list: unexpected '${argv[0]}'`);
     const { printLessonListPlain } = await import('./lessons/plain.js');
     return printLessonListPlain(process.stdout);
   },
-  'check-all': async (argv) => {
+  'check-all': withRuntime(async (argv) => {
     const p = parseArgs('check-all', argv, [{ name: 'lesson', value: true }]);
     if (p.rest.length) throw new UserError(`check-all: unexpected '${p.rest[0]}'`);
     const lessonText = one(p, 'lesson');
@@ -67,7 +90,7 @@ const COMMANDS: Record<string, Command> = {
       out: process.stdout,
       color: process.stdout.isTTY === true && !process.env.NO_COLOR,
     });
-  },
+  }),
 };
 
 async function dispatch(argv: string[]): Promise<number> {
