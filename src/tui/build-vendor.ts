@@ -26,6 +26,11 @@ const NO_HIGHLIGHT = path.join(entries, 'no-highlight.js');
 // Ink's devtools (only with DEV=true) import react-devtools-core, which is not installed, and ws,
 // which would be compiled on every start for nothing: loading them fails as the missing package would.
 const NO_DEVTOOLS = path.join(entries, 'no-devtools.js');
+// Ink and its helpers measure every line (and wrap-ansi every character) with string-width, which
+// segments non-ASCII text into graphemes with Intl.Segmenter: ~10 ms to set up ICU's break
+// iterator and ~20 ms for the menu's first frame here. The workshop lays its rows out with
+// text.ts's textWidth; Ink measuring with the same rule is one home for it, and fast.
+const TEXT_WIDTH = path.join(entries, 'text-width.js');
 
 async function bundle(name: string, source: string, alias: Record<string, string> = {}): Promise<void> {
   const entry = path.join(entries, `${name}.js`);
@@ -51,6 +56,7 @@ const workshopImports: Plugin = {
   resolveId(source, importer) {
     if (!importer) return null;
     if (source === './devtools.js' && /[\\/]ink[\\/]build[\\/]/.test(importer)) return NO_DEVTOOLS;
+    if (source === 'string-width') return TEXT_WIDTH;
     if (path.dirname(importer) !== here) return null;
     if (source === './ink.js') return this.resolve('ink', importer, { skipSelf: true });
     if (source === './marked.js') return { id: './vendor/marked.js', external: true };
@@ -75,6 +81,7 @@ fs.rmSync(WORKSHOP, { force: true });
 fs.mkdirSync(entries, { recursive: true });
 fs.writeFileSync(NO_HIGHLIGHT, 'export function highlight(code) { return code; }\n');
 fs.writeFileSync(NO_DEVTOOLS, "throw new Error('react-devtools-core is not installed');\n");
+fs.writeFileSync(TEXT_WIDTH, `export { textWidth as default } from ${JSON.stringify(path.join(here, 'text.js'))};\n`);
 try {
   await bundleWorkshop();
   await bundle('marked', "export { Marked } from 'marked';\nexport { markedTerminal } from 'marked-terminal';\n", { 'cli-highlight': NO_HIGHLIGHT });
