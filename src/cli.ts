@@ -42,13 +42,16 @@ async function lessonCommand(argv: string[]): Promise<number> {
 }
 
 async function openWorkshop(opts: { lesson?: number; step?: number }): Promise<number> {
+  // The build bundles the workshop (its code, Ink and React) into one file: one read and one compile; tests run the sources.
+  // It loads (and draws nothing) while the base rootfs is checked: the menu does not wait for the two in turn.
+  const bundle = new URL('./tui/workshop.js', import.meta.url);
+  const workshop: Promise<typeof import('./tui/index.js')> = fs.existsSync(bundle) ? import(bundle.href) : import('./tui/index.js');
+  workshop.catch(() => {}); // awaited below; a failed build of the rootfs must not leave it unhandled
   if (process.getuid?.() === 0) {
     const { ensureBaseRootfs } = await import('./cli/rootfs.js');
     await ensureBaseRootfs();
   }
-  // The build bundles the workshop (its code, Ink and React) into one file: one read and one compile; tests run the sources.
-  const bundle = new URL('./tui/workshop.js', import.meta.url);
-  const { runWorkshop, openLessonSession } = (fs.existsSync(bundle) ? await import(bundle.href) : await import('./tui/index.js')) as typeof import('./tui/index.js');
+  const { runWorkshop, openLessonSession } = await workshop;
   return runWorkshop(opts, {
     openSession: async (lesson) => {
       await loadRuntime();
