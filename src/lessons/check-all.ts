@@ -63,7 +63,7 @@ export async function checkAll(opts: CheckAllOptions): Promise<number> {
   let stoppedBy: NodeJS.Signals | 'abort' | undefined;
   const runtime = opts.session?.runtime ?? realRuntime;
   const facts = opts.facts ?? readHostFacts({ rootfs: runtime.defaultRootfs() });
-  opts.out.write(`This machine:\n${hostFactLines(facts, WIDTH).map((l) => `  ${l}`).join('\n')}\n\n`);
+  opts.out.write(`This machine:\n${hostFactLines(facts, WIDTH - 2).map((l) => `  ${l}`).join('\n')}\n\n`);
   const onSignal = (signal: NodeJS.Signals) => {
     if (stoppedBy) return;
     stoppedBy = signal;

@@ -195,15 +195,16 @@ export function usernsWords(u: UsernsFacts): string[] {
   if (max === 0) lines.push('no one may create one, root included: user.max_user_namespaces = 0');
   else if (max === null) lines.push('allowed (user.max_user_namespaces cannot be read)');
   else lines.push(`root may create them: user.max_user_namespaces = ${max} per user`);
-  // Debian's patch: without CAP_SYS_ADMIN, CLONE_NEWUSER fails with EPERM when 0.
-  if (u.unprivilegedClone === 0) lines.push('kernel.unprivileged_userns_clone = 0: only CAP_SYS_ADMIN (root) may create one');
+  // Debian's patch: CLONE_NEWUSER without CAP_SYS_ADMIN fails with EPERM when it is 0.
+  if (u.unprivilegedClone === 0) lines.push('kernel.unprivileged_userns_clone = 0: only CAP_SYS_ADMIN may create one');
   else if (u.unprivilegedClone !== null) lines.push(`kernel.unprivileged_userns_clone = ${u.unprivilegedClone}: any user may create one`);
   // Ubuntu's AppArmor: an unconfined process without CAP_SYS_ADMIN gets a user
-  // namespace with no capabilities in it (or none at all); root is not restricted.
+  // namespace with no capabilities in it (the unprivileged_userns profile), or
+  // EACCES when that profile is not loaded. Root is not restricted.
   if (u.apparmorRestrict !== null && u.apparmorRestrict !== 0) {
-    lines.push(`kernel.apparmor_restrict_unprivileged_userns = ${u.apparmorRestrict}: unprivileged, unconfined creators get no capabilities in it; root is not restricted`);
+    lines.push(`kernel.apparmor_restrict_unprivileged_userns = ${u.apparmorRestrict}: an unconfined process without CAP_SYS_ADMIN gets one with no capabilities in it (or EACCES); root is exempt`);
   } else if (u.apparmorRestrict === 0) {
-    lines.push('kernel.apparmor_restrict_unprivileged_userns = 0: AppArmor does not restrict creation');
+    lines.push('kernel.apparmor_restrict_unprivileged_userns = 0: AppArmor lets any user create one');
   }
   return lines;
 }
@@ -231,7 +232,7 @@ function extras(b: BaseFacts): string {
 
 /** `prefix` + `text` in lines of at most `width` columns, later lines indented under the text. */
 export function wrap(prefix: string, text: string, width = WIDTH): string[] {
-  const room = Math.max(20, width - prefix.length);
+  const room = Math.max(10, width - prefix.length);
   const words = text.split(' ').flatMap((w) => w.match(new RegExp(`.{1,${room}}`, 'g')) ?? []);
   const lines: string[] = [];
   let line = '';
