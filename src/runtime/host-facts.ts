@@ -218,7 +218,7 @@ function baseWords(b: BaseFacts): string {
     case 'imported':
       return `imported${b.importedFrom ? ` from ${b.importedFrom}` : ''}${extras(b)}`;
     default: {
-      const tools = b.tools === 'busybox' ? 'busybox' : b.tools === 'host' ? "host tools (this machine's bash, coreutils, procps)" : 'built, tools unknown';
+      const tools = b.tools === 'busybox' ? 'busybox' : b.tools === 'host' ? 'host tools (bash, coreutils, procps)' : 'built, tools unknown';
       return `${tools}${extras(b)}`;
     }
   }
@@ -233,17 +233,18 @@ function extras(b: BaseFacts): string {
 /** `prefix` + `text` in lines of at most `width` columns, later lines indented under the text. */
 export function wrap(prefix: string, text: string, width = WIDTH): string[] {
   const room = Math.max(10, width - prefix.length);
-  const words = text.split(' ').flatMap((w) => w.match(new RegExp(`.{1,${room}}`, 'g')) ?? []);
+  // Runs of spaces are kept (they are part of what a command printed).
+  const words = text.split(' ').flatMap((w) => (w === '' ? [''] : w.match(new RegExp(`.{1,${room}}`, 'g'))!));
   const lines: string[] = [];
-  let line = '';
+  let line: string | undefined;
   for (const word of words) {
-    if (line && line.length + 1 + word.length > room) {
+    if (line?.trim() && line.length + 1 + word.length > room) {
       lines.push(line);
       line = word;
     } else {
-      line = line ? `${line} ${word}` : word;
+      line = line === undefined ? word : `${line} ${word}`;
     }
   }
-  lines.push(line);
+  lines.push(line ?? '');
   return lines.map((l, i) => `${i === 0 ? prefix : ' '.repeat(prefix.length)}${l}`.trimEnd());
 }

@@ -151,6 +151,7 @@ describe('in words', () => {
     const long = wrap('x  ', 'a'.repeat(100), 40);
     expect(long.every((l) => l.length <= 40)).toBe(true);
     expect(long.join('').replace(/[x ]/g, '')).toBe('a'.repeat(100));
+    expect(wrap('', ' PID TTY          TIME CMD', 80)).toEqual([' PID TTY          TIME CMD']);
   });
 });
 
