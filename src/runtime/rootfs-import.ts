@@ -165,6 +165,7 @@ export async function importRootfs(opts: ImportOptions): Promise<ImportResult> {
     const python = ['/usr/bin/python3', '/usr/local/bin/python3'].find((p) => resolveInRoot(partial, p).exists) ?? null;
     const marker: RootfsMarker = {
       kind: 'imported',
+      tools: null,
       version: ROOTFS_BUILD_VERSION,
       createdAt: new Date().toISOString(),
       ...measured,
