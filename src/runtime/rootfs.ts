@@ -164,8 +164,9 @@ function isCurrent(marker: RootfsMarker): boolean {
 async function buildAt(target: string, opts: BuildOptions): Promise<BuildResult> {
   const tools = await chooseTools(opts); // bad input is refused before anything is made
   const existing = readMarker(target);
-  // Asked for one kind of tools by name, a base of the other kind is rebuilt.
-  const wanted = (m: RootfsMarker) => !opts.force && isCurrent(m) && (opts.tools === undefined || m.tools === tools.kind);
+  // Asked for one kind of tools by name (--tools, or --busybox FILE), a base of another kind is rebuilt.
+  const named = opts.tools !== undefined || opts.busyboxFile !== undefined;
+  const wanted = (m: RootfsMarker) => !opts.force && isCurrent(m) && (!named || m.tools === tools.kind);
   if (existing && wanted(existing)) return resultFromMarker(target, existing, false);
   checkReplaceable(target, 'rootfs build');
   await fsp.mkdir(path.dirname(target), { recursive: true });

@@ -381,12 +381,15 @@ describe.skipIf(!TEST_BUSYBOX || !root)('the busybox base, built by the CLI from
     expectLessonLineRan(await runOnBase(target, LESSON_LINE));
   }, 60_000);
 
-  it('becomes a host-tools base when asked by name, once', async () => {
+  it('becomes a host-tools base when asked by name, once, and busybox again', async () => {
     const host = await cli(['rootfs', 'build', '--tools', 'host'], { env });
     expect(host.status, host.stderr).toBe(0);
     expect(rootfsStatus(target)).toMatchObject({ tools: 'host', base: 'host tools' });
     const again = await cli(['rootfs', 'build', '--tools', 'host'], { env });
     expect(again.stderr).toMatch(/is already complete \(host tools; use --force to rebuild\)/);
+    const back = await cli(['rootfs', 'build', '--busybox', TEST_BUSYBOX!], { env });
+    expect(back.status, back.stderr).toBe(0);
+    expect(rootfsStatus(target)).toMatchObject({ tools: 'busybox', base: 'busybox' });
     expect(siblings(dir, 'bb')).toEqual(['bb']);
   }, 120_000);
 });
