@@ -3,7 +3,7 @@ import { parseArgs, flag, one } from './args.js';
 import { progressPrinter } from './progress.js';
 import { UserError } from '../runtime/errors.js';
 import { defaultRootfs } from '../runtime/paths.js';
-import { type BuildOptions, type RootfsTools, buildBaseRootfs, importRootfs, rootfsStatus, ROOTFS_BUILD_VERSION } from '../runtime/rootfs.js';
+import { type BuildOptions, type RootfsTools, buildBaseRootfs, importRootfs, rootfsStatus, ROOTFS_BUILD_VERSION } from '../rootfs/rootfs.js';
 
 function requireRoot(what: string): void {
   if (process.getuid?.() !== 0) throw new UserError(`${what} needs root (it copies device-owned files into ${defaultRootfs()}): run it with sudo`);

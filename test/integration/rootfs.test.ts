@@ -16,8 +16,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadLessons } from '../../src/lessons/loader.js';
 import { UserError } from '../../src/runtime/errors.js';
-import { CONTAINER_PATH, findHostProgram, hostPathInRoot, readElf } from '../../src/runtime/rootfs-copy.js';
-import { readMarker } from '../../src/runtime/rootfs-marker.js';
+import { CONTAINER_PATH, findHostProgram, hostPathInRoot, readElf } from '../../src/rootfs/rootfs-copy.js';
+import { readMarker } from '../../src/rootfs/rootfs-marker.js';
 import {
   type BuildProgress,
   type BuildResult,
@@ -30,7 +30,7 @@ import {
   resolveInRoot,
   rootfsStatus,
   sharedLibrariesOf,
-} from '../../src/runtime/rootfs.js';
+} from '../../src/rootfs/rootfs.js';
 import { cli, hostState, tempStateDir } from '../helpers/host.js';
 import { commandsRunInBase, describeMissing } from '../unit/lesson-commands.js';
 

@@ -15,10 +15,10 @@ import {
   readElf,
   resolveInRoot,
   scriptInterpreter,
-} from '../../src/runtime/rootfs-copy.js';
-import { archiveLayout } from '../../src/runtime/rootfs-import.js';
-import { checkTarget, removeStalePartials } from '../../src/runtime/rootfs-marker.js';
-import { keepStdlibEntry } from '../../src/runtime/rootfs-python.js';
+} from '../../src/rootfs/rootfs-copy.js';
+import { archiveLayout } from '../../src/rootfs/rootfs-import.js';
+import { checkTarget, removeStalePartials } from '../../src/rootfs/rootfs-marker.js';
+import { keepStdlibEntry } from '../../src/rootfs/rootfs-python.js';
 import { loadLessons } from '../../src/lessons/loader.js';
 import {
   WANTED_COMMANDS,
@@ -28,7 +28,7 @@ import {
   missingRootfsMessage,
   rootfsStatus,
   sharedLibrariesOf,
-} from '../../src/runtime/rootfs.js';
+} from '../../src/rootfs/rootfs.js';
 import { commandsRunInBase, describeMissing, programsOfCommand, programsOfScript } from './lesson-commands.js';
 
 let tmp: string;
@@ -296,6 +296,6 @@ describe('every command a lesson runs in the base', () => {
     expect(commands.map((c) => c.program)).toEqual(expect.arrayContaining(['sh', 'ps', 'sed', 'sleep']));
     const copied = new Set<string>([...WANTED_COMMANDS, 'bash', 'python3']);
     const missing = commands.filter((c) => !copied.has(c.program.split('/').pop()!));
-    expect(missing, `add these to WANTED_COMMANDS in src/runtime/rootfs.ts:\n${describeMissing(missing)}`).toEqual([]);
+    expect(missing, `add these to WANTED_COMMANDS in src/rootfs/rootfs.ts:\n${describeMissing(missing)}`).toEqual([]);
   });
 });

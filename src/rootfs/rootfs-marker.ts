@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { UserError } from './errors.js';
-import { isAlive } from './pids.js';
+import { UserError } from '../runtime/errors.js';
+import { isAlive } from '../runtime/pids.js';
 import { commandsInRoot, hostPathInRoot } from './rootfs-copy.js';
 
 /** Bump when the builder's output changes: a rootfs built by an older version is rebuilt. */

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { UserError } from './errors.js';
+import { UserError } from '../runtime/errors.js';
 import {
   CONTAINER_PATH,
   commandsInRoot,
