@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { cgroupRoot, detectLayout } from './cgroups/layout.js';
 import type { CgroupLayout } from './cgroups/types.js';
-import { MARKER_PATH, readMarker } from './rootfs-marker.js';
+import { MARKER_PATH, readMarker } from '../rootfs/rootfs-marker.js';
 
 export interface UsernsFacts {
   /** /proc/self/ns/user exists: the kernel was built with CONFIG_USER_NS. */
@@ -134,8 +134,7 @@ export function readBaseFacts(rootfs: string): BaseFacts {
     return facts;
   }
   // Newer builds say which tools they hold; older markers say it by what they recorded.
-  const tools = (marker as { tools?: unknown }).tools;
-  if (tools === 'busybox' || tools === 'host') facts.tools = tools;
+  if (marker.tools === 'busybox' || marker.tools === 'host') facts.tools = marker.tools;
   else if (marker.source.busybox) facts.tools = 'busybox';
   else if (marker.source.copied) facts.tools = 'host';
   return facts;

@@ -10,7 +10,7 @@ import {
   type HostFacts, type UsernsFacts, type OverlayFact, type CgroupFacts, type BaseFacts,
 } from '../../src/runtime/index.js';
 import { readBaseFacts } from '../../src/runtime/host-facts.js';
-import { writeMarker, type RootfsMarker } from '../../src/runtime/rootfs-marker.js';
+import { writeMarker, type RootfsMarker } from '../../src/rootfs/rootfs-marker.js';
 import { overlayProblem, usernsProblem } from '../../src/lessons/host-support.js';
 
 let tmp: string;
