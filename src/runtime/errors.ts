@@ -43,7 +43,7 @@ const EXPLANATIONS: Record<string, Record<string, string>> = {
   },
   capset: { EPERM: 'a capability can only be kept, never added back: the set asked for is not within the permitted (and bounding) set' },
   'prctl PR_CAPBSET_DROP': { EPERM: 'no CAP_SETPCAP', EINVAL: 'the kernel does not know this capability' },
-  seccomp_load: {
+  'prctl PR_SET_SECCOMP': {
     EACCES: 'loading a filter needs CAP_SYS_ADMIN or no_new_privs: load it before the capabilities are dropped, or set no-new-privileges',
     EINVAL: 'the kernel refused the filter (no seccomp support, or a bad filter)',
   },

@@ -25,10 +25,16 @@ const PR_CAPBSET_DROP = 24;
 const PR_SET_NO_NEW_PRIVS = 38;
 const PR_CAP_AMBIENT = 47;
 const PR_CAP_AMBIENT_CLEAR_ALL = 4;
+const PR_SET_SECCOMP = 22;
+const SECCOMP_MODE_FILTER = 2;
 const _LINUX_CAPABILITY_VERSION_3 = 0x20080522;
+const MFD_CLOEXEC = 1;
 
 // pivot_root has no glibc wrapper: the raw syscall number differs per architecture.
 const SYS_pivot_root: Record<string, number> = { x64: 155, arm64: 41 };
+
+// struct sock_fprog (linux/filter.h): the instruction count and a pointer to them.
+koffi.struct('sock_fprog', { len: 'uint16_t', filter: 'void *' });
 
 const c = {
   unshare: lib.func('int unshare(int flags)'),
@@ -45,6 +51,8 @@ const c = {
   kill: lib.func('int kill(int pid, int sig)'),
   prctl: lib.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)'),
   mknod: lib.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
+  prctlSeccomp: lib.func('int prctl(int option, unsigned long mode, const sock_fprog *prog, unsigned long arg4, unsigned long arg5)'),
+  memfdCreate: lib.func('int memfd_create(const char *name, unsigned int flags)'),
   // header: { u32 version; i32 pid }, data: 2 x { u32 effective, permitted, inheritable }
   capset: lib.func('int capset(void *header, void *data)'),
   capget: lib.func('int capget(void *header, _Out_ void *data)'),
@@ -149,6 +157,22 @@ export function clearAmbientCapabilities(): void {
 
 export function setNoNewPrivileges(): void {
   check('prctl PR_SET_NO_NEW_PRIVS', c.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+}
+
+/**
+ * Install a compiled seccomp filter (BPF, 8 bytes an instruction) on this thread:
+ * prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER), what seccomp_load does without TSYNC.
+ * Needs CAP_SYS_ADMIN or no_new_privs.
+ */
+export function setSeccompFilter(bpf: Buffer): void {
+  check('prctl PR_SET_SECCOMP', c.prctlSeccomp(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, { len: bpf.length / 8, filter: bpf }, 0, 0), `${bpf.length / 8} BPF instructions`);
+}
+
+/** An anonymous in-memory file (memfd_create(2)), close-on-exec. */
+export function memfdCreate(name: string): number {
+  const fd = Number(c.memfdCreate(name, MFD_CLOEXEC));
+  check('memfd_create', fd, name);
+  return fd;
 }
 
 export interface CapabilitySets {

@@ -6,5 +6,6 @@ export * from './profile.js';
 export * from './options.js';
 export { DOCKER_DEFAULT_SECCOMP } from './default-profile.js';
 export { applyMaskedPaths, applyReadonlyPaths, remountReadonly, DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS } from './paths.js';
-export { buildSeccompFilter, type SeccompFilter } from './seccomp.js';
-export { prepareSecurity, enterSecurity, dropBoundingSet, setCapabilitySets, type PreparedSecurity } from './apply.js';
+export { compileSeccompFilter, type CompiledFilter } from './seccomp.js';
+export { compileSecurity, type StageSecurity } from './compile.js';
+export { enterSecurity, dropBoundingSet, setCapabilitySets } from './enter.js';

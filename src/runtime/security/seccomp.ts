@@ -1,16 +1,18 @@
-// A seccomp filter built and loaded through libseccomp (libseccomp.so.2) via koffi.
+// Seccomp filters compiled by libseccomp (libseccomp.so.2) through koffi, to BPF.
 //
-// Order matters. Loading a filter needs CAP_SYS_ADMIN or no_new_privs (seccomp(2)):
-// without no-new-privileges it must be loaded while the thread still has
-// CAP_SYS_ADMIN in its effective set, i.e. before capset() drops it. We turn
-// libseccomp's own no_new_privs off (SCMP_FLTATR_CTL_NNP), since docker leaves it
-// off by default and --security-opt no-new-privileges sets it itself. Without
-// TSYNC the filter binds the calling thread only, which is what we want: execve
-// follows on that thread and ends the others. libseccomp must be loaded (dlopen)
-// before the root changes: it lives on the host, not in the container.
+// libseccomp runs where the container is asked for (the launcher), not in the
+// stage: building docker's profile for x86_64 + x86 + x32 takes milliseconds,
+// which the launcher spends while the stage boots, and a missing library is
+// reported before anything is created. The stage installs the BPF it is handed
+// with prctl(PR_SET_SECCOMP) (libc.setSeccompFilter), as seccomp_load would.
+// We turn libseccomp's own no_new_privs off (SCMP_FLTATR_CTL_NNP): docker
+// leaves it off by default, and --security-opt no-new-privileges sets it
+// itself. So, in the stage, the filter must go in while the thread still has
+// CAP_SYS_ADMIN, i.e. before capset() drops it, unless no_new_privs is set.
 import { createRequire } from 'node:module';
 import { SyscallError, UserError } from '../errors.js';
-import { errnoName } from '../libc.js';
+import fs from 'node:fs';
+import { errnoName, memfdCreate } from '../libc.js';
 import type { ResolvedProfile, SeccompActionName, SeccompOperator } from './profile.js';
 
 const require = createRequire(import.meta.url);
@@ -33,11 +35,9 @@ const OPERATOR: Record<SeccompOperator, number> = {
   SCMP_CMP_NE: 1, SCMP_CMP_LT: 2, SCMP_CMP_LE: 3, SCMP_CMP_EQ: 4, SCMP_CMP_GE: 5, SCMP_CMP_GT: 6, SCMP_CMP_MASKED_EQ: 7,
 };
 const SCMP_FLTATR_CTL_NNP = 3;
-const SCMP_FLTATR_API_SYSRAWRC = 9; // report the kernel's errno (EACCES …) rather than ECANCELED
 const NR_SCMP_ERROR = -1;
 const EPERM = 1;
 const EEXIST = 17;
-const EACCES = 13;
 const ARG_CMP_SIZE = 24; // struct scmp_arg_cmp { u32 arg; enum op; u64 datum_a; u64 datum_b; }
 
 interface Libseccomp {
@@ -48,7 +48,7 @@ interface Libseccomp {
   attrSet: (ctx: unknown, attr: number, value: number) => number;
   resolveName: (name: string) => number;
   ruleAdd: (ctx: unknown, action: number, syscall: number, count: number, args: Buffer | null) => number;
-  load: (ctx: unknown) => number;
+  exportBpf: (ctx: unknown, fd: number) => number;
 }
 
 let bound: Libseccomp | undefined;
@@ -70,7 +70,7 @@ export function libseccomp(): Libseccomp {
     attrSet: lib.func('int seccomp_attr_set(void *ctx, int attr, uint32_t value)'),
     resolveName: lib.func('int seccomp_syscall_resolve_name(const char *name)'),
     ruleAdd: lib.func('int seccomp_rule_add_array(void *ctx, uint32_t action, int syscall, unsigned int arg_cnt, const void *arg_array)'),
-    load: lib.func('int seccomp_load(void *ctx)'),
+    exportBpf: lib.func('int seccomp_export_bpf(void *ctx, int fd)'),
   };
   return bound;
 }
@@ -97,33 +97,26 @@ function fail(call: string, rc: number, detail?: string): never {
   throw new SyscallError(call, errnoName(-rc), detail);
 }
 
-export interface SeccompFilter {
-  /** Install the filter on the calling thread. Needs CAP_SYS_ADMIN or no_new_privs. */
-  load(): void;
-  release(): void;
+export interface CompiledFilter {
+  /** The BPF program, 8 bytes an instruction (struct sock_filter). */
+  bpf: Buffer;
   /** Rules added (one per syscall and argument set). */
-  readonly ruleCount: number;
+  ruleCount: number;
   /** Syscall names this kernel/libseccomp does not know, skipped as docker does. */
-  readonly unknownSyscalls: string[];
+  unknownSyscalls: string[];
 }
 
-/** Build a filter from a resolved profile (profile.ts); nothing is installed until load(). */
-export function buildSeccompFilter(profile: ResolvedProfile): SeccompFilter {
+/** Compile a resolved profile (profile.ts) to BPF for this machine's architectures. */
+export function compileSeccompFilter(profile: ResolvedProfile): CompiledFilter {
   const scmp = libseccomp();
   const defaultAction = actionValue(profile.defaultAction, profile.defaultErrnoRet);
   const ctx = scmp.init(defaultAction);
   if (!ctx) throw new SyscallError('seccomp_init', 'EINVAL', 'the default action');
-  let released = false;
-  const release = () => {
-    if (!released) scmp.release(ctx);
-    released = true;
-  };
   let ruleCount = 0;
   const unknownSyscalls: string[] = [];
   try {
     let rc = scmp.attrSet(ctx, SCMP_FLTATR_CTL_NNP, 0);
     if (rc < 0) fail('seccomp_attr_set', rc, 'SCMP_FLTATR_CTL_NNP');
-    scmp.attrSet(ctx, SCMP_FLTATR_API_SYSRAWRC, 1); // libseccomp >= 2.5; older ones say ECANCELED
     for (const arch of profile.architectures) {
       const token = scmp.archResolve(arch.slice('SCMP_ARCH_'.length).toLowerCase());
       if (!token) throw new UserError(`seccomp: this libseccomp does not know the architecture ${arch}`);
@@ -144,23 +137,25 @@ export function buildSeccompFilter(profile: ResolvedProfile): SeccompFilter {
       const groups = new Set(indexes).size < indexes.length ? rule.args.map((a) => [a]) : [rule.args];
       for (const group of groups) {
         rc = scmp.ruleAdd(ctx, action, nr, group.length, group.length ? argArray(group) : null);
-        if (rc === -EACCES) continue;
         if (rc < 0) fail('seccomp_rule_add', rc, rule.name);
         ruleCount++;
       }
     }
-  } catch (err) {
-    release();
-    throw err;
+    return { bpf: exportBpf(scmp, ctx), ruleCount, unknownSyscalls };
+  } finally {
+    scmp.release(ctx);
   }
-  return {
-    ruleCount,
-    unknownSyscalls,
-    release,
-    load() {
-      if (released) throw new SyscallError('seccomp_load', 'EINVAL', 'the filter was released');
-      const rc = scmp.load(ctx);
-      if (rc < 0) fail('seccomp_load', rc);
-    },
-  };
+}
+
+function exportBpf(scmp: Libseccomp, ctx: unknown): Buffer {
+  const fd = memfdCreate('seccomp-bpf');
+  try {
+    const rc = scmp.exportBpf(ctx, fd);
+    if (rc < 0) fail('seccomp_export_bpf', rc);
+    const bpf = Buffer.alloc(fs.fstatSync(fd).size);
+    fs.readSync(fd, bpf, 0, bpf.length, 0);
+    return bpf;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
