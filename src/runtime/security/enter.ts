@@ -32,13 +32,24 @@ export function setCapabilitySets(keep: readonly CapabilityName[]): void {
  */
 export function enterSecurity(security: StageSecurity): void {
   const bpf = security.seccompBpf === undefined ? undefined : Buffer.from(security.seccompBpf, 'base64');
-  dropBoundingSet(security.capabilities);
+  const keep = heldOf(security.capabilities);
+  dropBoundingSet(keep);
   if (security.noNewPrivileges) {
     libc.setNoNewPrivileges();
-    setCapabilitySets(security.capabilities);
+    setCapabilitySets(keep);
     if (bpf) libc.setSeccompFilter(bpf);
   } else {
     if (bpf) libc.setSeccompFilter(bpf);
-    setCapabilitySets(security.capabilities);
+    setCapabilitySets(keep);
   }
+}
+
+/**
+ * Only what this thread holds can be kept: capset(2) never adds to the permitted
+ * set. So --privileged means every capability the runtime itself has (a host
+ * whose root lacks one, as in some VMs, lacks it in the container too).
+ */
+function heldOf(wanted: readonly CapabilityName[]): CapabilityName[] {
+  const { permitted } = libc.capget();
+  return wanted.filter((c) => permitted & (1n << BigInt(capabilityNumber(c))));
 }
