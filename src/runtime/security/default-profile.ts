@@ -8,6 +8,8 @@
 // unshare, setns … with CAP_SYS_ADMIN; ptrace with CAP_SYS_PTRACE; …). Names
 // this kernel or libseccomp does not know are skipped when the filter is built,
 // as docker does.
+import { constants } from 'node:os';
+import { CLONE } from '../linux.js';
 import type { CapabilityName } from './capabilities.js';
 import type { SeccompProfile, SeccompRule } from './profile.js';
 
@@ -76,14 +78,13 @@ const WITH_SYS_ADMIN = [
   'setdomainname', 'sethostname', 'setns', 'syslog', 'umount', 'umount2', 'unshare',
 ];
 
-const EPERM = 1;
-const ENOSYS = 38;
+const { EPERM, ENOSYS } = constants.errno;
 // socket(): every address family but AF_ALG (38, the kernel's crypto API) and AF_VSOCK (40)
 const AF_ALG = 38;
 const AF_NFC = 39;
 const AF_VSOCK = 40;
-// clone() flags that make new namespaces: CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET
-const CLONE_NAMESPACE_FLAGS = 0x7e020000;
+// clone() flags that make new namespaces (0x7e020000)
+const CLONE_NAMESPACE_FLAGS = CLONE.NEWNS | CLONE.NEWCGROUP | CLONE.NEWUTS | CLONE.NEWIPC | CLONE.NEWUSER | CLONE.NEWPID | CLONE.NEWNET;
 // personality(): PER_LINUX, PER_LINUX32, UNAME26, UNAME26|PER_LINUX32, and 0xffffffff (a query)
 const PERSONALITIES = [0x0, 0x8, 0x20000, 0x20008, 0xffffffff];
 

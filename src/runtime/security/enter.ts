@@ -4,11 +4,11 @@
 // (capabilities(7), prctl(2), seccomp(2)); execve ends the other threads, so
 // only this one needs to be right.
 import * as libc from '../libc.js';
-import { capabilityMask, capabilityNumber, CAPABILITY_NAMES, kernelLastCap, type CapabilityName } from './capabilities.js';
+import { capabilityMask, capabilityNumber, CAPABILITY_NAMES, type CapabilityName } from './capabilities.js';
 import type { StageSecurity } from './compile.js';
 
-/** Keep only `keep` in this thread's bounding set (prctl PR_CAPBSET_DROP, needs CAP_SETPCAP). */
-export function dropBoundingSet(keep: readonly CapabilityName[], lastCap = kernelLastCap()): void {
+/** Keep only `keep` in this thread's bounding set, 0..lastCap (prctl PR_CAPBSET_DROP, needs CAP_SETPCAP). */
+export function dropBoundingSet(keep: readonly CapabilityName[], lastCap: number): void {
   const kept = new Set(keep.map(capabilityNumber));
   for (let cap = 0; cap <= lastCap; cap++) if (!kept.has(cap)) libc.dropBoundingCapability(cap, CAPABILITY_NAMES[cap]);
 }
@@ -33,7 +33,7 @@ export function setCapabilitySets(keep: readonly CapabilityName[]): void {
 export function enterSecurity(security: StageSecurity): void {
   const bpf = security.seccompBpf === undefined ? undefined : Buffer.from(security.seccompBpf, 'base64');
   const keep = heldOf(security.capabilities);
-  dropBoundingSet(keep);
+  dropBoundingSet(keep, security.lastCap);
   if (security.noNewPrivileges) {
     libc.setNoNewPrivileges();
     setCapabilitySets(keep);

@@ -12,6 +12,7 @@
 import { createRequire } from 'node:module';
 import { SyscallError, UserError } from '../errors.js';
 import fs from 'node:fs';
+import { constants } from 'node:os';
 import { errnoName, memfdCreate } from '../libc.js';
 import type { ResolvedProfile, SeccompActionName, SeccompOperator } from './profile.js';
 
@@ -37,8 +38,7 @@ const OPERATOR: Record<SeccompOperator, number> = {
 const SCMP_FLTATR_CTL_NNP = 3;
 const SCMP_FLTATR_CTL_OPTIMIZE = 8; // libseccomp >= 2.5
 const NR_SCMP_ERROR = -1;
-const EPERM = 1;
-const EEXIST = 17;
+const { EPERM, EEXIST } = constants.errno;
 const ARG_CMP_SIZE = 24; // struct scmp_arg_cmp { u32 arg; enum op; u64 datum_a; u64 datum_b; }
 
 interface Libseccomp {
