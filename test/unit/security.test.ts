@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/runtime/errors.js';
 import {
   allCapabilities, CAPABILITY_NAMES, capabilityMask, capabilityNumber, computeCapabilities, decodeCapMask,
@@ -212,6 +212,17 @@ describe("docker's default profile, resolved for a container", () => {
 });
 
 describe('compiling to BPF with libseccomp', () => {
+  // compileSecurity keeps what it compiled in the state directory: a throwaway one.
+  let state: string;
+  beforeAll(() => {
+    state = fs.mkdtempSync(path.join(os.tmpdir(), 'containy-test-seccomp-state-'));
+    process.env.CONTAINY_STATE_DIR = state;
+  });
+  afterAll(() => {
+    delete process.env.CONTAINY_STATE_DIR;
+    fs.rmSync(state, { recursive: true, force: true });
+  });
+
   it('compiles the default profile, skipping names this libseccomp does not know', () => {
     const resolved = resolveProfile(DOCKER_DEFAULT_SECCOMP, { capabilities: DOCKER_DEFAULT_CAPABILITIES });
     const filter = compileSeccompFilter({ ...resolved, rules: [...resolved.rules, { name: 'no_such_syscall', action: 'SCMP_ACT_ALLOW', args: [] }] });
@@ -233,5 +244,12 @@ describe('compiling to BPF with libseccomp', () => {
     expect(a.seccompBpf).toBeTruthy();
     expect(compileSecurity(defaultSecuritySpec()).seccompBpf).toBe(a.seccompBpf);
     expect(compileSecurity(securitySpecFrom({ capAdd: ['SYS_ADMIN'] })).seccompBpf).not.toBe(a.seccompBpf);
+  });
+
+  it('keeps each compiled filter in the state directory, for the next run', () => {
+    const a = compileSecurity(securitySpecFrom({ capAdd: ['SYS_PTRACE'] }));
+    const kept = fs.readdirSync(path.join(state, 'seccomp')).map((f) => fs.readFileSync(path.join(state, 'seccomp', f)).toString('base64'));
+    expect(kept).toContain(a.seccompBpf);
+    expect(fs.readdirSync(path.join(state, 'seccomp')).every((f) => f.endsWith('.bpf'))).toBe(true);
   });
 });

@@ -50,6 +50,8 @@ interface Libseccomp {
   resolveName: (name: string) => number;
   ruleAdd: (ctx: unknown, action: number, syscall: number, count: number, args: Buffer | null) => number;
   exportBpf: (ctx: unknown, fd: number) => number;
+  /** e.g. "2.5.4": a compiled filter is only as good as the libseccomp that made it. */
+  version: string;
 }
 
 let bound: Libseccomp | undefined;
@@ -63,7 +65,10 @@ export function libseccomp(): Libseccomp {
   } catch {
     throw new UserError(`seccomp: ${LIBRARY} cannot be loaded: install libseccomp2 (apt install libseccomp2), or run with --security-opt seccomp=unconfined`);
   }
+  koffi.struct('scmp_version', { major: 'unsigned int', minor: 'unsigned int', micro: 'unsigned int' });
+  const v = koffi.decode(lib.func('const scmp_version *seccomp_version(void)')(), 'scmp_version') as { major: number; minor: number; micro: number };
   bound = {
+    version: `${v.major}.${v.minor}.${v.micro}`,
     init: lib.func('void *seccomp_init(uint32_t def_action)'),
     release: lib.func('void seccomp_release(void *ctx)'),
     archAdd: lib.func('int seccomp_arch_add(void *ctx, uint32_t arch_token)'),
