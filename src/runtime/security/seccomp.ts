@@ -1,18 +1,18 @@
 // Seccomp filters compiled by libseccomp (libseccomp.so.2) through koffi, to BPF.
 //
 // libseccomp runs where the container is asked for (the launcher), not in the
-// stage: building docker's profile for x86_64 + x86 + x32 takes milliseconds,
-// which the launcher spends while the stage boots, and a missing library is
-// reported before anything is created. The stage installs the BPF it is handed
+// stage: building docker's profile for x86_64 + x86 + x32 takes 25-50 ms here,
+// which the launcher spends while the stage boots (and keeps: compile.ts), and
+// a missing library is reported before anything is created. The stage installs the BPF it is handed
 // with prctl(PR_SET_SECCOMP) (libc.setSeccompFilter), as seccomp_load would.
 // We turn libseccomp's own no_new_privs off (SCMP_FLTATR_CTL_NNP): docker
 // leaves it off by default, and --security-opt no-new-privileges sets it
 // itself. So, in the stage, the filter must go in while the thread still has
 // CAP_SYS_ADMIN, i.e. before capset() drops it, unless no_new_privs is set.
-import { createRequire } from 'node:module';
-import { SyscallError, UserError } from '../errors.js';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import { constants } from 'node:os';
+import { SyscallError, UserError } from '../errors.js';
 import { errnoName, memfdCreate } from '../libc.js';
 import type { ResolvedProfile, SeccompActionName, SeccompOperator } from './profile.js';
 
