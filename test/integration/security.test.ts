@@ -103,6 +103,27 @@ describe.skipIf(!isRoot)('capabilities, seccomp and no_new_privs applied for rea
     expect(r.stdout).toMatch(/^prctl PR_SET_SECCOMP \(\d+ BPF instructions\) failed with EACCES: loading a filter needs CAP_SYS_ADMIN or no_new_privs/);
   });
 
+  it('a libseccomp that cannot be loaded is a UserError that names the package and the way out', () => {
+    // Hidden in a mount namespace of the child's own: /dev/null bound over the library file.
+    const dist = path.join(PACKAGE_ROOT, 'dist', 'runtime');
+    const script = `
+      const fs = await import('node:fs');
+      const libc = await import(${JSON.stringify(path.join(dist, 'libc.js'))});
+      const { compileSecurity } = await import(${JSON.stringify(path.join(dist, 'security', 'compile.js'))});
+      const { defaultSecuritySpec, securitySpecFrom } = await import(${JSON.stringify(path.join(dist, 'security', 'options.js'))});
+      libc.unshare(libc.CLONE.NEWNS);
+      libc.mount(null, '/', null, libc.MS.REC | libc.MS.PRIVATE);
+      for (const dir of ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/lib64', '/usr/lib']) {
+        const lib = dir + '/libseccomp.so.2';
+        if (fs.existsSync(lib)) libc.mount('/dev/null', fs.realpathSync(lib), null, libc.MS.BIND);
+      }
+      console.log(JSON.stringify(compileSecurity(securitySpecFrom({ securityOpt: ['seccomp=unconfined'] }))).includes('seccompBpf'));
+      try { compileSecurity(defaultSecuritySpec()); console.log('compiled'); }
+      catch (err) { console.log(err.name + ': ' + err.message); }`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, CONTAINY_STATE_DIR: state } });
+    expect(r.stdout, r.stderr).toBe('false\nUserError: seccomp: libseccomp.so.2 cannot be loaded: install libseccomp2 (apt install libseccomp2), or run with --security-opt seccomp=unconfined\n');
+  });
+
   it('--privileged: every capability the runtime holds (this VM\'s root may lack some), no filter', () => {
     const { status } = confined(from({ privileged: true }));
     const hostBounding = BigInt(`0x${/^CapBnd:\t(\w+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1]}`);
