@@ -1,6 +1,8 @@
-// The part of the runtime the lesson engine uses, and its only door to the host:
-// containers, probes, and the files of its work directory all go through here.
-// The engine takes it as a parameter so its unit tests can hand it a fake.
+// The part of the runtime the lesson engine uses. Containers, probes and the
+// files of the work directories go through here and nowhere else; only the
+// question what this machine offers (root, overlayfs, cgroup controllers) is
+// asked apart, by ./host-support.ts. The engine takes it as a parameter so its
+// unit tests can hand it a fake.
 import {
   startContainer, runOnce, probe, removeStored, storedContainers, defaultRootfs, stopAll, holdWarmStages,
 } from '../runtime/index.js';
