@@ -2,7 +2,7 @@
 // lessons leave on the host.
 import { UserError } from '../runtime/errors.js';
 import { cleanupLeftovers, listRecords, storedContainers, removeStored, isAlive } from '../runtime/records.js';
-import { removeStalePartials } from '../runtime/rootfs.js';
+import { removeStalePartials } from '../rootfs/rootfs.js';
 import { defaultRootfs } from '../runtime/paths.js';
 import { requireRoot } from '../runtime/privilege.js';
 import { hostFiles } from '../lessons/runtime-like.js';

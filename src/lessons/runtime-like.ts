@@ -8,7 +8,7 @@ import {
 } from '../runtime/index.js';
 import { listNames, listTree, makeDirectory, removeTree, writeHostFile } from '../runtime/host-files.js';
 import { isAlive } from '../runtime/pids.js';
-import { copyWithLibraries } from '../runtime/rootfs-copy.js';
+import { copyWithLibraries } from '../rootfs/rootfs-copy.js';
 
 /** What the lesson layer does with files on the host: its work directories (see ./workdirs.ts). */
 export interface HostFiles {
