@@ -287,4 +287,10 @@ describe('what loading lessons loads', () => {
     expect(loaded).toContain('lessons/params.ts');
     for (const heavy of ['koffi', 'runtime/libc.ts', 'runtime/probes.ts', 'runtime/container.ts', 'runtime/index.ts']) expect(loaded).not.toContain(heavy);
   });
+
+  it('sees what does load koffi: the engine, through the real runtime', () => {
+    const loaded = [...loadedBy(path.join(SRC, 'lessons/engine.ts'))].map((f) => path.relative(SRC, f));
+    expect(loaded).toContain('runtime/libc.ts');
+    expect(loaded).toContain('runtime/container.ts');
+  });
 });
