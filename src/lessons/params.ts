@@ -60,8 +60,11 @@ const rootfs: Validator = (v) => {
   return problem && `must be base (the workshop's rootfs), host (keep the host's files) or a directory in the lesson's work directory: ${problem}`;
 };
 
+/** A handle also names its container (lesson2-victim): the same length limit as `name`. */
 export const handleName: Validator = (v) => {
-  if (typeof v !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) return 'must be a word (letters, digits, _), e.g. victim';
+  if (typeof v !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v) || v.length > LESSON_NAME_MAX) {
+    return `must be a word (letters, digits, _; at most ${LESSON_NAME_MAX}), e.g. victim`;
+  }
   if (RESERVED.has(v) && v !== MAIN) return `${v} is a reserved word; pick another name, e.g. victim`;
   return undefined;
 };

@@ -153,6 +153,8 @@ describe('a lesson with a mistake', () => {
     expectStepError(GOOD.replace('rootfs: host', 'limits: {pids: 0}'), 1, /limits pids: '0' is not valid; use a whole number from 1 to 4194304/);
     expectStepError(GOOD.replace('rootfs: host', 'limits: {memory: true}'), 1, /limits memory must be a number or text/);
     expectStepError(GOOD.replace('hostname: fixture-box', 'hostname: fixture-box\nname: "a b"'), 1, /name must be a container name: use letters, digits.*\(at most 48\)/);
+    expectStepError(GOOD.replace('hostname: fixture-box', `hostname: fixture-box\nname: ${'n'.repeat(49)}`), 1, /name must be a container name: .*\(at most 48\)/);
+    expectStepError(GOOD.replace('hostname: fixture-box', `hostname: fixture-box\nas: ${'h'.repeat(49)}`), 1, /as must be a word \(letters, digits, _; at most 48\)/);
     expectStepError(GOOD.replace('command: hostname', 'command: []'), 2, /exec: command must be a shell command/);
   });
 
