@@ -14,6 +14,7 @@ Usage:
   sudo containy-learn rm NAME              delete a named container's stored changes
   sudo containy-learn rootfs build|import|status
   sudo containy-learn check-all [--lesson N]  rehearse every lesson step, no terminal needed
+  containy-learn lessons check [DIR]       validate lesson files (for authors; no root)
   sudo containy-learn cleanup              remove what a killed run left behind
 
 Options:
@@ -115,6 +116,14 @@ Delete the stored changes (overlay upper dir) of the named container NAME.`,
 Open lesson N (0 what a container is, 1 chroot, 2 namespaces, 3 pivot_root,
 4 overlayfs, 5 cgroups), at step M. When stdout is not a terminal, prints the
 lesson as plain text.`,
+
+  lessons: `Usage:
+  containy-learn lessons check [DIR]
+
+Load every lesson file in DIR (default: the installed lessons/) as the
+workshop does, without running a step and without root. Prints one line when
+all load; otherwise each problem with its file, line and step, and exits 1.
+A missing DIR exits 125. The format is lessons/FORMAT.md.`,
 
   list: `Usage:
   containy-learn list
