@@ -334,7 +334,7 @@ const start: ActionDef = {
 
 const exec: ActionDef = {
   name: 'exec',
-  summary: 'run a command inside the running container, joining its namespaces and cgroup as nsenter does',
+  summary: 'run a command inside the running container, joining its namespaces (as nsenter does) and its cgroup (as runc exec does)',
   params: {
     command: { describe: 'the command (text runs with sh -c)', required: true, validate: command },
     in: inParam,
