@@ -70,11 +70,27 @@ Options:
   -w, --workdir DIR        working directory inside`,
 
   rootfs: `Usage:
-  sudo containy-learn rootfs build [--force]   make rootfs/base from this host (no network)
-  sudo containy-learn rootfs import FILE       use a \`docker export\` tarball (.tar or .tar.gz)
-  containy-learn rootfs status                 what rootfs/base holds
+  sudo containy-learn rootfs build [OPTIONS]  make it from this host (no network)
+  sudo containy-learn rootfs import FILE      use a \`docker export\` .tar or .tar.gz
+  containy-learn rootfs status                what it holds: busybox, host tools
+                                              or imported
 
-The base rootfs is the overlay's lower layer for every container.`,
+The base rootfs is the overlay's lower layer for every container
+($CONTAINY_ROOTFS, default rootfs/base). Its programs are a static busybox
+and its applets, or the host's own bash, coreutils, procps, util-linux...
+copied with every library ldd names. Python 3 is copied in both.
+
+Options for build:
+      --force            build again even if a complete base is there
+      --tools KIND       busybox or host (default: busybox when a static one
+                         is found, else host)
+      --busybox FILE     the static busybox to copy instead of /bin/busybox or
+                         /usr/bin/busybox, e.g. unpacked from busybox-static's
+                         .deb with \`dpkg-deb -x\`
+
+Examples:
+  sudo containy-learn rootfs build --tools host --force
+  sudo containy-learn rootfs build --busybox /tmp/bb/bin/busybox`,
 
   cleanup: `Usage:
   sudo containy-learn cleanup

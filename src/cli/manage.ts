@@ -1,7 +1,7 @@
 // `containy-learn cleanup`, `ps` and `rm`: looking after what containers leave on the host.
 import { UserError } from '../runtime/errors.js';
 import { cleanupLeftovers, listRecords, storedContainers, removeStored, isAlive } from '../runtime/records.js';
-import { removeStalePartials } from '../runtime/rootfs.js';
+import { removeStalePartials } from '../rootfs/rootfs.js';
 import { defaultRootfs } from '../runtime/paths.js';
 
 function requireRoot(what: string): void {

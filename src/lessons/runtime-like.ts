@@ -4,7 +4,7 @@
 import {
   startContainer, runOnce, probe, lessonsDir, removeStored, storedContainers, defaultRootfs, stopAll, holdWarmStages,
 } from '../runtime/index.js';
-import { copyWithLibraries } from '../runtime/rootfs-copy.js';
+import { copyWithLibraries } from '../rootfs/rootfs-copy.js';
 
 export interface RuntimeLike {
   startContainer: typeof startContainer;

@@ -277,9 +277,9 @@ describe('check-all', () => {
     const out = new Collect();
     const code = await checkAll({ out, color: false, lessonsDir: dir, session: { runtime: rt, isRoot: true, workdir, hostSupport: supported } });
     expect(code).toBe(0);
-    expect(out.text).toMatch(/^lesson 0  step 1\/2  Start a box \.\.\. pass \(\d+ ms\)$/m);
-    expect(out.text).toMatch(/^lesson 9  step 1\/1  Step 1 \.\.\. pass \(\d+ ms\)$/m);
-    expect(out.text).toMatch(/^lesson  step  title\s+result\s+time\s+reason$/m);
+    expect(out.text).toMatch(/^lesson 0 step 1\/2: Start a box \.\.\. pass \(\d+ ms\)$/m);
+    expect(out.text).toMatch(/^lesson 9 step 1\/1: Step 1 \.\.\. pass \(\d+ ms\)$/m);
+    expect(out.text).toMatch(/^lesson  step  result\s+time\s+title$/m);
     expect(out.text).toMatch(/3 of 3 steps passed in [\d.]+ s/);
     expect(rt.started.every((c) => !c.running)).toBe(true);
     expect(fs.existsSync(workdir)).toBe(false);
@@ -294,7 +294,7 @@ describe('check-all', () => {
     const code = await checkAll({ lesson: 9, out, color: false, lessonsDir: dir, session: { runtime: rt, isRoot: true, workdir, hostSupport: supported } });
     expect(code).toBe(1);
     expect(out.text).not.toContain('lesson 0');
-    expect(out.text).toMatch(/FAIL.*exit == 0 \(saw 1\)/);
+    expect(out.text).toMatch(/FAIL.*\n\s+exit == 0 \(saw 1\)/);
     expect(out.text).toMatch(/0 of 1 steps passed/);
   });
 
