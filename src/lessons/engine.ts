@@ -9,7 +9,7 @@ import { describeError, UserError } from '../runtime/errors.js';
 import type { Container } from '../runtime/index.js';
 import { ACTIONS, STOP_GRACE_MS, type ActionContext, type ActionOutcome, type Handle } from './actions.js';
 import { evaluateCheck, parseSubject, probesReadBy, type CheckFacts } from './checks.js';
-import { cgroupProblem, NEEDS_ROOT, overlayProblem } from './host-support.js';
+import { cgroupProblem, NEEDS_ROOT, overlayProblem, toolProblem } from './host-support.js';
 import { MAIN } from './params.js';
 import { realRuntime, type RuntimeLike } from './runtime-like.js';
 import type { Lesson, Need, ProbeKind, ProbeSnapshot, Step, StepResult } from './types.js';
@@ -31,6 +31,8 @@ export interface SessionOptions {
 export interface HostSupport {
   overlay(): string | undefined;
   cgroups(controllers: string[]): string | undefined;
+  /** Commands missing from the base rootfs. Default: the base the runtime uses (defaultRootfs), listed. */
+  tools?(commands: string[]): string | undefined;
 }
 
 const hostSupportFromHost: HostSupport = { overlay: () => overlayProblem(), cgroups: (c) => cgroupProblem(c) };
@@ -92,6 +94,10 @@ export class LessonSession {
     }
     if (needs.has('cgroups')) {
       const problem = this.hostSupport.cgroups(ACTIONS[step.action.name].controllers?.(step.action.params) ?? []);
+      if (problem) return problem;
+    }
+    if (step.tools.length) {
+      const problem = this.hostSupport.tools ? this.hostSupport.tools(step.tools) : toolProblem(step.tools, this.runtime.defaultRootfs());
       if (problem) return problem;
     }
     return undefined;

@@ -92,6 +92,32 @@ describe('LessonSession', () => {
     expect(rt.log).toEqual([]);
   });
 
+  it('a step whose tool the base lacks says what to do instead of running', async () => {
+    const asked: string[][] = [];
+    const noPython: HostSupport = { ...supported, tools: (t) => (asked.push(t), 'no python3 in the base') };
+    const s = session(lesson(['action: start', 'check: running == true'], ['action: exec', 'command: python3 -V', 'needs: [python3]', 'check: exit == 0']), { hostSupport: noPython });
+    expect((await s.runStep(0)).ok).toBe(true);
+    expect(await s.runStep(1)).toEqual({ ok: false, checks: [], output: '', ms: 0, cannotRun: 'no python3 in the base' });
+    expect(asked).toEqual([['python3']]);
+    expect(rt.started[0].runs).toEqual([]);
+  });
+
+  it('by default looks for a step\'s tools on the PATH of the runtime\'s base rootfs', async () => {
+    const base = path.join(tmp, 'base');
+    fs.mkdirSync(path.join(base, 'usr/bin'), { recursive: true });
+    fs.writeFileSync(path.join(base, 'usr/bin/sh'), '', { mode: 0o755 });
+    rt.defaultRootfs = () => base;
+    const s = session(lesson(['action: start', 'check: running == true'], ['action: exec', 'command: python3 -V', 'needs: [python3, sh]', 'check: exit == 0'], ['action: exec', 'command: true', 'needs: [sh]', 'check: exit == 0']));
+    expect(s.cannotRun(1)).toBe(`this step needs python3 in the base rootfs (${base}), which has none: install python3 on the host and run \`sudo containy-learn rootfs build --force\`, which copies it in`);
+    expect(s.cannotRun(2)).toBeUndefined();
+    fs.writeFileSync(path.join(base, 'usr/bin/python3'), '', { mode: 0o755 });
+    expect(s.cannotRun(1)).toBeUndefined();
+    // No base at all is the runtime's to report (it says how to build one).
+    rt.defaultRootfs = () => path.join(tmp, 'no-base');
+    fs.rmSync(path.join(base, 'usr/bin/python3'));
+    expect(s.cannotRun(1)).toBeUndefined();
+  });
+
   it('a refused start is the step\'s error: it passes only when a check expects it', async () => {
     const s = session(lesson(
       ['action: start', 'bindRootFirst: false', 'check: error contains "EINVAL"', 'check: running == false'],

@@ -48,6 +48,16 @@ describe('loading a good lesson', () => {
     expect(lesson.steps[0].action.params.limits).toEqual({ memory: '512M', pids: 10 });
   });
 
+  it('a step\'s needs: names commands the base rootfs must have, beside root, overlay and cgroups', () => {
+    const lesson = loadFrom(GOOD.replace('command: hostname\n', 'command: hostname\nneeds: [python3, cgroups, ip]\n'));
+    expect(lesson.steps[1].tools).toEqual(['python3', 'ip']);
+    expect(lesson.steps[1].needs.sort()).toEqual(['cgroups', 'root']);
+    expect(lesson.steps[0].tools).toEqual([]);
+    expectStepError(GOOD.replace('command: hostname\n', 'command: hostname\nneeds: ["python 3"]\n'), 2, /needs: "python 3" is neither one of root, overlay, cgroups nor a command name such as python3/);
+    // Tools are looked for in the base: a step on the host's files would be judged by the wrong tree.
+    expectStepError(GOOD.replace('rootfs: host\n', 'rootfs: host\nneeds: [python3]\n'), 1, /needs: python3 names commands of the base rootfs, but this step runs on rootfs: host/);
+  });
+
   it('takes a number or true as text where a parameter wants text', () => {
     const lesson = loadFrom(GOOD.replace('hostname: fixture-box', 'hostname: 42').replace('command: hostname', 'command: true'));
     expect(lesson.steps[0].action.params.hostname).toBe('42');
