@@ -44,6 +44,8 @@ Options:
       --ns LIST            namespaces, comma-separated, from pid,uts,ipc,net,mnt,cgroup
                            (default: all six)
       --no-pivot           enter the root with chroot instead of pivot_root
+  -v, --volume SRC:DST[:ro]  bind the host path SRC at DST inside (may repeat;
+                           :ro read-only); /cgroups_example is always bound
   -e, --env KEY=VALUE      set an environment variable (may repeat)
   -w, --workdir DIR        working directory inside
       --memory SIZE        memory limit, e.g. 512m, 1g

@@ -3,7 +3,7 @@
 // does on every change. A line per step as it goes, a table at the end, the
 // host left as found, exit 0 only when every step passed.
 import { performance } from 'node:perf_hooks';
-import { UserError } from '../runtime/errors.js';
+import { UserError, signalStatus } from '../runtime/errors.js';
 import { LessonSession, type SessionOptions } from './engine.js';
 import { loadLessons } from './loader.js';
 import { realRuntime } from './runtime-like.js';
@@ -20,7 +20,7 @@ export interface CheckAllOptions {
   lessonsDir?: string;
   /** For tests: a fake runtime, a work directory... */
   session?: SessionOptions;
-  /** Stop after the running step (the CLI's Ctrl-C). check-all also listens to SIGINT/SIGTERM itself. */
+  /** Stop after the running step (the CLI's SIGINT/SIGTERM/SIGHUP); its reason may carry `signal` and `exitCode`. */
   signal?: AbortSignal;
 }
 
@@ -33,9 +33,6 @@ interface Row {
   reason: string;
 }
 
-const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
-
 export async function checkAll(opts: CheckAllOptions): Promise<number> {
   const all = loadLessons(opts.lessonsDir);
   const lessons = opts.lesson === undefined ? all : [findLesson(all, opts.lesson)];
@@ -47,18 +44,16 @@ export async function checkAll(opts: CheckAllOptions): Promise<number> {
   const rows: Row[] = [];
   const started = performance.now();
 
-  // Our own handlers: the CLI's default one would exit before our sessions are closed.
-  let stoppedBy: NodeJS.Signals | 'abort' | undefined;
+  // Told through the AbortSignal, we stop ourselves: the sessions must be closed before the process exits.
+  let stoppedBy: string | undefined;
   const runtime = opts.session?.runtime ?? realRuntime;
-  const onSignal = (signal: NodeJS.Signals) => {
+  const onAbort = () => {
     if (stoppedBy) return;
-    stoppedBy = signal;
-    opts.out.write(`\n${signal}: stopping after this step and removing what the lessons made...\n`);
+    stoppedBy = (opts.signal?.reason as { signal?: string } | undefined)?.signal ?? 'SIGINT';
+    opts.out.write(`\n${stoppedBy}: stopping after this step and removing what the lessons made...\n`);
     // Stopping every container ends a long step (a memory hog) at once; the sessions then clean up.
     void runtime.stopAll().catch(() => {});
   };
-  const onAbort = () => onSignal('SIGINT');
-  for (const s of STOP_SIGNALS) process.on(s, onSignal);
   opts.signal?.addEventListener('abort', onAbort);
 
   try {
@@ -84,7 +79,6 @@ export async function checkAll(opts: CheckAllOptions): Promise<number> {
       }
     }
   } finally {
-    for (const s of STOP_SIGNALS) process.off(s, onSignal);
     opts.signal?.removeEventListener('abort', onAbort);
   }
 
@@ -93,7 +87,7 @@ export async function checkAll(opts: CheckAllOptions): Promise<number> {
   const total = lessons.reduce((n, l) => n + l.steps.length, 0);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   opts.out.write(`\n${passed} of ${total} steps passed in ${seconds} s${stoppedBy ? ` (stopped by ${stoppedBy})` : ''}\n`);
-  if (stoppedBy) return SIGNAL_EXIT[stoppedBy] ?? 130;
+  if (stoppedBy) return (opts.signal?.reason as { exitCode?: number } | undefined)?.exitCode ?? signalStatus('SIGINT');
   return passed === total && rows.every((r) => r.result === 'pass') ? 0 : 1;
 }
 
