@@ -118,20 +118,23 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /**
- * Say what went wrong in one line and return the exit code. A user's mistake
- * (UserError) or a refused syscall is one sentence, no stack; a bug says so,
- * with the stack under CONTAINY_DEBUG=1.
+ * What to print for an error that reached the CLI, and the exit code. A user's
+ * mistake (UserError) or a refused syscall is one sentence, no stack; a bug
+ * says so, with the stack under CONTAINY_DEBUG=1.
  */
-function printError(err: unknown): number {
-  const debug = Boolean(process.env.CONTAINY_DEBUG);
+export function formatError(err: unknown, debug: boolean): { text: string; exitCode: number } {
   if (err instanceof BugError) {
-    process.stderr.write(`containy-learn: this is a bug in containy-learn: ${err.message}${debug ? '' : ' (run with CONTAINY_DEBUG=1 for the stack)'}\n`);
-    if (debug) process.stderr.write(`${stackOf(err)}\n`);
-    return EXIT.RUNTIME;
+    const text = `containy-learn: this is a bug in containy-learn: ${err.message}${debug ? `\n${stackOf(err)}` : ' (run with CONTAINY_DEBUG=1 for the stack)'}\n`;
+    return { text, exitCode: EXIT.RUNTIME };
   }
-  process.stderr.write(`containy-learn: ${describeError(err)}\n`);
-  if (debug && err instanceof Error && !(err instanceof UserError)) process.stderr.write(`${err.stack}\n`);
-  return err instanceof UserError ? err.exitCode : EXIT.RUNTIME;
+  const stack = debug && err instanceof Error && !(err instanceof UserError) ? `${err.stack}\n` : '';
+  return { text: `containy-learn: ${describeError(err)}\n${stack}`, exitCode: err instanceof UserError ? err.exitCode : EXIT.RUNTIME };
+}
+
+function printError(err: unknown): number {
+  const { text, exitCode } = formatError(err, Boolean(process.env.CONTAINY_DEBUG));
+  process.stderr.write(text);
+  return exitCode;
 }
 
 /** The stack of a bug, and of what caused it. */

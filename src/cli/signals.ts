@@ -34,18 +34,24 @@ export class ProcessSignals {
     if (!this.handedDown) this.unhandled(signal as StopSignal);
   };
 
-  /** `unhandled`: what to do when no command stops itself (stop every container, then exit). */
-  constructor(private readonly unhandled: (signal: StopSignal) => void) {}
+  /**
+   * `unhandled`: what to do when no command stops itself (stop every container,
+   * then exit). `source` is the process (a plain emitter in tests).
+   */
+  constructor(
+    private readonly unhandled: (signal: StopSignal) => void,
+    private readonly source: Pick<NodeJS.EventEmitter, 'on' | 'off'> = process,
+  ) {}
 
   install(): this {
-    if (!this.installed) for (const s of STOP_SIGNALS) process.on(s, this.receive);
+    if (!this.installed) for (const s of STOP_SIGNALS) this.source.on(s, this.receive);
     this.installed = true;
     return this;
   }
 
   /** Stop listening (before the process dies of a signal on purpose). */
   uninstall(): void {
-    for (const s of [...STOP_SIGNALS, 'SIGQUIT'] as const) process.off(s, this.receive);
+    for (const s of [...STOP_SIGNALS, 'SIGQUIT'] as const) this.source.off(s, this.receive);
     this.installed = false;
   }
 
@@ -62,10 +68,10 @@ export class ProcessSignals {
   /** While a container runs in the foreground, every signal (SIGQUIT too) goes to `forward`; returns the release. */
   forwardTo(forward: Forwarder): () => void {
     this.forwarder = forward;
-    process.on('SIGQUIT', this.receive);
+    this.source.on('SIGQUIT', this.receive);
     return () => {
       if (this.forwarder === forward) this.forwarder = undefined;
-      process.off('SIGQUIT', this.receive);
+      this.source.off('SIGQUIT', this.receive);
     };
   }
 }

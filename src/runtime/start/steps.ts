@@ -37,8 +37,8 @@ export interface StageSystem {
 
 /** A failed step: its name, and the message the learner reads. */
 export class StepFailure extends Error {
-  constructor(readonly step: StartStep, readonly exitCode: number, message: string, readonly bug: boolean) {
-    super(message);
+  constructor(readonly step: StartStep, readonly exitCode: number, message: string, readonly bug: boolean, cause?: unknown) {
+    super(message, { cause });
     this.name = 'StepFailure';
   }
 }
@@ -65,7 +65,7 @@ function step<T>(name: StartStep, run: () => T): T {
   try {
     return run();
   } catch (err) {
-    throw new StepFailure(name, EXIT.RUNTIME, `stage: ${name}: ${describeStepFailure(name, err)}`, !isRefusal(err));
+    throw new StepFailure(name, EXIT.RUNTIME, `stage: ${name}: ${describeStepFailure(name, err)}`, !isRefusal(err), err);
   }
 }
 
@@ -213,7 +213,7 @@ export function startInStage(order: StageOrder, sys: StageSystem): never {
   } catch (err) {
     // As a shell reports it: 127 when the program (or its ELF interpreter) is missing, else 126.
     const exitCode = (err as { code?: string }).code === 'ENOENT' ? EXIT.NOT_FOUND : EXIT.CANNOT_EXECUTE;
-    throw new StepFailure('exec', exitCode, `stage: exec: ${order.argv[0]}: ${describeStepFailure('execve', err)}`, !isRefusal(err));
+    throw new StepFailure('exec', exitCode, `stage: exec: ${order.argv[0]}: ${describeStepFailure('execve', err)}`, !isRefusal(err), err);
   }
 }
 
