@@ -137,7 +137,12 @@ function planRoot(spec: ContainerSpec, checked: CheckedSpec, name: string, disca
     const base = discard ? records.scratchDir(name) : records.persistentDir(name);
     if (discard) scratchDir = base;
     layers = { lower: checked.rootfs, upper: path.join(base, 'upper'), work: path.join(base, 'work'), merged: path.join(base, 'merged') };
-    for (const d of [layers.upper, layers.work, layers.merged]) fs.mkdirSync(d, { recursive: true });
+    try {
+      for (const d of [layers.upper, layers.work, layers.merged]) fs.mkdirSync(d, { recursive: true });
+    } catch (err) {
+      if (scratchDir) fs.rmSync(scratchDir, { recursive: true, force: true });
+      throw err;
+    }
     dir = layers.merged;
   }
   const root: RootSetup = {
@@ -226,7 +231,13 @@ export class Container extends HeldOutputEmitter {
     // Node's start-up in the stage is the slowest part: begin it first (or take a
     // warm one), and make the directories and the cgroup while it boots.
     const shape: StageShape = { unshareFlags: unshareFlagsFor(checked.namespaces), stdio: checked.stdio };
-    const prepared = (!opts.onThisThread && warmPool.take(shape)) || PreparedStage.start(shape, { ahead: false, onThisThread: opts.onThisThread });
+    let prepared: PreparedStage;
+    try {
+      prepared = (!opts.onThisThread && warmPool.take(shape)) || PreparedStage.start(shape, { ahead: false, onThisThread: opts.onThisThread });
+    } catch (err) {
+      records.release(name);
+      throw err;
+    }
     const stage = prepared.process;
     let plan: RootPlan = {};
     let cgroup: ContainerCgroup | undefined;
