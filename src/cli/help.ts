@@ -42,9 +42,12 @@ Options:
       --rm                 discard the container's changes when it exits
                            (a container without --name is always discarded)
       --rootfs DIR         base root filesystem (default: rootfs/base)
-      --ns LIST            namespaces, comma-separated, from pid,uts,ipc,net,mnt,cgroup
-                           (default: all six)
+      --ns LIST            namespaces, comma-separated, from
+                           pid,uts,ipc,net,mnt,cgroup (default: all six)
       --no-pivot           enter the root with chroot instead of pivot_root
+  -v, --volume SRC:DST[:ro]
+                           bind the host path SRC at DST inside (may repeat;
+                           :ro read-only); /cgroups_example is bound by default
   -e, --env KEY=VALUE      set an environment variable (may repeat)
   -w, --workdir DIR        working directory inside
       --memory SIZE        memory limit, e.g. 512m, 1g

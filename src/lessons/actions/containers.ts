@@ -2,7 +2,9 @@
 // command in one (exec), a process on the host (host-process), and stop.
 // Each hands the runtime a ContainerSpec; a refusal is the step's `error`.
 import path from 'node:path';
+import { demoBinds } from '../../demos.js';
 import { describeError } from '../../runtime/errors.js';
+import { NAMESPACES } from '../../runtime/namespaces.js';
 import type { Container, ContainerSpec, NamespaceName, RunResult } from '../../runtime/index.js';
 import { argvOf, command, CONTAINER_PARAMS, handleName, IN_PARAM, limitControllers, MAIN, toCgroupLimits, workdirPath } from '../params.js';
 import type { Need } from '../types.js';
@@ -41,9 +43,13 @@ function containerSpec(ctx: ActionContext, p: Record<string, unknown>, argv: str
   if (p.hostname !== undefined) spec.hostname = p.hostname as string;
   if (p.rootfs === 'host') spec.rootfs = null;
   else if (p.rootfs !== undefined && p.rootfs !== 'base') spec.rootfs = inWorkdir(ctx, p.rootfs as string);
-  for (const key of ['overlay', 'pivot', 'bindRootFirst', 'specialFilesystems'] as const) {
+  for (const key of ['overlay', 'pivot', 'specialFilesystems'] as const) {
     if (p[key] !== undefined) spec[key] = p[key] as boolean;
   }
+  // Lesson 3's refusal: pivot_root on a directory that is not a mount point.
+  if (p.bindRootFirst === false) spec.rootMountPoint = 'as-given';
+  // The demos (mem.py, proc.py) are the workshop's, bound where a container has a root of its own.
+  if (p.rootfs !== 'host' && (spec.namespaces ?? NAMESPACES).includes('mnt')) spec.binds = demoBinds();
   if (p.limits !== undefined) spec.limits = toCgroupLimits(p.limits);
   if (p.env !== undefined) spec.env = p.env as Record<string, string>;
   if (p.cwd !== undefined) spec.cwd = p.cwd as string;
