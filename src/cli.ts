@@ -1,14 +1,22 @@
 // The command line: parses, dispatches, and turns every outcome into a
-// docker-like exit code. Heavy modules (the TUI, the lesson engine) load only
-// for the commands that need them, so `run` starts fast.
+// docker-like exit code. Heavy modules (the TUI, the lesson engine, the
+// container runtime and koffi) load only for the commands that need them, so
+// `run` starts fast and the menu draws before any of the runtime loads.
 import fs from 'node:fs';
 import path from 'node:path';
 import { HELP } from './cli/help.js';
 import { parseArgs, one, type OptionSpec } from './cli/args.js';
 import { BugError, EXIT, UserError, describeError, signalStatus } from './runtime/errors.js';
 import { PACKAGE_ROOT } from './runtime/paths.js';
-import { killAllSync, stopAll } from './runtime/container.js';
 import { ProcessSignals } from './cli/signals.js';
+
+/** The container runtime, once a command or an opened lesson has loaded it; until then nothing of ours runs. */
+let runtime: typeof import('./runtime/index.js') | undefined;
+async function loadRuntime(): Promise<void> {
+  runtime ??= await import('./runtime/index.js');
+}
+const killAllSync = (): void => runtime?.killAllSync();
+const stopAll = async (): Promise<void> => runtime?.stopAll();
 
 /** SIGINT, SIGTERM, SIGHUP: one owner for the process; commands get an AbortSignal or a forwarder from it. */
 const signals = new ProcessSignals((signal) => void stopAll().finally(() => exitProcess(signalStatus(signal))));
@@ -38,23 +46,44 @@ async function lessonCommand(argv: string[]): Promise<number> {
 }
 
 async function openWorkshop(opts: { lesson?: number; step?: number }): Promise<number> {
+  // The build bundles the workshop (its code, Ink and React) into one file: one read and one compile; tests run the sources.
+  // It loads (and draws nothing) while the base rootfs is checked: the menu does not wait for the two in turn.
+  const bundle = new URL('./tui/workshop.js', import.meta.url);
+  const workshop: Promise<typeof import('./tui/index.js')> = fs.existsSync(bundle) ? import(bundle.href) : import('./tui/index.js');
+  workshop.catch(() => {}); // awaited below; a failed build of the rootfs must not leave it unhandled
   if (process.getuid?.() === 0) {
     const { ensureBaseRootfs } = await import('./cli/rootfs.js');
     await ensureBaseRootfs();
   }
-  const { runWorkshop } = await import('./tui/index.js');
-  return runWorkshop({ ...opts, signal: signals.handDown() });
+  const { runWorkshop, openLessonSession } = await workshop;
+  return runWorkshop(
+    { ...opts, signal: signals.handDown() },
+    {
+      openSession: async (lesson) => {
+        await loadRuntime();
+        return openLessonSession(lesson);
+      },
+    },
+  );
 }
 
 type Command = (argv: string[]) => Promise<number>;
 
+/** A command that may start or remove containers: the runtime is loaded first, so that the way out can stop them. */
+const withRuntime =
+  (command: Command): Command =>
+  async (argv) => {
+    await loadRuntime();
+    return command(argv);
+  };
+
 const COMMANDS: Record<string, Command> = {
-  run: async (argv) => (await import('./cli/run.js')).runCommand(argv, signals),
-  exec: async (argv) => (await import('./cli/run.js')).execCommand(argv, signals),
+  run: withRuntime(async (argv) => (await import('./cli/run.js')).runCommand(argv, signals)),
+  exec: withRuntime(async (argv) => (await import('./cli/run.js')).execCommand(argv, signals)),
   rootfs: async (argv) => (await import('./cli/rootfs.js')).rootfsCommand(argv),
-  cleanup: async (argv) => (await import('./cli/manage.js')).cleanupCommand(argv),
-  ps: async (argv) => (await import('./cli/manage.js')).psCommand(argv),
-  rm: async (argv) => (await import('./cli/manage.js')).rmCommand(argv),
+  cleanup: withRuntime(async (argv) => (await import('./cli/manage.js')).cleanupCommand(argv)),
+  ps: withRuntime(async (argv) => (await import('./cli/manage.js')).psCommand(argv)),
+  rm: withRuntime(async (argv) => (await import('./cli/manage.js')).rmCommand(argv)),
   lesson: lessonCommand,
   lessons: async (argv) => (await import('./cli/lessons.js')).lessonsCommand(argv),
   list: async (argv) => {
@@ -62,7 +91,7 @@ const COMMANDS: Record<string, Command> = {
     const { printLessonListPlain } = await import('./lessons/plain.js');
     return printLessonListPlain(process.stdout);
   },
-  'check-all': async (argv) => {
+  'check-all': withRuntime(async (argv) => {
     const p = parseArgs('check-all', argv, [{ name: 'lesson', value: true }]);
     if (p.rest.length) throw new UserError(`check-all: unexpected '${p.rest[0]}'`);
     const lessonText = one(p, 'lesson');
@@ -73,7 +102,7 @@ const COMMANDS: Record<string, Command> = {
       color: process.stdout.isTTY === true && !process.env.NO_COLOR,
       signal: signals.handDown(),
     });
-  },
+  }),
 };
 
 async function dispatch(argv: string[]): Promise<number> {

@@ -54,6 +54,12 @@ export function pickLesson(lessons: Lesson[], opts: WorkshopOptions): { index: n
   return { index, step: opts.step === undefined ? undefined : opts.step - 1 };
 }
 
+/** A lesson's engine session: the lesson engine, the container runtime and koffi load here, when a lesson opens, not for the menu. */
+export const openLessonSession: OpenSession = async (lesson) => {
+  const { LessonSession } = await import('../lessons/engine.js');
+  return new LessonSession(lesson);
+};
+
 /**
  * Runs the workshop in this terminal: the menu (or lesson N at step M), until
  * the learner quits. Resolves with the exit code once every lesson session it
@@ -83,13 +89,7 @@ export async function runWorkshop(
   const picked = pickLesson(lessons, opts);
   if (typeof picked === 'number') return picked;
 
-  const openSession: OpenSession =
-    deps.openSession ??
-    (async (lesson) => {
-      const { LessonSession } = await import('../lessons/engine.js');
-      return new LessonSession(lesson);
-    });
-  const sessions = new SessionRegistry(openSession);
+  const sessions = new SessionRegistry(deps.openSession ?? openLessonSession);
   const progress = ProgressStore.open();
   const exitRef: { current?: (code: number) => void } = {};
 

@@ -1,12 +1,7 @@
-// Ink, as the TUI uses it. Importing the ink package means ~80 files and
-// ~400 ms before the first frame on a slow machine; the build bundles it into
-// one file (dist/tui/vendor/ink.js, made by build-vendor.ts), which loads in a
-// fraction of that. Without the bundle (tests run from src/) it is the package.
-import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
-
-const bundled = new URL('./vendor/ink.js', import.meta.url);
-const ink: typeof import('ink') = fs.existsSync(fileURLToPath(bundled)) ? await import(bundled.href) : await import('ink');
-
-export const { render, Box, Text, useInput, useStdout } = ink;
+// Ink, as the TUI uses it. The build bundles the workshop with Ink and React
+// into one file (dist/tui/workshop.js, made by build-vendor.ts, which takes
+// this module to be the ink package itself): importing the package means ~80
+// files and ~400 ms before the first frame on a slow machine. From src/
+// (tests), and in dist/ without the bundle, it is the package.
+export { render, Box, Text, useInput, useStdout } from 'ink';
 export type { Key } from 'ink';

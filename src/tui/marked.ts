@@ -2,7 +2,8 @@
 // build (dist/tui/vendor/marked.js) without the syntax highlighter
 // marked-terminal imports but we never call (code blocks are laid out by
 // markdown.ts), which makes opening the first lesson ~4x faster. From src/
-// (tests) it is the packages.
+// (tests) it is the packages. (The workshop bundle takes ./marked.js to be
+// dist/tui/vendor/marked.js itself, loaded when the first lesson text is.)
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 

@@ -30,6 +30,8 @@ function charWidth(codePoint: number, char: string): number {
 
 /** Columns the text takes on a terminal. */
 export function textWidth(text: string): number {
+  // Printable ASCII (most of what is shown, and Ink measures every line): one column a character.
+  if (/^[\x20-\x7e]*$/.test(text)) return text.length;
   let width = 0;
   for (const char of stripAnsi(text)) width += charWidth(char.codePointAt(0)!, char);
   return width;
