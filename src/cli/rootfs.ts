@@ -4,7 +4,12 @@ import { progressPrinter } from './progress.js';
 import { UserError } from '../runtime/errors.js';
 import { defaultRootfs } from '../runtime/paths.js';
 import { requireRoot as requireRootFor } from '../runtime/privilege.js';
-import { type BuildOptions, type RootfsTools, buildBaseRootfs, importRootfs, rootfsStatus, ROOTFS_BUILD_VERSION } from '../rootfs/rootfs.js';
+import { rootfsStatus, ROOTFS_BUILD_VERSION, type RootfsTools } from '../rootfs/rootfs-marker.js';
+import type { BuildOptions } from '../rootfs/rootfs.js';
+
+// The builder itself loads only when something is built or imported: the
+// up-to-date check runs before every menu, whose first frame it must not slow.
+const builder = () => import('../rootfs/rootfs.js');
 
 function requireRoot(what: string): void {
   requireRootFor(what, `it copies device-owned files into ${defaultRootfs()}`);
@@ -27,6 +32,7 @@ async function build(choice: BuildChoice): Promise<void> {
   const progress = progressPrinter();
   const started = Date.now();
   try {
+    const { buildBaseRootfs } = await builder();
     const result = await buildBaseRootfs({ target: defaultRootfs(), ...choice, onProgress: (p) => progress.update(p) });
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     const tools = result.tools === 'busybox' ? 'busybox' : 'host tools';
@@ -59,6 +65,7 @@ export async function rootfsCommand(argv: string[]): Promise<number> {
     requireRoot('rootfs import');
     const progress = progressPrinter();
     try {
+      const { importRootfs } = await builder();
       await importRootfs({ file: p.rest[0], target: defaultRootfs(), onProgress: (x) => progress.update(x) });
     } finally {
       progress.end();
