@@ -9,7 +9,7 @@ PROJECT=$(cd "$(dirname "$0")/.." && pwd)
 DEST=${CONTAINY_BUSYBOX_CACHE:-$PROJECT/.cache/busybox}
 log() { echo "fetch-busybox: $*" >&2; }
 
-if [ -x "$DEST/bin/busybox" ]; then echo "$DEST/bin/busybox"; exit 0; fi
+if [ -x "$DEST/bin/busybox" ] && "$DEST/bin/busybox" true 2>/dev/null; then echo "$DEST/bin/busybox"; exit 0; fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/containy-busybox.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -19,8 +19,11 @@ if ! (cd "$work" && apt-get download busybox-static >/dev/null 2>&1); then
   (cd "$work" && apt-get download busybox-static >/dev/null) || { log "cannot download Debian's busybox-static"; exit 1; }
 fi
 dpkg-deb -x "$work"/busybox-static_*.deb "$work/root"
-found=$(find "$work/root" -name busybox -type f | head -1)
-[ -n "$found" ] || { log "no busybox binary in $(basename "$work"/busybox-static_*.deb)"; exit 1; }
+found=
+for candidate in "$work/root/bin/busybox" "$work/root/usr/bin/busybox"; do
+  [ -x "$candidate" ] && "$candidate" true && found=$candidate && break
+done
+[ -n "$found" ] || { log "no runnable bin/busybox in $(basename "$work"/busybox-static_*.deb)"; exit 1; }
 mkdir -p "$DEST/bin"
 cp "$found" "$DEST/bin/busybox.partial"
 chmod 755 "$DEST/bin/busybox.partial"

@@ -25,7 +25,7 @@ if [ "$(stat -fc %T /sys/fs/cgroup)" != cgroup2fs ]; then
   echo "guest: /sys/fs/cgroup is $(stat -fc %T /sys/fs/cgroup), not cgroup2"
   overall=1
 fi
-echo "guest: base rootfs ${CONTAINY_ROOTFS:-(the project's default)}"
+echo "guest: base rootfs ${CONTAINY_ROOTFS:-rootfs/base, the default}"
 for part in "$@"; do
   case $part in
     vitest:*) command=(node node_modules/vitest/vitest.mjs run --configLoader runner "${part#vitest:}") ;;
