@@ -125,11 +125,6 @@ build_base() {
   local kind=$1 dir=$2
   local args=(--tools "$kind")
   [ "$kind" = busybox ] && args+=(--busybox "$CONTAINY_TEST_BUSYBOX")
-  if ! node bin/containy-learn.js rootfs build --help | grep -q -- --tools; then
-    # A builder from before --tools: it copies the host's tools when the host has no busybox.
-    [ "$kind" = host ] && [ ! -e /bin/busybox ] && [ ! -e /usr/bin/busybox ] || { echo "rootfs build has no --tools: cannot build a $kind base"; return 1; }
-    args=()
-  fi
   CONTAINY_ROOTFS=$dir node bin/containy-learn.js rootfs build "${args[@]}"
 }
 
