@@ -11,6 +11,7 @@
 #
 #   bash scripts/test.sh [WORD...]   only the parts whose name, node or base contains a WORD
 #                                    (e.g. `v2`, `unit`, `busybox`); preparation always runs
+# CONTAINY_TEST_ONLY="WORD..."       the same, for `npm test`
 # CONTAINY_TEST_NODE_LINES="22 24 26"  the other Node lines to prove.
 set -uo pipefail
 
@@ -19,6 +20,8 @@ cd "$PROJECT"
 CACHE=$PROJECT/.cache
 NODE_LINES=${CONTAINY_TEST_NODE_LINES:-22 24 26}
 WANTED=("$@")
+# shellcheck disable=SC2206 # a list of words
+[ $# -gt 0 ] || WANTED=(${CONTAINY_TEST_ONLY:-})
 MACHINE_NODE=$(command -v node)
 # The cgroup v2 guest runs every lesson under emulation: minutes, not the 300 s default.
 export CONTAINY_VM_TIMEOUT=${CONTAINY_VM_TIMEOUT:-1200}
@@ -41,6 +44,7 @@ summary() {
   echo "test: summary"
   printf '%-22s %-9s %-8s %-6s %7s\n' part node base result seconds
   printf '%s\n' "${rows[@]}"
+  [ ${#WANTED[@]} -eq 0 ] || echo "only the parts matching: ${WANTED[*]}"
   echo "total $(( $(date +%s) - started_all )) s"
   echo "$passed passed, $failed failed"
 }
