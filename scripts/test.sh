@@ -35,14 +35,14 @@ failed=0
 
 # record PART NODE BASE RESULT SECONDS
 record() {
-  rows+=("$(printf '%-22s %-9s %-8s %-6s %7s' "$1" "$2" "$3" "$4" "$5")")
+  rows+=("$(printf '%-27s %-9s %-8s %-6s %7s' "$1" "$2" "$3" "$4" "$5")")
   if [ "$4" = pass ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 }
 
 summary() {
   echo
   echo "test: summary"
-  printf '%-22s %-9s %-8s %-6s %7s\n' part node base result seconds
+  printf '%-27s %-9s %-8s %-6s %7s\n' part node base result seconds
   printf '%s\n' "${rows[@]}"
   [ ${#WANTED[@]} -eq 0 ] || echo "only the parts matching: ${WANTED[*]}"
   echo "total $(( $(date +%s) - started_all )) s"
