@@ -52,6 +52,7 @@ const COMMANDS: Record<string, Command> = {
   ps: async (argv) => (await import('./cli/manage.js')).psCommand(argv),
   rm: async (argv) => (await import('./cli/manage.js')).rmCommand(argv),
   lesson: lessonCommand,
+  lessons: async (argv) => (await import('./cli/lessons.js')).lessonsCommand(argv),
   list: async (argv) => {
     if (argv.length) throw new UserError(`list: unexpected '${argv[0]}'`);
     const { printLessonListPlain } = await import('./lessons/plain.js');

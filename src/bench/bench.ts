@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PACKAGE_ROOT, defaultRootfs } from '../runtime/paths.js';
 import { keepStagesWarm, prewarm, runOnce, stopAll } from '../runtime/container.js';
-import { rootfsStatus } from '../runtime/rootfs.js';
+import { rootfsStatus } from '../rootfs/rootfs.js';
 import { tuiBenchmarks } from './tui-bench.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30);

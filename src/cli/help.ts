@@ -14,6 +14,7 @@ Usage:
   sudo containy-learn rm NAME              delete a named container's stored changes
   sudo containy-learn rootfs build|import|status
   sudo containy-learn check-all [--lesson N]  rehearse every lesson step, no terminal needed
+  containy-learn lessons check [DIR]       validate lesson files (for authors; no root)
   sudo containy-learn cleanup              remove what a killed run left behind
 
 Options:
@@ -70,11 +71,27 @@ Options:
   -w, --workdir DIR        working directory inside`,
 
   rootfs: `Usage:
-  sudo containy-learn rootfs build [--force]   make rootfs/base from this host (no network)
-  sudo containy-learn rootfs import FILE       use a \`docker export\` tarball (.tar or .tar.gz)
-  containy-learn rootfs status                 what rootfs/base holds
+  sudo containy-learn rootfs build [OPTIONS]  make it from this host (no network)
+  sudo containy-learn rootfs import FILE      use a \`docker export\` .tar or .tar.gz
+  containy-learn rootfs status                what it holds: busybox, host tools
+                                              or imported
 
-The base rootfs is the overlay's lower layer for every container.`,
+The base rootfs is the overlay's lower layer for every container
+($CONTAINY_ROOTFS, default rootfs/base). Its programs are a static busybox
+and its applets, or the host's own bash, coreutils, procps, util-linux...
+copied with every library ldd names. Python 3 is copied in both.
+
+Options for build:
+      --force            build again even if a complete base is there
+      --tools KIND       busybox or host (default: busybox when a static one
+                         is found, else host)
+      --busybox FILE     the static busybox to copy instead of /bin/busybox or
+                         /usr/bin/busybox, e.g. unpacked from busybox-static's
+                         .deb with \`dpkg-deb -x\`
+
+Examples:
+  sudo containy-learn rootfs build --tools host --force
+  sudo containy-learn rootfs build --busybox /tmp/bb/bin/busybox`,
 
   cleanup: `Usage:
   sudo containy-learn cleanup
@@ -99,6 +116,14 @@ Delete the stored changes (overlay upper dir) of the named container NAME.`,
 Open lesson N (0 what a container is, 1 chroot, 2 namespaces, 3 pivot_root,
 4 overlayfs, 5 cgroups), at step M. When stdout is not a terminal, prints the
 lesson as plain text.`,
+
+  lessons: `Usage:
+  containy-learn lessons check [DIR]
+
+Load every lesson file in DIR (default: the installed lessons/) as the
+workshop does, without running a step and without root. Prints one line when
+all load; otherwise each problem with its file, line and step, and exits 1.
+A missing DIR exits 125. The format is lessons/FORMAT.md.`,
 
   list: `Usage:
   containy-learn list

@@ -1,9 +1,9 @@
 // `containy-learn rootfs ...`, and building the base rootfs on first use.
-import { parseArgs, flag } from './args.js';
+import { parseArgs, flag, one } from './args.js';
 import { progressPrinter } from './progress.js';
 import { UserError } from '../runtime/errors.js';
 import { defaultRootfs } from '../runtime/paths.js';
-import { buildBaseRootfs, importRootfs, rootfsStatus, ROOTFS_BUILD_VERSION } from '../runtime/rootfs.js';
+import { type BuildOptions, type RootfsTools, buildBaseRootfs, importRootfs, rootfsStatus, ROOTFS_BUILD_VERSION } from '../rootfs/rootfs.js';
 
 function requireRoot(what: string): void {
   if (process.getuid?.() !== 0) throw new UserError(`${what} needs root (it copies device-owned files into ${defaultRootfs()}): run it with sudo`);
@@ -17,18 +17,22 @@ export async function ensureBaseRootfs(): Promise<void> {
   if (status.complete && (status.kind === 'imported' || status.version === ROOTFS_BUILD_VERSION)) return;
   requireRoot('building the base rootfs');
   process.stderr.write(`containy-learn: the base rootfs is ${status.exists ? 'out of date' : 'missing'}; building it at ${target} from this host (no network)\n`);
-  await build(status.exists);
+  await build({ force: status.exists });
 }
 
-async function build(force: boolean): Promise<void> {
+type BuildChoice = Pick<BuildOptions, 'force' | 'tools' | 'busyboxFile'>;
+
+async function build(choice: BuildChoice): Promise<void> {
   const progress = progressPrinter();
   const started = Date.now();
   try {
-    const result = await buildBaseRootfs({ target: defaultRootfs(), force, onProgress: (p) => progress.update(p) });
+    const result = await buildBaseRootfs({ target: defaultRootfs(), ...choice, onProgress: (p) => progress.update(p) });
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    const tools = result.tools === 'busybox' ? 'busybox' : 'host tools';
+    const missing = result.missingCommands.length ? `; the host lacks ${result.missingCommands.join(' ')}` : '';
     progress.end(result.built
-      ? `built ${result.target}: ${result.files} files, ${(result.sizeBytes / 2 ** 20).toFixed(0)} MiB, ${result.commands.length} commands${result.python ? `, python ${result.python}` : ', no python3'} (${seconds} s)`
-      : `${result.target} is already complete (use --force to rebuild)`);
+      ? `built ${result.target} (${tools}): ${result.files} files, ${(result.sizeBytes / 2 ** 20).toFixed(0)} MiB, ${result.commands.length} commands${result.python ? `, python ${result.python}` : ', no python3'} (${seconds} s)${missing}`
+      : `${result.target} is already complete (${tools}; use --force to rebuild)`);
   } catch (err) {
     progress.end();
     throw err;
@@ -38,10 +42,14 @@ async function build(force: boolean): Promise<void> {
 export async function rootfsCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'build') {
-    const p = parseArgs('rootfs', rest, [{ name: 'force' }]);
-    if (p.rest.length) throw new UserError(`rootfs build: unexpected '${p.rest[0]}'`);
+    const p = parseArgs('rootfs', rest, [{ name: 'force' }, { name: 'tools', value: true }, { name: 'busybox', value: true }]);
+    if (p.rest.length) throw new UserError(`rootfs build: unexpected '${p.rest[0]}': see \`containy-learn rootfs --help\``);
+    const tools = one(p, 'tools');
+    if (tools !== undefined && tools !== 'busybox' && tools !== 'host') {
+      throw new UserError(`rootfs build: --tools must be busybox or host, not '${tools}'`);
+    }
     requireRoot('rootfs build');
-    await build(flag(p, 'force'));
+    await build({ force: flag(p, 'force'), tools: tools as RootfsTools | undefined, busyboxFile: one(p, 'busybox') });
     return 0;
   }
   if (sub === 'import') {
@@ -61,7 +69,7 @@ export async function rootfsCommand(argv: string[]): Promise<number> {
     const target = defaultRootfs();
     const s = rootfsStatus(target);
     if (!s.exists) process.stdout.write(`${target}: missing (build it with \`sudo containy-learn rootfs build\`)\n`);
-    else process.stdout.write(`${target}: ${s.complete ? 'complete' : 'incomplete'}, ${s.kind}, ${s.commands.length} commands\n`);
+    else process.stdout.write(`${target}: ${s.complete ? 'complete' : 'incomplete'}, ${s.base ?? 'not a containy rootfs'}, ${s.commands.length} commands\n`);
     return s.complete ? 0 : 1;
   }
   throw new UserError(`rootfs: unknown subcommand '${sub}': use build, import or status`);

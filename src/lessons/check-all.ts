@@ -1,14 +1,18 @@
 // `containy-learn check-all [--lesson N]`: rehearse every step of every lesson
 // for real, without a terminal, the way an instructor does before a talk and CI
 // does on every change. A line per step as it goes, a table at the end, the
-// host left as found, exit 0 only when every step passed.
+// host left as found, exit 0 only when every step passed. It opens with the
+// facts of the machine that decide the lessons, so two tables can be compared.
+// Everything it prints fits 80 columns.
 import { performance } from 'node:perf_hooks';
-import { UserError } from '../runtime/errors.js';
+import { hostFactLines, readHostFacts, UserError, wrap, type HostFacts } from '../runtime/index.js';
+import { ACTIONS } from './actions.js';
 import { LessonSession, type SessionOptions } from './engine.js';
 import { loadLessons } from './loader.js';
 import { realRuntime } from './runtime-like.js';
 import { findLesson } from './plain.js';
-import type { Lesson, StepResult } from './types.js';
+import type { Lesson, Step, StepResult } from './types.js';
+import { referencesIn, stringsIn } from './variables.js';
 
 export { formatLessonPlain, formatLessonListPlain } from './plain.js';
 
@@ -22,16 +26,24 @@ export interface CheckAllOptions {
   session?: SessionOptions;
   /** Stop after the running step (the CLI's Ctrl-C). check-all also listens to SIGINT/SIGTERM itself. */
   signal?: AbortSignal;
+  /** Default: read from this machine (tests pass their own). */
+  facts?: HostFacts;
 }
 
 interface Row {
   lesson: number;
   step: number;
   title: string;
-  result: 'pass' | 'FAIL' | 'cannot run';
+  result: 'pass' | 'FAIL' | 'cannot run' | 'skipped';
   ms: number;
   reason: string;
+  /** A FAIL whose action was refused: what it was to start does not exist. */
+  madeNothing?: boolean;
 }
+
+const WIDTH = 80;
+/** The lesson's own container's handle (the engine's MAIN). */
+const MAIN = 'container';
 
 const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
@@ -50,6 +62,8 @@ export async function checkAll(opts: CheckAllOptions): Promise<number> {
   // Our own handlers: the CLI's default one would exit before our sessions are closed.
   let stoppedBy: NodeJS.Signals | 'abort' | undefined;
   const runtime = opts.session?.runtime ?? realRuntime;
+  const facts = opts.facts ?? readHostFacts({ rootfs: runtime.defaultRootfs() });
+  opts.out.write(`This machine:\n${hostFactLines(facts, WIDTH - 2).map((l) => `  ${l}`).join('\n')}\n\n`);
   const onSignal = (signal: NodeJS.Signals) => {
     if (stoppedBy) return;
     stoppedBy = signal;
@@ -65,21 +79,31 @@ export async function checkAll(opts: CheckAllOptions): Promise<number> {
     for (const lesson of lessons) {
       if (stoppedBy) break;
       const session = new LessonSession(lesson, { ...opts.session, isRoot });
+      // A handle (a container, a host process) whose step made nothing: the steps that use it are skipped.
+      const broken = new Map<string, Row>();
       try {
         for (const step of lesson.steps) {
           if (stoppedBy) break;
-          const label = `lesson ${lesson.id}  step ${step.index + 1}/${lesson.steps.length}  ${step.title}`;
-          opts.out.write(`${label} ... `);
-          const row = toRow(lesson, step.index, await session.runStep(step.index));
+          const n = lesson.steps.length;
+          const label = `lesson ${lesson.id} step ${step.index + 1}/${n}: `;
+          opts.out.write(`${label}${fit(step.title, WIDTH - label.length - ' ... skipped (step 10 failed)'.length)} ... `);
+          const blocker = session.cannotRun(step.index) ? undefined : handlesUsed(step).map((h) => broken.get(h)).find(Boolean);
+          const row = blocker ? skippedRow(lesson, step, blocker) : toRow(lesson, step.index, await session.runStep(step.index));
           rows.push(row);
-          opts.out.write(`${paint(row.result)} (${row.ms} ms)${row.reason ? `: ${row.reason}` : ''}\n`);
+          const defined = ACTIONS[step.action.name]?.defines?.(step.action.params);
+          if (defined) {
+            if (row.result === 'pass' || (row.result === 'FAIL' && !row.madeNothing)) broken.delete(defined);
+            else broken.set(defined, row.result === 'skipped' ? blocker! : row);
+          }
+          if (row.result === 'skipped') opts.out.write(`${paint(`skipped (${row.reason})`)}\n`);
+          else opts.out.write(`${paint(`${row.result} (${row.ms} ms)`)}\n${row.reason ? indented(row.reason, 4) : ''}`);
         }
       } finally {
         try {
           await session.close();
         } catch (err) {
           rows.push({ lesson: lesson.id, step: 0, title: 'teardown', result: 'FAIL', ms: 0, reason: (err as Error).message });
-          opts.out.write(`lesson ${lesson.id} teardown: ${paint('FAIL')}: ${(err as Error).message}\n`);
+          opts.out.write(`lesson ${lesson.id} teardown: ${paint('FAIL')}\n${indented((err as Error).message, 4)}`);
         }
       }
     }
@@ -92,7 +116,9 @@ export async function checkAll(opts: CheckAllOptions): Promise<number> {
   const passed = rows.filter((r) => r.result === 'pass').length;
   const total = lessons.reduce((n, l) => n + l.steps.length, 0);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  opts.out.write(`\n${passed} of ${total} steps passed in ${seconds} s${stoppedBy ? ` (stopped by ${stoppedBy})` : ''}\n`);
+  const notRun = (['skipped', 'cannot run'] as const).map((r) => [r, rows.filter((x) => x.result === r).length] as const).filter(([, c]) => c > 0);
+  const others = notRun.length ? ` (${notRun.map(([r, c]) => `${c} ${r}`).join(', ')})` : '';
+  opts.out.write(`\n${passed} of ${total} steps passed${others} in ${seconds} s${stoppedBy ? `, stopped by ${stoppedBy}` : ''}\n`);
   if (stoppedBy) return SIGNAL_EXIT[stoppedBy] ?? 130;
   return passed === total && rows.every((r) => r.result === 'pass') ? 0 : 1;
 }
@@ -106,24 +132,55 @@ function toRow(lesson: Lesson, index: number, r: StepResult): Row {
   if (r.exit !== undefined && r.exit !== 0 && failed.length) reasons.push(`exit ${r.exit}`);
   const printed = r.output.trim().split('\n').slice(-3).join(' | ');
   if (failed.length && printed) reasons.push(`output: ${printed.length > 200 ? printed.slice(-200) : printed}`);
-  return { ...base, result: 'FAIL', reason: reasons.join('; ') || 'failed' };
+  return { ...base, result: 'FAIL', reason: reasons.join('; ') || 'failed', madeNothing: r.error !== undefined };
 }
 
+/** The handles a step acts on or names in a ${...}: made by earlier steps. */
+function handlesUsed(step: Step): string[] {
+  const used = new Set<string>();
+  const acted = ACTIONS[step.action.name]?.uses?.(step.action.params);
+  if (acted) used.add(acted);
+  for (const ref of stringsIn(step.action.params).flatMap(referencesIn)) {
+    const root = ref.split('.')[0];
+    if (root !== 'workdir') used.add(root === 'layers' ? MAIN : root);
+  }
+  return [...used];
+}
+
+function skippedRow(lesson: Lesson, step: Step, blocker: Row): Row {
+  const why = blocker.result === 'cannot run' ? 'could not run here' : 'failed';
+  return {
+    lesson: lesson.id, step: step.index + 1, title: step.title, result: 'skipped', ms: 0,
+    reason: `step ${blocker.step} ${why}`,
+  };
+}
+
+/** One line per step; a reason on the lines below it, so every line fits 80 columns. */
 function formatTable(rows: Row[], paint: (result: string) => string): string {
-  const titleWidth = Math.min(40, Math.max(5, ...rows.map((r) => r.title.length)));
-  const lines = [`lesson  step  ${'title'.padEnd(titleWidth)}  result      time      reason`];
+  const head = 'lesson  step  result      time      ';
+  const titleWidth = WIDTH - head.length;
+  const lines = [`${head}title`];
   for (const r of rows) {
-    const title = r.title.length > titleWidth ? `${r.title.slice(0, titleWidth - 1)}…` : r.title.padEnd(titleWidth);
-    const time = `${r.ms} ms`.padEnd(8);
-    lines.push(`${String(r.lesson).padStart(6)}  ${String(r.step).padStart(4)}  ${title}  ${paint(r.result.padEnd(10))}  ${time}  ${r.reason}`.trimEnd());
+    const time = (r.result === 'skipped' ? '' : `${r.ms} ms`).padEnd(8);
+    lines.push(`${String(r.lesson).padStart(6)}  ${String(r.step).padStart(4)}  ${paint(r.result.padEnd(10))}  ${time}  ${fit(r.title, titleWidth)}`.trimEnd());
+    if (r.reason) lines.push(indented(r.result === 'skipped' ? `skipped (${r.reason})` : r.reason, 8).trimEnd());
   }
   return lines.join('\n') + '\n';
+}
+
+function fit(text: string, width: number): string {
+  return text.length > width ? `${text.slice(0, width - 1)}…` : text;
+}
+
+/** `text` wrapped to 80 columns, each line indented by `by`, ending in a newline. */
+function indented(text: string, by: number): string {
+  return wrap(' '.repeat(by), text, WIDTH).join('\n') + '\n';
 }
 
 function painter(color: boolean): (text: string) => string {
   if (!color) return (t) => t;
   return (t) => {
-    const code = t.trim() === 'pass' ? 32 : t.trim() === 'FAIL' ? 31 : 33;
+    const code = t.startsWith('pass') ? 32 : t.startsWith('FAIL') ? 31 : 33;
     return `\x1b[${code}m${t}\x1b[0m`;
   };
 }

@@ -41,6 +41,12 @@ const EXPLANATIONS: Record<string, Record<string, string>> = {
     EACCES: 'the file is not executable (or its filesystem is mounted noexec)',
     ENOEXEC: 'the file is not a program this kernel can run',
   },
+  capset: { EPERM: 'a capability can only be kept, never added back: the set asked for is not within the permitted (and bounding) set' },
+  'prctl PR_CAPBSET_DROP': { EPERM: 'no CAP_SETPCAP', EINVAL: 'the kernel does not know this capability' },
+  'prctl PR_SET_SECCOMP': {
+    EACCES: 'loading a filter needs CAP_SYS_ADMIN or no_new_privs: load it before the capabilities are dropped, or set no-new-privileges',
+    EINVAL: 'the kernel refused the filter (no seccomp support, or a bad filter)',
+  },
   kill: { ESRCH: 'no such process', EPERM: 'not allowed to signal that process' },
 };
 

@@ -5,8 +5,13 @@ export {
   type ContainerSpec, type ContainerExit, type NamespaceName, type Layers, type RunResult, type ExecOptions,
 } from './container.js';
 export { probe, PROBE_KINDS, type ProbeKind, type ProbeSnapshot } from './probes.js';
-export { cleanupLeftovers, storedContainers, removeStored, listRecords, lessonsDir, type CleanupReport } from './records.js';
+export { cleanupLeftovers, storedContainers, removeStored, listRecords, type CleanupReport } from './records.js';
 export { UserError, SyscallError, EXIT, describeError } from './errors.js';
 export { defaultRootfs, stateRoot, PACKAGE_ROOT, CGROUPS_EXAMPLE } from './paths.js';
 export type { StageProcess, ExitStatus, StdioMode } from './stage-process.js';
 export type { CgroupLimits, CgroupReport, CgroupValue, ContainerCgroup, CgroupEvents } from './cgroups/types.js';
+export { cgroupRoot, detectLayout, v1Hierarchies } from './cgroups/layout.js';
+export {
+  readHostFacts, readOverlayFact, readUsernsFacts, hostFactLines, wrap,
+  type HostFacts, type UsernsFacts, type OverlayFact, type BaseFacts, type CgroupFacts,
+} from './host-facts.js';

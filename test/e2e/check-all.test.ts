@@ -2,6 +2,7 @@
 // stops working on this machine turns CI red.
 import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
+import os from 'node:os';
 import { cli, hostState, isRoot, tempStateDir, warnIfNotRoot } from '../helpers/host.js';
 import { defaultRootfs } from '../../src/runtime/paths.js';
 
@@ -13,6 +14,14 @@ describe.skipIf(!isRoot)('containy-learn check-all', () => {
     const state = tempStateDir('check-all');
     try {
       const r = await cli(['check-all'], { env: { CONTAINY_STATE_DIR: state }, timeoutMs: 600_000 });
+      // It opens with the machine: one line per fact, this host's own values.
+      const header = r.stdout.slice(0, r.stdout.indexOf('\n\n'));
+      expect(header).toMatch(/^This machine:\n/);
+      for (const label of ['kernel', 'cgroup', 'overlay', 'userns', 'node', 'base']) expect(header).toMatch(new RegExp(`^  ${label} +\\S`, 'm'));
+      expect(header).toContain(`kernel   ${fs.readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()} ${os.machine()}`);
+      expect(header).toContain(`node     ${process.version}`);
+      expect(header).toMatch(/^  base     (busybox|host tools|imported)/m);
+      for (const line of r.stdout.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
       // The table is the evidence: show it when a step fails.
       expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
       const summary = /(\d+) of (\d+) steps passed/.exec(r.stdout);

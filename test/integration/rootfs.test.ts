@@ -1,29 +1,45 @@
 // Real builds and imports into temp dirs. What runs inside the built tree is run
-// with the host's `chroot` command here (the test's own tool, not the runtime's);
-// the container integration tests run the same tree through our runtime.
+// with the host's `chroot` command here (the test's own tool, not the runtime's),
+// and the lessons' own commands in a real container on each base (`run --rootfs`).
+//
+// Both bases are built: the host-tools one always, the busybox one from
+// CONTAINY_TEST_BUSYBOX=/path/to/busybox (a static busybox; CI unpacks one
+// without installing it: `apt-get download busybox-static && dpkg-deb -x
+// busybox-static_*.deb /tmp/bb`, then /tmp/bb/bin/busybox), else from a static
+// /bin/busybox or /usr/bin/busybox. With neither, only the busybox-base tests are
+// skipped, and say so. Each base is checked against the commands the lessons run
+// in it (test/unit/lesson-commands.ts reads them from lessons/*.md).
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadLessons } from '../../src/lessons/loader.js';
 import { UserError } from '../../src/runtime/errors.js';
-import { CONTAINER_PATH, findHostProgram, hostPathInRoot, readElf } from '../../src/runtime/rootfs-copy.js';
-import { readMarker } from '../../src/runtime/rootfs-marker.js';
+import { CONTAINER_PATH, findHostProgram, hostPathInRoot, readElf } from '../../src/rootfs/rootfs-copy.js';
+import { readMarker } from '../../src/rootfs/rootfs-marker.js';
 import {
   type BuildProgress,
   type BuildResult,
   WANTED_COMMANDS,
   buildBaseRootfs,
   copyWithLibraries,
+  findStaticBusybox,
   importRootfs,
   isExecutableInRoot,
   resolveInRoot,
   rootfsStatus,
   sharedLibrariesOf,
-} from '../../src/runtime/rootfs.js';
+} from '../../src/rootfs/rootfs.js';
+import { cli, hostState, tempStateDir } from '../helpers/host.js';
+import { commandsRunInBase, describeMissing } from '../unit/lesson-commands.js';
 
 const root = process.getuid?.() === 0;
-if (!root) console.warn('rootfs integration: running programs in a chroot, and importing owners and device files, need root: those tests are skipped');
+if (!root) console.warn('rootfs integration: running programs in a chroot or a container, building with the CLI, and importing owners and device files, need root: those tests are skipped');
+const TEST_BUSYBOX = process.env.CONTAINY_TEST_BUSYBOX || findStaticBusybox();
+if (!TEST_BUSYBOX) {
+  console.warn('rootfs integration: no static busybox (set CONTAINY_TEST_BUSYBOX=/path/to/busybox, or install busybox-static): the busybox-base tests are skipped');
+}
 
 const CONTAINER_ENV = { PATH: CONTAINER_PATH.join(':') };
 const mountinfo = () => fs.readFileSync('/proc/self/mountinfo', 'utf8');
@@ -61,6 +77,43 @@ function whichInRoot(dir: string, name: string): string {
   return found!;
 }
 
+/** Every program the lessons run in the base is in `dir`, on its PATH (or at the path given), with its libraries. */
+function expectLessonCommandsIn(dir: string): void {
+  const commands = commandsRunInBase(loadLessons());
+  const onPath = new Set(rootfsStatus(dir).commands);
+  const present = (program: string) => (program.includes('/') ? isExecutableInRoot(dir, program) : onPath.has(program));
+  const missing = commands.filter((c) => !present(c.program));
+  expect(missing, `missing from ${dir}:\n${describeMissing(missing)}`).toEqual([]);
+  for (const program of new Set(commands.map((c) => c.program))) {
+    expectRunnableInRoot(dir, program.includes('/') ? program : whichInRoot(dir, program));
+  }
+}
+
+/** The lessons' kind of shell line, in a real container on the base at `dir`; the host is left as it was. */
+async function runOnBase(dir: string, script: string): Promise<{ status: number; stdout: string; stderr: string }> {
+  const state = tempStateDir('rootfs');
+  const before = hostState();
+  try {
+    return await cli(['run', '--rm', '--rootfs', dir, '--', 'sh', '-c', script], { env: { CONTAINY_STATE_DIR: state } });
+  } finally {
+    fs.rmSync(state, { recursive: true, force: true });
+    expect(hostState()).toEqual(before);
+  }
+}
+
+// What lessons 0-4 read, in the wording every userland prints alike; `; true` keeps sh from exec'ing the last command.
+const LESSON_LINE = 'ps -o pid,user,args; echo abc | sed s/b/X/; date +%Y; [ -e /dev/null ] && test -d /sys/class/net && echo both-there; true';
+
+function expectLessonLineRan(r: { status: number; stdout: string; stderr: string }): void {
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  expect(r.stdout).toMatch(/^\s*PID\s+USER\s+(COMMAND|ARGS)/m);
+  expect(r.stdout).toMatch(/^\s*1\s+root\s+sh -c ps -o pid,user,args/m);
+  expect(r.stdout).toMatch(/^aXc$/m);
+  expect(r.stdout).toMatch(new RegExp(`^${new Date().getUTCFullYear()}$`, 'm'));
+  expect(r.stdout).toMatch(/^both-there$/m);
+}
+
 function siblings(dir: string, base: string): string[] {
   return fs.readdirSync(dir).filter((n) => n === base || n.startsWith(`${base}.`));
 }
@@ -95,12 +148,14 @@ describe('buildBaseRootfs', () => {
     expect(mountinfo()).toBe(mountsBefore);
   });
 
-  it('builds, reporting each step from 0 to its total', () => {
+  it('builds busybox when a static one is on the host, else the host tools, reporting each step from 0 to its total', () => {
     expect(first.built).toBe(true);
     expect(first.target).toBe(target);
+    expect(first.tools).toBe(findStaticBusybox() ? 'busybox' : 'host');
+    expect(readMarker(target)?.tools).toBe(first.tools);
     const steps = [...new Set(progress.map((p) => p.step))];
     expect(steps[0]).toBe('skeleton');
-    expect(steps).toContain(fs.existsSync('/bin/busybox') ? 'busybox' : 'coreutils');
+    expect(steps).toContain(first.tools === 'busybox' ? 'busybox' : 'host tools');
     expect(steps).toContain('libraries');
     expect(steps.at(-1)).toBe('finishing');
     if (first.python) expect(steps).toContain('python stdlib');
@@ -108,7 +163,7 @@ describe('buildBaseRootfs', () => {
       const last = progress.filter((p) => p.step === step).at(-1)!;
       expect(last.done, step).toBe(last.total);
     }
-    expect(rootfsStatus(target)).toMatchObject({ exists: true, complete: true, kind: 'built' });
+    expect(rootfsStatus(target)).toMatchObject({ exists: true, complete: true, kind: 'built', tools: first.tools });
     expect(siblings(dir, 'base')).toEqual(['base']); // no partial left beside it
   });
 
@@ -158,7 +213,7 @@ describe('buildBaseRootfs', () => {
     for (const mod of modules) expectRunnableLibrary(target, mod);
   });
 
-  it.skipIf(!root)('runs busybox and python3 inside the tree, and python writes no bytecode there', () => {
+  it.skipIf(!root)('runs its shell and python3 inside the tree, and python writes no bytecode there', () => {
     const stamp = Date.now() - 1000;
     const shell = inChroot(target, '/bin/sh', '-c', 'ls / && id -u && echo hi | tr a-z A-Z && which python3');
     expect(shell.stderr).toBe('');
@@ -239,7 +294,7 @@ function expectRunnableLibrary(dir: string, hostPathOfModule: string): void {
   }
 }
 
-describe('buildBaseRootfs without busybox: the host tools with their ldd libraries', () => {
+describe('the host-tools base: bash and the host tools with their ldd libraries', () => {
   let dir: string;
   let target: string;
   let result: BuildResult;
@@ -248,13 +303,24 @@ describe('buildBaseRootfs without busybox: the host tools with their ldd librari
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'containy-rootfs-test-'));
     target = path.join(dir, 'copied');
     const started = performance.now();
-    result = await buildBaseRootfs({ target, busybox: 'never', python: false });
-    console.log(`rootfs build without busybox or python: ${Math.round(performance.now() - started)} ms, ${(result.sizeBytes / 1e6).toFixed(1)} MB`);
+    result = await buildBaseRootfs({ target, tools: 'host' });
+    const ms = Math.round(performance.now() - started);
+    const python = readMarker(target)?.source.python as { libraryDirs: string[] } | undefined;
+    const pythonBytes = (python?.libraryDirs ?? []).reduce(
+      (sum, d) => sum + Number(execFileSync('du', ['-sb', hostPathInRoot(target, d)], { encoding: 'utf8' }).split('\t')[0]),
+      0,
+    );
+    console.log(
+      `host-tools base: ${ms} ms, ${(result.sizeBytes / 1e6).toFixed(1)} MB (${((result.sizeBytes - pythonBytes) / 1e6).toFixed(1)} MB without the python stdlib), ` +
+        `${result.commands.length} commands, missing: ${result.missingCommands.join(' ') || 'none'}`,
+    );
   }, 120_000);
 
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('copies bash and each wanted command the host has, each with its libraries', () => {
+    expect(result.tools).toBe('host');
+    expect(rootfsStatus(target)).toMatchObject({ tools: 'host', base: 'host tools' });
     const hostHas = WANTED_COMMANDS.filter((c) => findHostProgram(c));
     expect(result.missingCommands.filter((c) => c !== 'python3')).toEqual(WANTED_COMMANDS.filter((c) => !findHostProgram(c)));
     expect(hostHas.length).toBeGreaterThan(20);
@@ -263,12 +329,92 @@ describe('buildBaseRootfs without busybox: the host tools with their ldd librari
     expect(fs.existsSync(path.join(target, 'usr/bin/busybox'))).toBe(false);
   });
 
+  it('holds every command a lesson runs in the base', () => {
+    expectLessonCommandsIn(target);
+  });
+
+  it.skipIf(!root)('runs the lessons\' ps, sed, date and [ in a container on it', async () => {
+    expectLessonLineRan(await runOnBase(target, LESSON_LINE));
+  }, 60_000);
+
   it.skipIf(!root)('runs them inside the tree', () => {
     const r = inChroot(target, '/bin/bash', '-c', 'ls -a /etc | sort | grep -v "^\\.*$"; echo "bash $BASH_VERSION" | cut -d. -f1 | tr a-z A-Z');
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const etc = fs.readdirSync(path.join(target, 'etc')).sort();
     expect(r.stdout).toBe([...etc, `BASH ${process.env.BASH_VERSION?.split('.')[0] ?? execFileSync('bash', ['-c', 'echo ${BASH_VERSION%%.*}'], { encoding: 'utf8' }).trim()}`, ''].join('\n'));
+  });
+});
+
+describe.skipIf(!TEST_BUSYBOX || !root)('the busybox base, built by the CLI from --busybox FILE', () => {
+  let dir: string;
+  let target: string;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'containy-rootfs-test-'));
+    target = path.join(dir, 'bb');
+    env = { CONTAINY_ROOTFS: target };
+    const started = performance.now();
+    const r = await cli(['rootfs', 'build', '--busybox', TEST_BUSYBOX!], { env });
+    expect(r.status, r.stderr).toBe(0);
+    console.log(`busybox base from ${TEST_BUSYBOX}: ${Math.round(performance.now() - started)} ms by the CLI; ${r.stderr.trim().split('\n').at(-1)}`);
+  }, 120_000);
+
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('is a busybox base, from that file, and `rootfs status` says so', async () => {
+    const marker = readMarker(target)!;
+    expect(marker.tools).toBe('busybox');
+    expect((marker.source.busybox as { from: string }).from).toBe(path.resolve(TEST_BUSYBOX!));
+    expect(readElf(hostPathInRoot(target, '/bin/busybox'))?.interpreter).toBeNull();
+    const status = await cli(['rootfs', 'status'], { env });
+    expect(status.status).toBe(0);
+    expect(status.stdout).toMatch(new RegExp(`^${target}: complete, busybox, \\d+ commands$`, 'm'));
+  });
+
+  it('holds every command a lesson runs in the base', () => {
+    expectLessonCommandsIn(target);
+  });
+
+  it('runs the lessons\' ps, sed, date and [ in a container on it', async () => {
+    expectLessonLineRan(await runOnBase(target, LESSON_LINE));
+  }, 60_000);
+
+  it('becomes a host-tools base when asked by name, once, and busybox again', async () => {
+    const host = await cli(['rootfs', 'build', '--tools', 'host'], { env });
+    expect(host.status, host.stderr).toBe(0);
+    expect(rootfsStatus(target)).toMatchObject({ tools: 'host', base: 'host tools' });
+    const again = await cli(['rootfs', 'build', '--tools', 'host'], { env });
+    expect(again.stderr).toMatch(/is already complete \(host tools; use --force to rebuild\)/);
+    const back = await cli(['rootfs', 'build', '--busybox', TEST_BUSYBOX!], { env });
+    expect(back.status, back.stderr).toBe(0);
+    expect(rootfsStatus(target)).toMatchObject({ tools: 'busybox', base: 'busybox' });
+    expect(siblings(dir, 'bb')).toEqual(['bb']);
+  }, 120_000);
+});
+
+describe.skipIf(!root)('rootfs build refuses bad input with 125 and makes nothing', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'containy-rootfs-test-'));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('a non-static --busybox, an unknown --tools, and --tools busybox with no busybox', async () => {
+    const env = { CONTAINY_ROOTFS: path.join(dir, 'base') };
+    const dynamic = await cli(['rootfs', 'build', '--busybox', process.execPath], { env });
+    expect(dynamic.status).toBe(125);
+    expect(dynamic.stderr).toMatch(/^containy-learn: rootfs build: --busybox \S+ is not static \(it needs \S+\): give the static busybox of busybox-static\n$/);
+    const tools = await cli(['rootfs', 'build', '--tools', 'alpine'], { env });
+    expect(tools.status).toBe(125);
+    expect(tools.stderr).toBe("containy-learn: rootfs build: --tools must be busybox or host, not 'alpine'\n");
+    if (!findStaticBusybox()) {
+      const none = await cli(['rootfs', 'build', '--tools', 'busybox'], { env });
+      expect(none.status).toBe(125);
+      expect(none.stderr).toMatch(/--tools busybox found no static busybox at .*: install busybox-static or give --busybox FILE\n$/);
+    }
+    expect(fs.readdirSync(dir)).toEqual([]);
   });
 });
 

@@ -1,5 +1,7 @@
 // The pieces of the rootfs builder that need no build: ldd parsing, ELF reading,
-// path resolution inside a root, stdlib filtering, archive layouts, status.
+// path resolution inside a root, stdlib filtering, archive layouts, status; the
+// build options refused before anything is made; and the lessons' commands, each
+// of which the host-tools base must copy (WANTED_COMMANDS).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,11 +15,21 @@ import {
   readElf,
   resolveInRoot,
   scriptInterpreter,
-} from '../../src/runtime/rootfs-copy.js';
-import { archiveLayout } from '../../src/runtime/rootfs-import.js';
-import { checkTarget, removeStalePartials } from '../../src/runtime/rootfs-marker.js';
-import { keepStdlibEntry } from '../../src/runtime/rootfs-python.js';
-import { commandsInRoot, missingRootfsMessage, rootfsStatus, sharedLibrariesOf } from '../../src/runtime/rootfs.js';
+} from '../../src/rootfs/rootfs-copy.js';
+import { archiveLayout } from '../../src/rootfs/rootfs-import.js';
+import { checkTarget, removeStalePartials } from '../../src/rootfs/rootfs-marker.js';
+import { keepStdlibEntry } from '../../src/rootfs/rootfs-python.js';
+import { loadLessons } from '../../src/lessons/loader.js';
+import {
+  WANTED_COMMANDS,
+  buildBaseRootfs,
+  commandsInRoot,
+  findStaticBusybox,
+  missingRootfsMessage,
+  rootfsStatus,
+  sharedLibrariesOf,
+} from '../../src/rootfs/rootfs.js';
+import { commandsRunInBase, describeMissing, programsOfCommand, programsOfScript } from './lesson-commands.js';
 
 let tmp: string;
 beforeEach(() => {
@@ -159,14 +171,29 @@ describe('archiveLayout', () => {
 describe('status and targets', () => {
   it('reports a missing rootfs and says how to build it', () => {
     const target = path.join(tmp, 'base');
-    expect(rootfsStatus(target)).toEqual({ exists: false, complete: false, kind: 'unknown', version: null, commands: [] });
+    expect(rootfsStatus(target)).toEqual({ exists: false, complete: false, kind: 'unknown', version: null, tools: null, base: null, commands: [] });
     expect(missingRootfsMessage(target)).toBe(`the base rootfs is missing at ${target}: run \`sudo containy-learn rootfs build\``);
   });
 
   it('calls a directory without our marker unknown and incomplete', () => {
     fs.mkdirSync(path.join(tmp, 'bin'));
     fs.writeFileSync(path.join(tmp, 'bin/sh'), '', { mode: 0o755 });
-    expect(rootfsStatus(tmp)).toEqual({ exists: true, complete: false, kind: 'unknown', version: null, commands: ['sh'] });
+    expect(rootfsStatus(tmp)).toEqual({ exists: true, complete: false, kind: 'unknown', version: null, tools: null, base: null, commands: ['sh'] });
+  });
+
+  it('says the base kind from the marker, also for a version 1 marker without `tools`', () => {
+    const write = (marker: object) => {
+      fs.mkdirSync(path.join(tmp, 'etc'), { recursive: true });
+      fs.writeFileSync(path.join(tmp, 'etc/containy-rootfs.json'), JSON.stringify({ createdAt: '', files: 0, sizeBytes: 0, commands: [], python: null, ...marker }));
+    };
+    write({ kind: 'built', tools: 'host', version: 2, source: { copied: {} } });
+    expect(rootfsStatus(tmp)).toMatchObject({ complete: true, tools: 'host', base: 'host tools' });
+    write({ kind: 'built', version: 1, source: { busybox: { applets: 270 } } });
+    expect(rootfsStatus(tmp)).toMatchObject({ tools: 'busybox', base: 'busybox' });
+    write({ kind: 'built', version: 1, source: { copied: {} } });
+    expect(rootfsStatus(tmp)).toMatchObject({ tools: 'host', base: 'host tools' });
+    write({ kind: 'imported', tools: null, version: 2, source: {} });
+    expect(rootfsStatus(tmp)).toMatchObject({ tools: null, base: 'imported' });
   });
 
   it('refuses / as a target', () => {
@@ -197,5 +224,78 @@ describe('forEachLimit', () => {
     await expect(run).rejects.toThrow('first fails');
     // 1 and 2 were running when 0 failed: they finished; nothing new started.
     expect(finished.sort()).toEqual([1, 2]);
+  });
+});
+
+describe('build options refused before anything is made', () => {
+  const refuses = async (opts: Parameters<typeof buildBaseRootfs>[0], message: RegExp) => {
+    const build = buildBaseRootfs(opts);
+    await expect(build).rejects.toBeInstanceOf(UserError);
+    await expect(build).rejects.toThrow(message);
+    expect(fs.readdirSync(tmp)).toEqual([]); // no target, no partial dir
+  };
+
+  it('a --busybox FILE that is missing, not a program, or not static', async () => {
+    const target = path.join(tmp, 'base');
+    await refuses({ target, busyboxFile: path.join(tmp, 'nope') }, /^rootfs build: --busybox \S+nope is not a file: give the path of a static busybox/);
+    const text = path.join(os.tmpdir(), `containy-not-elf-${process.pid}`);
+    fs.writeFileSync(text, '#!/bin/sh\n', { mode: 0o755 });
+    try {
+      await refuses({ target, busyboxFile: text }, /is not a program \(no ELF header\): give the static busybox of busybox-static$/);
+    } finally {
+      fs.rmSync(text);
+    }
+    // node is a dynamic program: its PT_INTERP names the loader.
+    await refuses({ target, busyboxFile: process.execPath }, /^rootfs build: --busybox \S+ is not static \(it needs \/\S*ld-\S+\): give the static busybox of busybox-static$/);
+  });
+
+  it('a --busybox FILE with --tools host', async () => {
+    await refuses({ target: path.join(tmp, 'base'), tools: 'host', busyboxFile: process.execPath }, /--busybox FILE makes a busybox base, not a host-tools one: drop --tools host or --busybox$/);
+  });
+
+  it.skipIf(findStaticBusybox() !== null)('--tools busybox on a host without a static busybox', async () => {
+    await refuses({ target: path.join(tmp, 'base'), tools: 'busybox' }, /^rootfs build: --tools busybox found no static busybox at \/bin\/busybox or \/usr\/bin\/busybox: install busybox-static or give --busybox FILE$/);
+  });
+});
+
+describe('the programs a shell command runs', () => {
+  it('takes the first word of each simple command, in pipes, lists and substitutions', () => {
+    expect(programsOfScript("hostname; ls /sys/class/net; ls -l /proc/self/ns | sed 's/.* -> //'")).toEqual(['hostname', 'ls', 'sed']);
+    expect(programsOfScript('echo "a run at $(date +%T)" >> /runs.txt; echo "runs so far: $(wc -l < /runs.txt)"')).toEqual(['echo', 'date', 'wc']);
+    expect(programsOfScript('mount -t tmpfs x /mnt && grep x /proc/mounts || cat `which true` 2>&1')).toEqual(['mount', 'grep', 'cat', 'which']);
+    expect(programsOfScript('(cd /tmp && pwd) & wait')).toEqual(['pwd']);
+  });
+
+  it('skips builtins, keywords, assignments, loop words and redirection targets', () => {
+    const loop = 'for ns in uts pid; do\n  mine=$(readlink /proc/self/ns/$ns) theirs=x\n  if [ "$mine" = "$theirs" ]; then v=same; else v=differs; fi\n  echo "$ns: $v" > /dev/null\ndone';
+    expect(programsOfScript(loop)).toEqual(['[', 'echo', 'readlink']);
+    expect(programsOfScript('[ -e /dev/null ] || echo missing; test -d /proc && export A=1; cd /; exit 0')).toEqual(['[', 'echo', 'test']);
+  });
+
+  it('follows exec, env and sh -c to the command they run, and skips here-doc bodies', () => {
+    expect(programsOfScript('ps; exec sleep infinity')).toEqual(['ps', 'sleep']);
+    expect(programsOfScript('env -i A=1 date; timeout 5 head -1 /etc/os-release')).toEqual(['env', 'date', 'timeout', 'head']);
+    expect(programsOfScript(`sh -c 'ps -o pid,user,args | grep -v "$(id -u)"'`)).toEqual(['sh', 'ps', 'grep', 'id']);
+    expect(programsOfScript("python3 - <<'EOF'\nimport os\nprint(os.listdir('/'))\nEOF\ntail -1 /etc/hosts")).toEqual(['python3', 'tail']);
+    expect(programsOfCommand(['python3', '/cgroups_example/mem.py'])).toEqual(['python3']);
+    expect(programsOfCommand(['/bin/sh', '-c', 'uname -r | cut -d. -f1'])).toEqual(['/bin/sh', 'uname', 'cut']);
+    expect(programsOfCommand('hostname')).toEqual(['sh', 'hostname']);
+  });
+
+  it('refuses what it cannot read rather than missing a command', () => {
+    expect(() => programsOfScript('case $x in a) ls;; esac')).toThrow(/`case` is not understood/);
+    expect(() => programsOfScript('$TOOL --version')).toThrow(/is a variable/);
+    expect(() => programsOfScript("echo 'open")).toThrow(/unclosed '/);
+  });
+});
+
+describe('every command a lesson runs in the base', () => {
+  it('is one the host-tools base copies (WANTED_COMMANDS, bash or python3)', () => {
+    const commands = commandsRunInBase(loadLessons());
+    // The lessons are read, not a list of ours: at least lesson 0's ps and readlink.
+    expect(commands.map((c) => c.program)).toEqual(expect.arrayContaining(['sh', 'ps', 'readlink', 'sleep']));
+    const copied = new Set<string>([...WANTED_COMMANDS, 'bash', 'python3']);
+    const missing = commands.filter((c) => !copied.has(c.program.split('/').pop()!));
+    expect(missing, `add these to WANTED_COMMANDS in src/rootfs/rootfs.ts:\n${describeMissing(missing)}`).toEqual([]);
   });
 });

@@ -5,20 +5,29 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { UserError } from './errors.js';
-import { isAlive } from './pids.js';
+import { UserError } from '../runtime/errors.js';
+import { isAlive } from '../runtime/pids.js';
 import { commandsInRoot, hostPathInRoot } from './rootfs-copy.js';
 
 /** Bump when the builder's output changes: a rootfs built by an older version is rebuilt. */
-export const ROOTFS_BUILD_VERSION = 1;
+// 2: the marker says which tools (busybox or host); the host-tools base holds every lesson command.
+export const ROOTFS_BUILD_VERSION = 2;
 
 /** Inside the rootfs. */
 export const MARKER_PATH = '/etc/containy-rootfs.json';
 
 export type RootfsKind = 'built' | 'imported';
 
+/** The programs of a built base: a static busybox and its applets, or the host's own tools with their libraries. */
+export type RootfsTools = 'busybox' | 'host';
+
+/** What a base is, in the words `rootfs status` and `check-all` print. */
+export type BaseKind = 'busybox' | 'host tools' | 'imported';
+
 export interface RootfsMarker {
   kind: RootfsKind;
+  /** Which programs a build copied; null for an imported tree (its programs are the archive's). */
+  tools: RootfsTools | null;
   /** ROOTFS_BUILD_VERSION of the code that wrote it. */
   version: number;
   createdAt: string;
@@ -42,6 +51,10 @@ export interface RootfsStatus {
   kind: RootfsKind | 'unknown';
   /** The build version in its marker (imported trees keep the version that imported them). */
   version: number | null;
+  /** Which programs a build copied (null: imported, or no marker). */
+  tools: RootfsTools | null;
+  /** busybox, host tools or imported; null without a marker. */
+  base: BaseKind | null;
   /** Programs on the container's PATH (/usr/local/sbin ... /bin) inside it. */
   commands: string[];
 }
@@ -50,7 +63,11 @@ export function readMarker(target: string): RootfsMarker | null {
   try {
     // Resolved inside the root: an imported tree may have etc -> /etc, which must not mean the host's.
     const marker = JSON.parse(fs.readFileSync(hostPathInRoot(target, MARKER_PATH), 'utf8')) as RootfsMarker;
-    if ((marker.kind === 'built' || marker.kind === 'imported') && typeof marker.version === 'number') return marker;
+    if ((marker.kind === 'built' || marker.kind === 'imported') && typeof marker.version === 'number') {
+      // Version 1 markers had no `tools`: its source said whether busybox was copied.
+      if (marker.tools === undefined) marker.tools = marker.kind === 'imported' ? null : marker.source?.busybox ? 'busybox' : 'host';
+      return marker;
+    }
   } catch {
     // missing or unreadable: not complete
   }
@@ -73,7 +90,7 @@ export function rootfsStatus(target: string): RootfsStatus {
   } catch {
     // missing
   }
-  if (!exists) return { exists, complete: false, kind: 'unknown', version: null, commands: [] };
+  if (!exists) return { exists, complete: false, kind: 'unknown', version: null, tools: null, base: null, commands: [] };
   const marker = readMarker(target);
   let commands: string[] | undefined;
   return {
@@ -81,10 +98,17 @@ export function rootfsStatus(target: string): RootfsStatus {
     complete: marker !== null,
     kind: marker?.kind ?? 'unknown',
     version: marker?.version ?? null,
+    tools: marker?.tools ?? null,
+    base: marker ? baseKind(marker) : null,
     get commands() {
       return (commands ??= commandsInRoot(target));
     },
   };
+}
+
+export function baseKind(marker: Pick<RootfsMarker, 'kind' | 'tools'>): BaseKind {
+  if (marker.kind === 'imported') return 'imported';
+  return marker.tools === 'busybox' ? 'busybox' : 'host tools';
 }
 
 export function missingRootfsMessage(target: string): string {

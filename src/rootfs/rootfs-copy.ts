@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { UserError } from './errors.js';
-import { CONTAINER_PATH } from './paths.js';
+import { UserError } from '../runtime/errors.js';
+import { CONTAINER_PATH } from '../runtime/paths.js';
 
 const execFileAsync = promisify(execFile);
 

@@ -1,13 +1,13 @@
 // The base rootfs every container starts from, made from the host alone (no
-// network): a static busybox when the host has one, otherwise bash and the usual
-// tools copied with their ldd libraries (lesson 1's technique), plus Python for
+// network): a static busybox and its applets, or bash and the host's own tools
+// copied with their ldd libraries (lesson 1's technique), plus Python for
 // cgroups_example. Built beside the target and renamed onto it at the end.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { UserError } from './errors.js';
+import { UserError } from '../runtime/errors.js';
 import {
   CONTAINER_PATH,
   commandsInRoot,
@@ -17,11 +17,13 @@ import {
   isStaticProgram,
   lddReportAsync,
   programClosure,
+  readElf,
   resolveInRoot,
 } from './rootfs-copy.js';
 import {
   ROOTFS_BUILD_VERSION,
   type RootfsMarker,
+  type RootfsTools,
   checkReplaceable,
   checkTarget,
   installTree,
@@ -46,29 +48,49 @@ export {
 export {
   MARKER_PATH,
   ROOTFS_BUILD_VERSION,
+  baseKind,
   missingRootfsMessage,
   removeStalePartials,
   rootfsStatus,
+  type BaseKind,
   type RootfsKind,
   type RootfsMarker,
   type RootfsStatus,
+  type RootfsTools,
 } from './rootfs-marker.js';
 export { importRootfs, type ImportOptions, type ImportResult } from './rootfs-import.js';
 
 const execFileAsync = promisify(execFile);
 
-/** What the lessons run in a container; busybox offers all of them. */
+/**
+ * The programs a container's shell finds: what the host-tools base copies (with
+ * bash and python3), and what busybox 1.35 offers as applets. Every command a
+ * lesson runs in the base must be here: test/unit/rootfs.test.ts derives them
+ * from lessons/*.md and fails naming the lesson, step and command. `[`, `echo`,
+ * `kill`... are shell builtins too, but an argv list or `env`/`xargs` runs the program.
+ */
 export const WANTED_COMMANDS = [
-  'sh', 'ls', 'cat', 'echo', 'ps', 'hostname', 'mount', 'umount', 'ip', 'id', 'sleep', 'kill', 'touch', 'rm',
-  'mkdir', 'mknod', 'chroot', 'pivot_root', 'unshare', 'nsenter', 'grep', 'head', 'tail', 'wc', 'env', 'uname',
-  'top', 'free', 'df', 'dd', 'mv', 'cp', 'ln', 'stat', 'readlink', 'find', 'sort', 'seq', 'yes', 'true', 'false',
-  'which', 'tr', 'ifconfig', 'cut', 'xargs', 'less', 'vi',
+  // the shell and the builtins that are also programs
+  'sh', '[', 'test', 'echo', 'printf', 'true', 'false', 'pwd', 'kill', 'sleep',
+  // coreutils
+  'ls', 'cat', 'head', 'tail', 'wc', 'cut', 'tr', 'sort', 'uniq', 'seq', 'yes', 'tee', 'tac', 'od', 'expr',
+  'env', 'uname', 'id', 'date', 'touch', 'rm', 'rmdir', 'mkdir', 'mknod', 'mktemp', 'mv', 'cp', 'ln', 'stat',
+  'readlink', 'realpath', 'basename', 'dirname', 'chmod', 'chown', 'du', 'df', 'dd', 'sync', 'nproc', 'chroot',
+  'timeout',
+  // text, files, editors
+  'grep', 'sed', 'awk', 'find', 'xargs', 'diff', 'less', 'more', 'vi', 'which',
+  // procps
+  'ps', 'top', 'free', 'uptime', 'watch',
+  // util-linux, hostname
+  'mount', 'umount', 'unshare', 'nsenter', 'pivot_root', 'setsid', 'dmesg', 'hostname',
+  // iproute2, net-tools
+  'ip', 'ifconfig',
 ] as const;
 
 /** Where a distribution's busybox-static puts busybox. */
 export const HOST_BUSYBOX_PATHS = ['/bin/busybox', '/usr/bin/busybox'];
 
-export type BuildStep = 'skeleton' | 'busybox' | 'coreutils' | 'python stdlib' | 'libraries' | 'finishing';
+export type BuildStep = 'skeleton' | 'busybox' | 'host tools' | 'python stdlib' | 'libraries' | 'finishing';
 
 export interface BuildProgress {
   step: BuildStep;
@@ -83,8 +105,10 @@ export interface BuildOptions {
   onProgress?: (p: BuildProgress) => void;
   /** Rebuild even if a complete rootfs of this build version is there. */
   force?: boolean;
-  /** 'never' copies bash and the host's tools with their libraries even when a static busybox exists. */
-  busybox?: 'auto' | 'never';
+  /** busybox or the host's tools. Default: busybox when a static one is found (busyboxFile, or /bin/busybox, /usr/bin/busybox), else host. */
+  tools?: RootfsTools;
+  /** The static busybox to copy instead of looking in HOST_BUSYBOX_PATHS (e.g. one unpacked from busybox-static's .deb). */
+  busyboxFile?: string;
   /** The Python to copy (a command or path; a pyenv shim is fine), or false for none. Default: found on the host. */
   python?: string | false;
 }
@@ -95,6 +119,8 @@ export interface BuildResult {
   target: string;
   sizeBytes: number;
   files: number;
+  /** Which programs it holds. */
+  tools: RootfsTools | null;
   /** Programs on the container's PATH. */
   commands: string[];
   /** Container path of the Python interpreter, or null. */
@@ -123,6 +149,7 @@ function resultFromMarker(target: string, marker: RootfsMarker, built: boolean):
     target,
     sizeBytes: marker.sizeBytes,
     files: marker.files,
+    tools: marker.tools,
     commands: marker.commands,
     python: marker.python,
     missingCommands: wanted.filter((c) => !marker.commands.includes(c)),
@@ -135,8 +162,12 @@ function isCurrent(marker: RootfsMarker): boolean {
 }
 
 async function buildAt(target: string, opts: BuildOptions): Promise<BuildResult> {
+  const tools = await chooseTools(opts); // bad input is refused before anything is made
   const existing = readMarker(target);
-  if (existing && !opts.force && isCurrent(existing)) return resultFromMarker(target, existing, false);
+  // Asked for one kind of tools by name (--tools, or --busybox FILE), a base of another kind is rebuilt.
+  const named = opts.tools !== undefined || opts.busyboxFile !== undefined;
+  const wanted = (m: RootfsMarker) => !opts.force && isCurrent(m) && (!named || m.tools === tools.kind);
+  if (existing && wanted(existing)) return resultFromMarker(target, existing, false);
   checkReplaceable(target, 'rootfs build');
   await fsp.mkdir(path.dirname(target), { recursive: true });
   await removeStalePartials(target);
@@ -148,17 +179,18 @@ async function buildAt(target: string, opts: BuildOptions): Promise<BuildResult>
     report('skeleton', 1, 1);
     const libraries = new Set<string>();
     const source: Record<string, unknown> = {};
-    const busybox = opts.busybox === 'never' ? null : findStaticBusybox();
-    if (busybox) source.busybox = await installBusybox(partial, busybox, report);
+    if (tools.kind === 'busybox') source.busybox = await installBusybox(partial, tools, report);
     else source.copied = await installHostTools(partial, libraries, report);
     const python = opts.python === false ? null : await findPython(opts.python);
     if (python) source.python = await installPython(partial, python, libraries, report);
+    addNssModules(libraries);
     await copyLibraries(partial, [...libraries], report);
-    await writeEtc(partial, { busybox: Boolean(busybox), pythonVersion: python?.version ?? null });
+    await writeEtc(partial, { tools: tools.kind, pythonVersion: python?.version ?? null });
     report('finishing', 0, 1);
     const measured = await measureTree(partial);
     const marker: RootfsMarker = {
       kind: 'built',
+      tools: tools.kind,
       version: ROOTFS_BUILD_VERSION,
       createdAt: new Date().toISOString(),
       ...measured,
@@ -167,7 +199,7 @@ async function buildAt(target: string, opts: BuildOptions): Promise<BuildResult>
       source,
     };
     await writeMarker(partial, marker);
-    const installed = await installTree(partial, target, 'rootfs build', (m) => !opts.force && isCurrent(m));
+    const installed = await installTree(partial, target, 'rootfs build', wanted);
     report('finishing', 1, 1);
     if (!installed) return resultFromMarker(target, readMarker(target)!, false);
     return resultFromMarker(target, marker, true);
@@ -216,8 +248,8 @@ async function makeSkeleton(root: string): Promise<void> {
   await fsp.symlink('/proc/self/mounts', path.join(root, 'etc/mtab'));
 }
 
-async function writeEtc(root: string, made: { busybox: boolean; pythonVersion: string | null }): Promise<void> {
-  const what = [made.busybox ? 'busybox' : 'host tools', made.pythonVersion ? `python ${made.pythonVersion}` : null].filter(Boolean).join(', ');
+async function writeEtc(root: string, made: { tools: RootfsTools; pythonVersion: string | null }): Promise<void> {
+  const what = [made.tools === 'busybox' ? 'busybox' : 'host tools', made.pythonVersion ? `python ${made.pythonVersion}` : null].filter(Boolean).join(', ');
   const files: Record<string, string> = {
     'etc/passwd': 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n',
     'etc/group': 'root:x:0:\nnogroup:x:65534:\n',
@@ -239,7 +271,12 @@ async function writeEtc(root: string, made: { busybox: boolean; pythonVersion: s
 // ---------------------------------------------------------------------------
 // Programs
 
-function findStaticBusybox(): string | null {
+type Tools = { kind: 'host' } | { kind: 'busybox'; busybox: string; applets: string[] };
+
+const NO_BUSYBOX_FIX = 'install busybox-static or give --busybox FILE';
+
+/** The first static busybox of HOST_BUSYBOX_PATHS, or null. */
+export function findStaticBusybox(): string | null {
   for (const candidate of HOST_BUSYBOX_PATHS) {
     try {
       if (fs.statSync(candidate).isFile() && isStaticProgram(candidate)) return candidate;
@@ -250,14 +287,40 @@ function findStaticBusybox(): string | null {
   return null;
 }
 
+/** Which tools to copy, checked before anything is made: a busybox asked for must be static and run. */
+async function chooseTools(opts: BuildOptions): Promise<Tools> {
+  if (opts.busyboxFile !== undefined) {
+    if (opts.tools === 'host') throw new UserError('rootfs build: --busybox FILE makes a busybox base, not a host-tools one: drop --tools host or --busybox');
+    const file = path.resolve(opts.busyboxFile);
+    let stat: fs.Stats | null = null;
+    try {
+      stat = fs.statSync(file);
+    } catch {
+      // reported below
+    }
+    if (!stat?.isFile()) throw new UserError(`rootfs build: --busybox ${opts.busyboxFile} is not a file: give the path of a static busybox (bin/busybox of busybox-static)`);
+    const elf = readElf(file);
+    if (!elf) throw new UserError(`rootfs build: --busybox ${opts.busyboxFile} is not a program (no ELF header): give the static busybox of busybox-static`);
+    if (elf.interpreter !== null) {
+      throw new UserError(`rootfs build: --busybox ${opts.busyboxFile} is not static (it needs ${elf.interpreter}): give the static busybox of busybox-static`);
+    }
+    return { kind: 'busybox', busybox: file, applets: await busyboxApplets(file, `--busybox ${opts.busyboxFile}`) };
+  }
+  if (opts.tools === 'host') return { kind: 'host' };
+  const found = findStaticBusybox();
+  if (found) return { kind: 'busybox', busybox: found, applets: await busyboxApplets(found, found) };
+  if (opts.tools === 'busybox') {
+    throw new UserError(`rootfs build: --tools busybox found no static busybox at ${HOST_BUSYBOX_PATHS.join(' or ')}: ${NO_BUSYBOX_FIX}`);
+  }
+  return { kind: 'host' };
+}
+
 /** busybox as /bin/busybox and a symlink per applet where `busybox --list-full` puts it. */
-async function installBusybox(root: string, hostBusybox: string, report: Report): Promise<Record<string, unknown>> {
+async function installBusybox(root: string, tools: { busybox: string; applets: string[] }, report: Report): Promise<Record<string, unknown>> {
+  const { busybox: hostBusybox, applets } = tools;
   await fsp.copyFile(hostBusybox, path.join(root, 'usr/bin/busybox'));
   await fsp.chmod(path.join(root, 'usr/bin/busybox'), 0o755);
-  const [{ stdout: banner }, applets] = await Promise.all([
-    execFileAsync(hostBusybox, [], { encoding: 'utf8' }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' })),
-    busyboxApplets(hostBusybox),
-  ]);
+  const { stdout: banner } = await execFileAsync(hostBusybox, [], { encoding: 'utf8' }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
   let done = 0;
   for (const applet of applets) {
     const inside = resolveInRoot(root, '/' + path.posix.dirname(applet)).path;
@@ -273,18 +336,22 @@ async function installBusybox(root: string, hostBusybox: string, report: Report)
 }
 
 /** Applet paths relative to /, e.g. "usr/bin/awk"; older busyboxes only have --list (all in bin/). */
-async function busyboxApplets(hostBusybox: string): Promise<string[]> {
+async function busyboxApplets(hostBusybox: string, named: string): Promise<string[]> {
   let list: string[];
   try {
     list = (await execFileAsync(hostBusybox, ['--list-full'], { encoding: 'utf8' })).stdout.split('\n');
   } catch {
-    list = (await execFileAsync(hostBusybox, ['--list'], { encoding: 'utf8' })).stdout.split('\n').map((n) => `bin/${n}`);
+    try {
+      list = (await execFileAsync(hostBusybox, ['--list'], { encoding: 'utf8' })).stdout.split('\n').map((n) => `bin/${n}`);
+    } catch {
+      throw new UserError(`rootfs build: ${named} does not list applets with --list: give the static busybox of busybox-static`);
+    }
   }
   // "linuxrc" (an init for initrds) is the only applet outside a bin dir; a container has no use for it.
   return list.map((l) => l.trim()).filter((l) => l.includes('/') && !l.endsWith('/busybox'));
 }
 
-/** Without busybox: bash and each wanted command the host has, at its host path. */
+/** bash and each wanted command the host has, at its host path. */
 async function installHostTools(root: string, libraries: Set<string>, report: Report): Promise<Record<string, unknown>> {
   const names = ['bash', ...WANTED_COMMANDS].filter((name) => findHostProgram(name));
   const copied: string[] = [];
@@ -294,7 +361,7 @@ async function installHostTools(root: string, libraries: Set<string>, report: Re
     for (const file of closure.files) await copyHostPath(root, file);
     for (const lib of closure.libraries) libraries.add(lib);
     copied.push(closure.files[0]);
-    report('coreutils', ++done, names.length);
+    report('host tools', ++done, names.length);
   }
   return { programs: copied };
 }
@@ -337,6 +404,19 @@ async function linkPython3(root: string, executable: string): Promise<void> {
   const hostLink = '/usr/bin/python3';
   if (fs.existsSync(hostLink) && fs.realpathSync(hostLink) === executable) await copyHostPath(root, hostLink);
   else await fsp.symlink(executable, path.join(root, 'usr/bin/python3'));
+}
+
+/**
+ * glibc loads its NSS modules with dlopen, so ldd never names them; before 2.34
+ * `id` and `ps -o user` need libnss_files.so.2 to read /etc/passwd. It sits
+ * beside libc.
+ */
+function addNssModules(libraries: Set<string>): void {
+  for (const lib of [...libraries]) {
+    if (!/\/libc\.so\.6$/.test(lib)) continue;
+    const nss = path.join(path.dirname(lib), 'libnss_files.so.2');
+    if (fs.existsSync(nss)) libraries.add(nss);
+  }
 }
 
 async function copyLibraries(root: string, libraries: string[], report: Report): Promise<void> {

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { UserError } from './errors.js';
+import { UserError } from '../runtime/errors.js';
 import { commandsInRoot, resolveInRoot } from './rootfs-copy.js';
 import {
   ROOTFS_BUILD_VERSION,
@@ -165,6 +165,7 @@ export async function importRootfs(opts: ImportOptions): Promise<ImportResult> {
     const python = ['/usr/bin/python3', '/usr/local/bin/python3'].find((p) => resolveInRoot(partial, p).exists) ?? null;
     const marker: RootfsMarker = {
       kind: 'imported',
+      tools: null,
       version: ROOTFS_BUILD_VERSION,
       createdAt: new Date().toISOString(),
       ...measured,
