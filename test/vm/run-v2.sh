@@ -30,7 +30,7 @@ for arg in "$@"; do
 done
 if [ "$BOOT_ONLY" = 1 ]; then parts=(); fi
 
-# Installs qemu/busybox and fetches the kernel if missing; a few ms when all is there.
+# Installs qemu, unpacks a static busybox into .cache/ and fetches the kernel if missing; a few ms when all is there.
 bash "$PROJECT/scripts/vm-prepare.sh"
 KERNEL_DIR="$CACHE/$(cat "$CACHE/current")"
 KERNEL=${CONTAINY_VM_KERNEL_IMAGE:-$KERNEL_DIR/vmlinux}
