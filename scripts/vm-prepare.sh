@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepare what test/vm/run-v2.sh needs to boot a cgroup v2 guest: qemu, a static
-# busybox, and a Debian kernel with the 9p and overlay modules, cached in .cache/vm/.
+# busybox (scripts/fetch-busybox.sh, into .cache/busybox/, not installed), and a
+# Debian kernel with the 9p and overlay modules, cached in .cache/vm/.
 #
 # The kernel package is pinned: its ABI name (6.1.0-50) is in the package name and
 # in the modules' path, and it changes with every Debian kernel update. If the
@@ -28,15 +29,13 @@ apt_update_once() {
   fi
 }
 
-# Tools from Debian packages.
-need_install=()
-command -v qemu-system-x86_64 >/dev/null || need_install+=(qemu-system-x86)
-dpkg -s busybox-static >/dev/null 2>&1 || need_install+=(busybox-static)
-if [ ${#need_install[@]} -gt 0 ]; then
+# qemu from Debian's package; the initramfs's busybox unpacked into the cache.
+if ! command -v qemu-system-x86_64 >/dev/null; then
   apt_update_once
-  log "installing ${need_install[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_install[@]}" >/dev/null
+  log "installing qemu-system-x86"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-system-x86 >/dev/null
 fi
+bash "$PROJECT/scripts/fetch-busybox.sh" >/dev/null
 
 # Cached when the kernel is there with this list of modules (a cache from before a
 # module was added is made again).

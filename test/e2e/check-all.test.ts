@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import { cli, hostState, isRoot, tempStateDir, warnIfNotRoot } from '../helpers/host.js';
+import { defaultRootfs } from '../../src/runtime/paths.js';
 
 warnIfNotRoot('check-all over every lesson');
 
@@ -25,6 +26,8 @@ describe.skipIf(!isRoot)('containy-learn check-all', () => {
       expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
       const summary = /(\d+) of (\d+) steps passed/.exec(r.stdout);
       expect(summary, r.stdout).not.toBeNull();
+      // The count per base and Node line, for the test matrix's log.
+      console.log(`check-all on ${defaultRootfs()} under Node ${process.version}: ${summary![0]}`);
       expect(Number(summary![1])).toBe(Number(summary![2]));
       // Every lesson took part: 0 to 5 each appear in the table.
       for (const lesson of [0, 1, 2, 3, 4, 5]) expect(r.stdout).toMatch(new RegExp(`^\\s+${lesson}\\s+1\\s`, 'm'));

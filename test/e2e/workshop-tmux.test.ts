@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadLessons } from '../../src/lessons/loader.js';
+import { defaultRootfs } from '../../src/runtime/paths.js';
 import { CLI, cli, hostState, isRoot, tempStateDir, warnIfNotRoot } from '../helpers/host.js';
 
 warnIfNotRoot('the workshop end-to-end test (its steps start real containers)');
@@ -45,7 +46,7 @@ describe.skipIf(!isRoot)('the workshop in a terminal', () => {
   let state: string;
 
   beforeAll(async () => {
-    execFileSync('tmux', ['-V']); // CI installs tmux (.ci/run); say so plainly if it is missing
+    execFileSync('tmux', ['-V']); // npm test installs tmux (scripts/test.sh); say so plainly if it is missing
     expect((await cli(['rootfs', 'build'])).status).toBe(0);
   });
 
@@ -80,6 +81,8 @@ describe.skipIf(!isRoot)('the workshop in a terminal', () => {
       `HOME=${dir}`,
       'TERM=screen-256color',
       `CONTAINY_STATE_DIR=${state}`,
+      // The base beforeAll built: rootfs/base, or the test matrix's CONTAINY_ROOTFS.
+      `CONTAINY_ROOTFS=${defaultRootfs()}`,
       `CONTAINY_PROGRESS_FILE=${path.join(dir, 'progress.json')}`,
     ];
     const command = `env -i ${env.map((e) => `'${e}'`).join(' ')} ${process.execPath} ${CLI} lesson 2 2>${dir}/stderr; echo $? > ${exitFile}`;

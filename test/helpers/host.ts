@@ -14,6 +14,17 @@ export function warnIfNotRoot(suite: string): void {
 export const PACKAGE_ROOT = path.resolve(import.meta.dirname, '../..');
 export const CLI = path.join(PACKAGE_ROOT, 'bin', 'containy-learn.js');
 
+/**
+ * Why a user other than root cannot run the CLI from this checkout (a directory above
+ * it that others may not search), or null when it can.
+ */
+export function unreachableByOthers(): string | null {
+  for (let dir = PACKAGE_ROOT; ; dir = path.dirname(dir)) {
+    if ((fs.statSync(dir).mode & 0o001) === 0) return `${dir} is not searchable by other users (mode ${(fs.statSync(dir).mode & 0o777).toString(8)}), so an unprivileged user cannot reach ${CLI}`;
+    if (dir === '/') return null;
+  }
+}
+
 /** The host's mount table without the per-mount ids, which a remount may renumber. */
 export function mountTable(): string[] {
   return fs

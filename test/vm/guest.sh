@@ -20,6 +20,12 @@ seconds() { printf '%d.%02d' $(($1 / 100)) $(($1 % 100)); }
 echo "guest: $(uname -r) on the host's root at $(seconds "$(centis)") s, cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
 : > "$results/parts"
 overall=0
+# The point of the guest: a pure cgroup v2 machine. Anything else fails the run.
+if [ "$(stat -fc %T /sys/fs/cgroup)" != cgroup2fs ]; then
+  echo "guest: /sys/fs/cgroup is $(stat -fc %T /sys/fs/cgroup), not cgroup2"
+  overall=1
+fi
+echo "guest: base rootfs ${CONTAINY_ROOTFS:-rootfs/base, the default}"
 for part in "$@"; do
   case $part in
     vitest:*) command=(node node_modules/vitest/vitest.mjs run --configLoader runner "${part#vitest:}") ;;

@@ -1,7 +1,7 @@
 #!/bin/busybox sh
 # /init of the cgroup v2 guest. test/vm/run-v2.sh puts it in an initramfs with a
 # static busybox, the modules from scripts/vm-prepare.sh (modules/order) and
-# /vm.env (PROJECT, GUEST_PATH, PARTS). It loads the modules, mounts this
+# /vm.env (PROJECT, GUEST_PATH, PARTS, CONTAINY_ROOTFS). It loads the modules, mounts this
 # machine's root read-only over virtio-9p with what a booted Linux has on top
 # (proc, sys, cgroup2, dev, tmpfs /tmp), and switch_roots into it.
 #
@@ -50,6 +50,9 @@ else
   state_env=CONTAINY_STATE_DIR=/tmp/containy-learn
 fi
 
+rootfs_env=
+[ -z "$CONTAINY_ROOTFS" ] || rootfs_env="CONTAINY_ROOTFS=$CONTAINY_ROOTFS"
+
 # shellcheck disable=SC2086 # PARTS is a list of words
-exec switch_root /host /usr/bin/env -i PATH="$GUEST_PATH" HOME=/tmp TMPDIR=/tmp CI=1 NO_COLOR=1 $state_env \
+exec switch_root /host /usr/bin/env -i PATH="$GUEST_PATH" HOME=/tmp TMPDIR=/tmp CI=1 NO_COLOR=1 $state_env $rootfs_env \
   /bin/bash "$PROJECT/test/vm/guest.sh" $PARTS

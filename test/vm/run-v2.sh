@@ -8,6 +8,7 @@
 # Usage: test/vm/run-v2.sh [PART...]
 #   vitest:FILE (or just FILE, a test file), lesson:N (check-all --lesson N), lessons (check-all)
 #   default: vitest:test/integration/cgroups.test.ts lesson:0 lesson:5
+# CONTAINY_ROOTFS=DIR (inside the project) is the base the guest's containers use.
 # Prints the guest's console, then each part's output, then a line per part:
 #   host: part PART exit STATUS in SECONDS s
 # Exits 0 when every part did; else the first failing part's status.
@@ -29,7 +30,7 @@ for arg in "$@"; do
 done
 if [ "$BOOT_ONLY" = 1 ]; then parts=(); fi
 
-# Installs qemu/busybox and fetches the kernel if missing; a few ms when all is there.
+# Installs qemu, unpacks a static busybox into .cache/ and fetches the kernel if missing; a few ms when all is there.
 bash "$PROJECT/scripts/vm-prepare.sh"
 KERNEL_DIR="$CACHE/$(cat "$CACHE/current")"
 KERNEL=${CONTAINY_VM_KERNEL_IMAGE:-$KERNEL_DIR/vmlinux}
@@ -39,7 +40,8 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/results" "$work/initramfs"/{bin,dev,proc,sys,host,modules}
 
 # The initramfs: a static busybox, the modules, /init and what it needs to know.
-cp /bin/busybox "$work/initramfs/bin/busybox"
+BUSYBOX=$(bash "$PROJECT/scripts/fetch-busybox.sh")
+cp "$BUSYBOX" "$work/initramfs/bin/busybox"
 cp "$KERNEL_DIR"/modules/*.ko "$KERNEL_DIR/modules/order" "$work/initramfs/modules/"
 cp "$PROJECT/test/vm/init.sh" "$work/initramfs/init"
 chmod +x "$work/initramfs/init"
@@ -47,8 +49,10 @@ chmod +x "$work/initramfs/init"
   printf 'PROJECT=%q\n' "$PROJECT"
   printf 'GUEST_PATH=%q\n' "$PATH"
   printf 'PARTS=%q\n' "${parts[*]}"
+  # The base the containers start from (a directory under the project, which the guest shares).
+  printf 'CONTAINY_ROOTFS=%q\n' "${CONTAINY_ROOTFS:-}"
 } > "$work/initramfs/vm.env"
-(cd "$work/initramfs" && find . | busybox cpio -o -H newc 2>/dev/null) > "$work/initramfs.cpio"
+(cd "$work/initramfs" && find . | "$BUSYBOX" cpio -o -H newc 2>/dev/null) > "$work/initramfs.cpio"
 
 share() { echo "-fsdev local,id=$1,path=$2,security_model=none,multidevs=remap$3 -device virtio-9p-pci,fsdev=$1,mount_tag=$1"; }
 
