@@ -1,0 +1,188 @@
+# nsexec.py: the single-threaded first step of a container with a user namespace.
+#
+# Why this exists: unshare(CLONE_NEWUSER) and setns() into a user namespace
+# fail with EINVAL in a multithreaded process (kernel/fork.c: CLONE_NEWUSER
+# implies CLONE_THREAD, which unshare refuses unless the caller is the only
+# thread), and every Node process has 4+ threads. runc has the same problem
+# with Go and answers it with nsexec.c, C that runs before the Go runtime
+# starts. unshare(1) cannot do the job: it cannot wait for maps a parent writes.
+#
+# Why Python and not C: a C helper needs a compiler at install time, and most
+# learners' laptops have none; python3 is on every Ubuntu, Fedora and Debian
+# desktop and the rootfs builder needs it already. CPython is single-threaded
+# until a program starts a thread, and ctypes reaches unshare() and prctl()
+# (os.unshare only arrived in 3.12). The price is CPython's start-up (~15 ms
+# here, measured; a C helper would be ~1 ms), beside the ~60 ms of the Node
+# stage that follows. Only the standard library is used, under -I -S.
+#
+# The protocol, on the socket passed as --sync-fd (one line per message):
+#   helper: unshare(CLONE_NEWUSER)                -> "ready\n"
+#   parent: writes /proc/PID/setgroups (if it must), uid_map, gid_map -> "go\n"
+#   helper: setresgid, setgroups([]), setresuid inside; unshare(the others),
+#           so they belong to the new user namespace (runc's order: the user
+#           namespace alone first, the others once its maps exist);
+#           with CLONE_NEWPID, fork: the child is PID 1 of the new namespace
+#   helper: "pid HOSTPID\n" (the process that execs); the sync fd is
+#           close-on-exec, so end-of-file after it means execve succeeded
+#   any failure: "error STEP: ERRNO: text\n", exit 125 (126/127 for execve).
+# With a fork, this process stays as the child's parent: it forwards the
+# signals a process sends it, and exits as the child did (as unshare --fork).
+import errno
+import os
+import signal
+import sys
+
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+PR_SET_PDEATHSIG = 1
+
+# Signals a launcher sends us that are meant for the container's PID 1.
+FORWARDED = [signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM,
+             signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH, signal.SIGALRM]
+
+libc = None
+libc_errno = None
+sync = -1
+
+
+def say(line):
+    os.write(sync, (line + '\n').encode())
+
+
+def fail(step, err, code=125):
+    name = errno.errorcode.get(err.errno, 'errno %s' % err.errno) if isinstance(err, OSError) else type(err).__name__
+    text = err.strerror if isinstance(err, OSError) else str(err)
+    try:
+        say('error %s: %s: %s' % (step, name, text))
+    finally:
+        os._exit(code)
+
+
+def call(step, ret):
+    if ret == -1:
+        e = libc_errno()
+        raise OSError(e, os.strerror(e), step)
+
+
+def set_parent_death_signal():
+    try:
+        call('prctl', libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0))
+    except OSError as e:
+        fail('prctl(PR_SET_PDEATHSIG)', e)
+
+
+def wait_for(word):
+    line = b''
+    while not line.endswith(b'\n'):
+        chunk = os.read(sync, 256)
+        if not chunk:
+            os._exit(125)  # the parent went away: nothing to report to
+        line += chunk
+    if line.strip() != word.encode():
+        fail('handshake', ValueError('expected %r from the parent, got %r' % (word, line.strip().decode())))
+
+
+def parse_args(argv):
+    opts = {'uid': 0, 'gid': 0}
+    i = 0
+    while argv[i] != '--':
+        opts[argv[i].lstrip('-').replace('-', '_')] = int(argv[i + 1], 0)
+        i += 2
+    return opts, argv[i + 1:]
+
+
+def exec_program(program):
+    # CPython ignores SIGPIPE and SIGXFSZ at start; ignored signals survive
+    # execve, and the container's command must not inherit that.
+    for s in (signal.SIGPIPE, signal.SIGXFSZ):
+        signal.signal(s, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    try:
+        os.execve(program[0], program, os.environ)
+    except OSError as e:
+        fail('execve %s' % program[0], e, 127 if e.errno == errno.ENOENT else 126)
+
+
+def relay(child):
+    # Blocked signals are queued for sigwaitinfo, SIGCHLD included.
+    while True:
+        info = signal.sigwaitinfo(FORWARDED + [signal.SIGCHLD])
+        if info.si_signo != signal.SIGCHLD:
+            # A terminal's ^C (si_code SI_KERNEL) reaches the child's process
+            # group already; only what a process sent (SI_USER, SI_QUEUE,
+            # SI_TKILL: si_code <= 0) is passed on.
+            if info.si_code <= 0:
+                os.kill(child, info.si_signo)
+            continue
+        pid, status = os.waitpid(child, os.WNOHANG)
+        if pid == 0:
+            continue
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            signal.signal(sig, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, [])
+            os.kill(os.getpid(), sig)
+            os._exit(128 + sig)  # a signal whose default is not to terminate
+        os._exit(os.waitstatus_to_exitcode(status))
+
+
+def main():
+    global sync, libc, libc_errno
+    opts, program = parse_args(sys.argv[1:])
+    sync = opts['sync_fd']
+    flags = opts['flags']
+    os.set_inheritable(sync, False)  # close-on-exec: end-of-file means exec'd
+    try:
+        import ctypes  # some minimal Pythons are built without it
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc_errno = ctypes.get_errno
+    except (ImportError, OSError) as e:
+        fail('python3: import ctypes', e)
+    try:
+        call('unshare', libc.unshare(CLONE_NEWUSER))
+    except OSError as e:
+        fail('unshare(CLONE_NEWUSER)', e)
+    say('ready')
+    wait_for('go')
+    try:
+        os.setresgid(opts['gid'], opts['gid'], opts['gid'])
+    except OSError as e:
+        fail('setresgid(%d)' % opts['gid'], e)
+    # Drop the supplementary groups we brought from the host (they would show
+    # as nobody); impossible, and unneeded, once setgroups is "deny".
+    with open('/proc/self/setgroups') as f:
+        if f.read().strip() == 'allow':
+            try:
+                os.setgroups([])
+            except OSError as e:
+                fail('setgroups', e)
+    try:
+        os.setresuid(opts['uid'], opts['uid'], opts['uid'])
+    except OSError as e:
+        fail('setresuid(%d)' % opts['uid'], e)
+    # If the launcher's thread dies, so do we. Set after the id changes, which
+    # clear it (commit_creds), and kept across execve.
+    set_parent_death_signal()
+    others = flags & ~CLONE_NEWUSER
+    if others:
+        try:
+            call('unshare', libc.unshare(others))
+        except OSError as e:
+            fail('unshare(0x%x)' % others, e)
+    if not flags & CLONE_NEWPID:
+        say('pid %d' % os.getpid())
+        exec_program(program)
+    signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED + [signal.SIGCHLD])
+    try:
+        child = os.fork()
+    except OSError as e:
+        fail('fork', e)
+    if child == 0:
+        set_parent_death_signal()  # fork clears it; now tied to this helper
+        exec_program(program)
+    say('pid %d' % child)
+    os.close(sync)
+    relay(child)
+
+
+main()

@@ -1,0 +1,206 @@
+// The parent's side of helpers/nsexec.py, the single-threaded first step of a
+// container with a user namespace (why a helper, and why Python: see its head).
+// We spawn it with the stage's stdio and control fds plus one sync socket,
+// wait for "ready" (the user namespace exists), write its setgroups, uid_map
+// and gid_map, say "go", and learn the host PID of the process that execs the
+// program: the helper itself, or with CLONE_NEWPID its forked child, PID 1.
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { constants as osConstants } from 'node:os';
+import type { Duplex } from 'node:stream';
+import { EXIT, UserError } from '../errors.js';
+import { CLONE } from '../linux.js';
+import { CONTAINER_PATH, PACKAGE_ROOT } from '../paths.js';
+import { formatIdMap, type UsernsSpec } from './idmap.js';
+
+export const NSEXEC_SCRIPT = path.join(PACKAGE_ROOT, 'helpers', 'nsexec.py');
+
+const CAP_SETGID = 6;
+
+/** What a container start hands over; the helper adds CLONE_NEWUSER itself. */
+export interface UsernsStart {
+  spec: UsernsSpec;
+  /** The other namespaces (CLONE_NEWPID, NEWUTS, NEWIPC, NEWNET, NEWNS), created after the maps so they belong to the new user namespace. */
+  unshareFlags: number;
+  /** What the helper execs: an absolute path and its arguments (the Node stage). */
+  program: string[];
+  env: Record<string, string>;
+  /** The program's fds from 0 on, as child_process.spawn takes them; they survive the exec. */
+  stdio: Exclude<StdioOptions, string>;
+  /** Defaults to "deny" only where the kernel requires it (see setgroupsFor). */
+  setgroups?: 'allow' | 'deny';
+  /** The interpreter for the helper; found on PATH by default. */
+  python?: string;
+}
+
+export interface UsernsProcess {
+  /** The helper, Node's own child: stdio streams, kill and exit go through it (it forwards signals). */
+  child: ChildProcess;
+  /** Host PID of the process that runs the program once exec'd. */
+  pid: Promise<number>;
+  /** Resolves once the program has been exec'd; rejects with "userns: STEP: ERRNO: ..." naming the step. */
+  execd: Promise<void>;
+}
+
+/**
+ * A python3 for the helper: the system's first (a pyenv shim on PATH is a
+ * shell script that costs tens of ms more), then PATH. Null when none.
+ */
+export function findHelperPython(searchPath = process.env.PATH ?? ''): string | null {
+  for (const dir of [...CONTAINER_PATH, ...searchPath.split(':').filter(Boolean)]) {
+    const candidate = path.join(dir, 'python3');
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+export const NO_HELPER_MESSAGE =
+  'user namespaces need a single-threaded helper, and Node is multithreaded (unshare(CLONE_NEWUSER) refuses a process with threads): ' +
+  'install python3 (sudo apt install python3, or sudo dnf install python3), or run without a user namespace (--userns host)';
+
+/** Whether this process has `cap` in its effective set (/proc/self/status CapEff). */
+function hasCapability(cap: number, status = fs.readFileSync('/proc/self/status', 'utf8')): boolean {
+  const hex = /^CapEff:\s*([0-9a-f]+)$/m.exec(status)?.[1] ?? '0';
+  return ((BigInt(`0x${hex}`) >> BigInt(cap)) & 1n) === 1n;
+}
+
+/**
+ * user_namespaces(7), kernel/user_namespace.c new_idmap_permitted(): a writer
+ * with CAP_SETGID in the parent user namespace may write any gid_map, and
+ * setgroups stays "allow" (the helper then drops the host's supplementary
+ * groups with setgroups([])). Without CAP_SETGID, the only map allowed is
+ * one line mapping the writer's own gid, and only after "deny" has been
+ * written: otherwise the process could drop a group that denies it access.
+ */
+export function setgroupsFor(writerHasCapSetgid: boolean): 'allow' | 'deny' {
+  return writerHasCapSetgid ? 'allow' : 'deny';
+}
+
+// What a refusal of each step means, where errno alone does not say.
+const HINTS: Record<string, Record<string, string>> = {
+  'unshare(CLONE_NEWUSER)': {
+    ENOSPC: 'the limit in /proc/sys/user/max_user_namespaces is reached (0 turns user namespaces off)',
+    EPERM: 'this host forbids new user namespaces (a sysctl such as kernel.unprivileged_userns_clone or kernel.apparmor_restrict_unprivileged_userns, or a seccomp filter)',
+    EINVAL: 'the helper is not single-threaded',
+  },
+  uid_map: { EPERM: 'writing a uid map needs CAP_SETUID over the new namespace\'s parent (run as root)', EINVAL: 'the kernel refused the map (overlap, size or range)' },
+  gid_map: { EPERM: 'writing a gid map needs CAP_SETGID over the new namespace\'s parent, or setgroups "deny" and one line of your own gid', EINVAL: 'the kernel refused the map (overlap, size or range)' },
+  setgroups: { EPERM: 'setgroups can be changed only before gid_map is written' },
+};
+
+function stepError(step: string, code: string, text: string): UserError {
+  const hint = Object.entries(HINTS).find(([prefix]) => step.startsWith(prefix))?.[1][code];
+  const exit = step.startsWith('execve') ? (code === 'ENOENT' ? EXIT.NOT_FOUND : EXIT.CANNOT_EXECUTE) : EXIT.RUNTIME;
+  return new UserError(`userns: ${step}: ${code}: ${hint ?? text}`, exit);
+}
+
+const errnoNames = new Map<number, string>(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
+
+/** One write at offset 0, as the kernel requires for these files. */
+function writeProcFile(pid: number, file: 'setgroups' | 'uid_map' | 'gid_map', text: string): void {
+  try {
+    const fd = fs.openSync(`/proc/${pid}/${file}`, fs.constants.O_WRONLY);
+    try {
+      const buf = Buffer.from(text);
+      const n = fs.writeSync(fd, buf, 0, buf.length, null); // write(2): these files refuse pwrite (ESPIPE)
+      if (n !== buf.length) throw Object.assign(new Error('short write'), { code: 'EINVAL' });
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const code = e.code ?? (typeof e.errno === 'number' ? errnoNames.get(-e.errno) : undefined) ?? 'EIO';
+    throw stepError(file, code, e.message);
+  }
+}
+
+/** Write setgroups (only if "deny"), uid_map and gid_map for the process `pid`, in the kernel's required order. */
+export function writeIdMaps(pid: number, spec: UsernsSpec, setgroups: 'allow' | 'deny'): void {
+  // "allow" is the default; writing it is allowed too, but says nothing.
+  if (setgroups === 'deny') writeProcFile(pid, 'setgroups', 'deny');
+  writeProcFile(pid, 'uid_map', formatIdMap(spec.uidMappings));
+  writeProcFile(pid, 'gid_map', formatIdMap(spec.gidMappings));
+}
+
+/**
+ * Start `program` in a new user namespace that owns the namespaces in
+ * `unshareFlags`. The spec must be validated already (validateUserns): then
+ * nothing is created for bad input.
+ */
+export function spawnInUserNamespace(opts: UsernsStart): UsernsProcess {
+  const python = opts.python ?? findHelperPython();
+  if (!python || !fs.existsSync(python)) throw new UserError(NO_HELPER_MESSAGE);
+  const syncFd = opts.stdio.length;
+  const setgroups = opts.setgroups ?? setgroupsFor(hasCapability(CAP_SETGID));
+  const flags = opts.unshareFlags & ~CLONE.NEWUSER;
+  const args = [
+    '-I', '-S', NSEXEC_SCRIPT,
+    '--sync-fd', String(syncFd), '--flags', `0x${flags.toString(16)}`,
+    '--uid', '0', '--gid', '0', // root inside: the stage mounts; --user applies to the command later
+    '--', ...opts.program,
+  ];
+  const child = spawn(python, args, { stdio: [...opts.stdio, 'pipe'], env: opts.env });
+
+  let resolvePid!: (pid: number) => void;
+  let rejectPid!: (err: Error) => void;
+  let resolveExecd!: () => void;
+  let rejectExecd!: (err: Error) => void;
+  const pid = new Promise<number>((res, rej) => ((resolvePid = res), (rejectPid = rej)));
+  const execd = new Promise<void>((res, rej) => ((resolveExecd = res), (rejectExecd = rej)));
+  pid.catch(() => {});
+  execd.catch(() => {});
+  let failure: UserError | undefined;
+  let programPid: number | undefined;
+  const failWith = (err: UserError) => {
+    failure ??= err;
+    rejectPid(failure);
+    rejectExecd(failure);
+  };
+
+  child.on('error', (err) => failWith(new UserError(`userns: starting the helper (${python}): ${err.message}; ${NO_HELPER_MESSAGE}`)));
+  const sync = child.stdio[syncFd] as unknown as Duplex;
+  sync.setEncoding('utf8');
+  let pending = '';
+  sync.on('data', (chunk: string) => {
+    pending += chunk;
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      if (line === 'ready') {
+        try {
+          writeIdMaps(child.pid!, opts.spec, setgroups);
+          sync.write('go\n');
+        } catch (err) {
+          child.kill('SIGKILL');
+          failWith(err as UserError);
+        }
+      } else if (line.startsWith('pid ')) {
+        programPid = Number(line.slice(4));
+        resolvePid(programPid);
+      } else {
+        const m = /^error (.+?): (\w+): (.*)$/.exec(line);
+        failWith(m ? stepError(m[1], m[2], m[3]) : new UserError(`userns: the helper said something unexpected: ${line}`));
+      }
+    }
+  });
+  sync.on('error', () => {
+    /* the helper died; 'exit' tells */
+  });
+  // The sync socket is close-on-exec in the helper: end-of-file after "pid N" and no error means exec'd.
+  sync.on('end', () => {
+    if (failure) return;
+    if (programPid !== undefined) resolveExecd();
+    else failWith(new UserError('userns: the helper ended before it started the program'));
+  });
+  child.on('exit', (code, signal) => {
+    if (programPid === undefined) failWith(new UserError(`userns: the helper exited (${signal ?? `code ${code}`}) before it started the program`));
+  });
+  return { child, pid, execd };
+}
