@@ -160,9 +160,9 @@ export function parseIdMapText(text: string): IdMapping[] {
  * plus those /etc/subuid and /etc/subgid hand to users for their own rootless
  * containers. The initial namespace's identity map (0 0 4294967295) is not a use.
  */
-export function usedHostRanges(procRoot = '/proc'): Array<{ hostID: number; size: number }> {
+export function usedHostRanges(procRoot = '/proc', subidFiles = ['/etc/subuid', '/etc/subgid']): Array<{ hostID: number; size: number }> {
   const used = new Map<string, { hostID: number; size: number }>();
-  const add = (r: { hostID: number; size: number }) => used.set(`${r.hostID}:${r.size}`, r);
+  const add = (r: { hostID: number; size: number }) => used.set(`${r.hostID}:${r.size}`, { hostID: r.hostID, size: r.size });
   for (const entry of fs.readdirSync(procRoot)) {
     if (!/^\d+$/.test(entry)) continue;
     for (const file of ['uid_map', 'gid_map']) {
@@ -175,7 +175,7 @@ export function usedHostRanges(procRoot = '/proc'): Array<{ hostID: number; size
       for (const m of parseIdMapText(text)) if (!(m.containerID === 0 && m.hostID === 0 && m.size === ID_LIMIT)) add(m);
     }
   }
-  for (const file of ['/etc/subuid', '/etc/subgid']) {
+  for (const file of subidFiles) {
     let text = '';
     try {
       text = fs.readFileSync(file, 'utf8');
