@@ -86,7 +86,10 @@ export function setgroupsFor(writerHasCapSetgid: boolean): 'allow' | 'deny' {
 const HINTS: Record<string, Record<string, string>> = {
   'unshare(CLONE_NEWUSER)': {
     ENOSPC: 'the limit in /proc/sys/user/max_user_namespaces is reached (0 turns user namespaces off)',
-    EPERM: 'this host forbids new user namespaces (a sysctl such as kernel.unprivileged_userns_clone or kernel.apparmor_restrict_unprivileged_userns, or a seccomp filter)',
+    // The sysctls kernel.unprivileged_userns_clone (Debian) and
+    // kernel.apparmor_restrict_unprivileged_userns (Ubuntu) bind only processes without CAP_SYS_ADMIN.
+    EPERM: 'this process may not make user namespaces here (we run inside a container or under a seccomp filter; without root, kernel.unprivileged_userns_clone or kernel.apparmor_restrict_unprivileged_userns may forbid it)',
+    EUSERS: 'user namespaces nest at most 32 deep',
     EINVAL: 'the helper is not single-threaded',
   },
   uid_map: { EPERM: 'writing a uid map needs CAP_SETUID over the new namespace\'s parent (run as root)', EINVAL: 'the kernel refused the map (overlap, size or range)' },

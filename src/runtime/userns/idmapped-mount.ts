@@ -4,8 +4,10 @@
 // uid 0 of the namespace, i.e. host 100000 for the map 0 100000 65536).
 //
 // Chosen over podman's chowned copy of the base per mapping: measured on this
-// 6.18 kernel (ext4), open_tree + mount_setattr take well under a millisecond
-// and no disk, while a copy costs seconds and the base's size per mapping.
+// 6.18 kernel (ext4), the idmapped mount takes under a millisecond and no
+// disk (src/bench/userns-bench.ts), while copying the 63 MB base and shifting
+// its ids took 0.2 s with a warm cache and 66 MB per mapping; and chown()
+// clears setuid bits, which a copy would have to restore.
 // Overlayfs takes an idmapped lower layer since 5.19; idmapped ext4, xfs and
 // btrfs since 5.12-5.15. Measured, too, what the wiring must respect:
 //  - overlayfs refuses the detached tree as a lowerdir (/proc/self/fd/N):
