@@ -181,7 +181,9 @@ def main():
         set_parent_death_signal()  # fork clears it; now tied to this helper
         exec_program(program)
     say('pid %d' % child)
-    os.close(sync)
+    # The program's fds are the child's now: holding the stage's control fd
+    # open here would hide its end-of-file (the sign that it exec'd).
+    os.closerange(3, os.sysconf('SC_OPEN_MAX'))
     relay(child)
 
 

@@ -19,7 +19,8 @@ const NODE_STAGE = [process.execPath, '-e', '0'];
 
 function direct(argv: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { stdio: 'ignore' });
+    // The helper's environment too: NODE_EXTRA_CA_CERTS and the like slow Node's start.
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'inherit'], env: { PATH: process.env.PATH ?? '' } });
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${argv.join(' ')}: exit ${code}`))));
   });

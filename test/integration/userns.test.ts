@@ -83,12 +83,16 @@ describe.skipIf(!isRoot)('user namespaces, for real', () => {
     expect(fs.existsSync(`/proc/${pid}`)).toBe(false);
   });
 
-  it('passes extra fds through the exec, and relays the exit status', async () => {
-    const r = run(['/bin/sh', '-c', 'echo through-fd-3 >&3; exit 7'], SPEC, { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+  it('passes extra fds through the exec, keeps none itself, and relays the exit status', async () => {
+    const r = run(['/bin/sh', '-c', 'echo through-fd-3 >&3; exec 3>&-; read line; exit 7'], SPEC, { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
     let fd3 = '';
-    (r.proc.child.stdio[3] as Readable).on('data', (d) => (fd3 += d));
-    expect(await r.exit).toEqual({ code: 7, signal: null });
+    const control = r.proc.child.stdio[3] as Readable;
+    control.on('data', (d) => (fd3 += d));
+    // The stage's control fd ends when the program closes it, though the helper still waits for it.
+    await new Promise((resolve) => control.on('end', resolve));
     expect(fd3).toBe('through-fd-3\n');
+    (r.proc.child.stdin as Writable).end('\n');
+    expect(await r.exit).toEqual({ code: 7, signal: null });
   });
 
   it('forwards a signal the parent sends to the container\'s PID 1', async () => {
