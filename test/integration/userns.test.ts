@@ -110,6 +110,27 @@ describe.skipIf(!isRoot)('user namespaces, for real', () => {
     expect((await r.exit).code).toBe(127);
   });
 
+  it('refuses, before it starts anything, a program that root inside may not reach', async () => {
+    const closed = fs.mkdtempSync(path.join(os.tmpdir(), 'containy-closed-')); // 0700, host root's
+    try {
+      fs.copyFileSync('/bin/true', path.join(closed, 'true'));
+      fs.chmodSync(path.join(closed, 'true'), 0o755);
+      const attempt = () => spawnInUserNamespace({ spec: SPEC, unshareFlags: FLAGS, program: [path.join(closed, 'true')], env: ENV, stdio: ['ignore', 'ignore', 'ignore'] });
+      expect(attempt).toThrow(`${closed} is closed to root inside the container (host uid 100000)`);
+      // An open directory, but a program only its owner may run.
+      fs.chmodSync(closed, 0o711);
+      fs.chmodSync(path.join(closed, 'true'), 0o700);
+      expect(attempt).toThrow(/true is closed to root inside/);
+      const mapsRoot = { ...SPEC, uidMappings: [{ containerID: 0, hostID: 0, size: 1 }, { containerID: 1, hostID: 100001, size: 65535 }], gidMappings: [{ containerID: 0, hostID: 0, size: 1 }, { containerID: 1, hostID: 100001, size: 65535 }] };
+      // With host root mapped, root inside owns the file and may run it.
+      const r = run([path.join(closed, 'true')], mapsRoot);
+      await r.proc.execd;
+      expect((await r.exit).code).toBe(0);
+    } finally {
+      fs.rmSync(closed, { recursive: true, force: true });
+    }
+  });
+
   it('says how to get the helper where python3 cannot be found', () => {
     expect(() => spawnInUserNamespace({ spec: SPEC, unshareFlags: FLAGS, program: ['/bin/true'], env: ENV, stdio: ['ignore', 'ignore', 'ignore'], python: '/nonexistent/python3' })).toThrow(NO_HELPER_MESSAGE);
   });

@@ -7,12 +7,11 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { constants as osConstants } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { EXIT, UserError } from '../errors.js';
 import { CLONE } from '../linux.js';
 import { CONTAINER_PATH, PACKAGE_ROOT } from '../paths.js';
-import { formatIdMap, type UsernsSpec } from './idmap.js';
+import { formatIdMap, type IdMapping, type UsernsSpec } from './idmap.js';
 
 export const NSEXEC_SCRIPT = path.join(PACKAGE_ROOT, 'helpers', 'nsexec.py');
 
@@ -32,6 +31,8 @@ export interface UsernsStart {
   setgroups?: 'allow' | 'deny';
   /** The interpreter for the helper; found on PATH by default. */
   python?: string;
+  /** Files the program reads before it leaves the host's filesystem (the stage's script); checked with program[0]. */
+  reads?: string[];
 }
 
 export interface UsernsProcess {
@@ -103,8 +104,6 @@ function stepError(step: string, code: string, text: string): UserError {
   return new UserError(`userns: ${step}: ${code}: ${hint ?? text}`, exit);
 }
 
-const errnoNames = new Map<number, string>(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
-
 /** One write at offset 0, as the kernel requires for these files. */
 function writeProcFile(pid: number, file: 'setgroups' | 'uid_map' | 'gid_map', text: string): void {
   try {
@@ -118,7 +117,7 @@ function writeProcFile(pid: number, file: 'setgroups' | 'uid_map' | 'gid_map', t
     }
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    const code = e.code ?? (typeof e.errno === 'number' ? errnoNames.get(-e.errno) : undefined) ?? 'EIO';
+    const code = e.code ?? 'EIO';
     throw stepError(file, code, e.message);
   }
 }
@@ -131,6 +130,36 @@ export function writeIdMaps(pid: number, spec: UsernsSpec, setgroups: 'allow' | 
   writeProcFile(pid, 'gid_map', formatIdMap(spec.gidMappings));
 }
 
+function isMappedHostId(map: IdMapping[], hostId: number): boolean {
+  return map.some((m) => hostId >= m.hostID && hostId < m.hostID + m.size);
+}
+
+/**
+ * The first path on the way to `file` that root inside the namespace cannot
+ * pass, or undefined. Root inside has no privilege over a host inode unless
+ * both its owner and group are mapped (capable_wrt_inode_uidgid() in
+ * kernel/capability.c); otherwise the "other" bits decide: x on every
+ * directory, and r (and x, for a program) on the file. ACLs are not read.
+ */
+export function blockedForMappedRoot(file: string, spec: UsernsSpec, needs: { execute: boolean }): string | undefined {
+  const parts = path.resolve(file).split('/').filter(Boolean);
+  for (let i = 0; i <= parts.length; i++) {
+    const at = '/' + parts.slice(0, i).join('/');
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(at);
+    } catch {
+      return undefined; // missing: the exec itself will say ENOENT
+    }
+    if (isMappedHostId(spec.uidMappings, st.uid) && isMappedHostId(spec.gidMappings, st.gid)) continue;
+    const isLast = i === parts.length;
+    const wanted = isLast ? 0o4 | (needs.execute ? 0o1 : 0) : 0o1;
+    if (isLast && st.isDirectory()) continue;
+    if ((st.mode & wanted) !== wanted) return at;
+  }
+  return undefined;
+}
+
 /**
  * Start `program` in a new user namespace that owns the namespaces in
  * `unshareFlags`. The spec must be validated already (validateUserns): then
@@ -139,6 +168,16 @@ export function writeIdMaps(pid: number, spec: UsernsSpec, setgroups: 'allow' | 
 export function spawnInUserNamespace(opts: UsernsStart): UsernsProcess {
   const python = opts.python ?? findHelperPython();
   if (!python || !fs.existsSync(python)) throw new UserError(NO_HELPER_MESSAGE);
+  const rootHost = opts.spec.uidMappings.find((m) => m.containerID === 0)?.hostID;
+  for (const [file, execute] of [[opts.program[0], true], ...(opts.reads ?? []).map((f) => [f, false] as const)] as const) {
+    const blocked = blockedForMappedRoot(file, opts.spec, { execute });
+    if (blocked) {
+      throw new UserError(
+        `userns: ${file}: ${blocked} is closed to root inside the container (host uid ${rootHost}), which has no privilege over host files: ` +
+          `install Node and containy-learn where every user may read them (not under /root or a private home), or chmod o+${blocked !== file ? 'x' : execute ? 'rx' : 'r'} ${blocked}`,
+      );
+    }
+  }
   const syncFd = opts.stdio.length;
   const setgroups = opts.setgroups ?? setgroupsFor(hasCapability(CAP_SETGID));
   const flags = opts.unshareFlags & ~CLONE.NEWUSER;

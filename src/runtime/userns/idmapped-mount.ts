@@ -16,47 +16,14 @@
 //    which is the host's. Attached with move_mount into the container's own
 //    mount namespace (by a process in it, or a thread that setns'd there),
 //    it works, and the host's mount table never shows it.
-//  - overlayfs mounted inside a user namespace needs the "userxattr" option
-//    (trusted.* xattrs need CAP_SYS_ADMIN in the initial namespace).
-// open_tree, move_mount and mount_setattr have glibc wrappers only since 2.36;
-// the raw syscall numbers are the same on x86_64 and arm64 (asm-generic).
-import { createRequire } from 'node:module';
-import { constants as osConstants } from 'node:os';
+//  - overlayfs mounted inside a user namespace should get "userxattr" (5.11+):
+//    without it the mount succeeds, but overlayfs cannot set its trusted.*
+//    xattrs (they need CAP_SYS_ADMIN in the initial namespace) and falls back
+//    (dmesg: "failed to set xattr on upper", redirect_dir=nofollow,
+//    uuid=null); with it, they are user.overlay.* on the upper layer.
 import fs from 'node:fs';
-import { SyscallError } from '../errors.js';
 import * as libc from '../libc.js';
 import { CLONE } from '../linux.js';
-
-const require = createRequire(import.meta.url);
-const koffi = require('koffi') as typeof import('koffi');
-const lib = koffi.load('libc.so.6');
-
-const SYS = { open_tree: 428, move_mount: 429, mount_setattr: 442 } as const;
-const AT_FDCWD = -100;
-const AT_EMPTY_PATH = 0x1000;
-const AT_RECURSIVE = 0x8000;
-const OPEN_TREE_CLONE = 1;
-const OPEN_TREE_CLOEXEC = 0o2000000;
-const MOVE_MOUNT_F_EMPTY_PATH = 0x4;
-const MOUNT_ATTR_IDMAP = 0x00100000;
-
-// struct mount_attr (linux/mount.h): four u64, MOUNT_ATTR_SIZE_VER0 = 32.
-const MountAttr = koffi.struct('mount_attr', { attr_set: 'uint64_t', attr_clr: 'uint64_t', propagation: 'uint64_t', userns_fd: 'uint64_t' });
-
-// One fixed prototype per use: syscall() is variadic.
-const c = {
-  openTree: lib.func('long syscall(long nr, int dfd, const char *path, unsigned int flags)'),
-  mountSetattr: lib.func('long syscall(long nr, int dfd, const char *path, unsigned int flags, mount_attr *attr, size_t size)'),
-  moveMount: lib.func('long syscall(long nr, int from_dfd, const char *from_path, int to_dfd, const char *to_path, unsigned int flags)'),
-};
-
-const errnoNames = new Map<number, string>(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
-
-function check(syscall: string, ret: number | bigint, detail: string): number {
-  if (Number(ret) >= 0) return Number(ret);
-  const errno = koffi.errno();
-  throw new SyscallError(syscall, errnoNames.get(errno) ?? `errno ${errno}`, detail);
-}
 
 /**
  * A detached copy of the tree at `source` whose ids are mapped through the
@@ -65,20 +32,14 @@ function check(syscall: string, ret: number | bigint, detail: string): number {
  * Needs CAP_SYS_ADMIN in the initial user namespace.
  */
 export function idmappedTree(source: string, usernsFd: number): number {
-  const fd = check('open_tree', c.openTree(SYS.open_tree, AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE), source);
+  const fd = libc.openTreeClone(source);
   try {
-    const attr = { attr_set: MOUNT_ATTR_IDMAP, attr_clr: 0, propagation: 0, userns_fd: usernsFd };
-    check('mount_setattr', c.mountSetattr(SYS.mount_setattr, fd, '', AT_EMPTY_PATH | AT_RECURSIVE, attr, koffi.sizeof(MountAttr)), `MOUNT_ATTR_IDMAP on ${source}`);
+    libc.idmapTree(fd, usernsFd, source);
   } catch (err) {
     fs.closeSync(fd);
     throw err;
   }
   return fd;
-}
-
-/** Attach a detached tree at `target`, in the calling thread's mount namespace. */
-export function attachTree(treeFd: number, target: string): void {
-  check('move_mount', c.moveMount(SYS.move_mount, treeFd, '', AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH), target);
 }
 
 /**
@@ -106,7 +67,7 @@ export function attachIdmappedBase(source: string, pid: number, target: string):
     libc.unshare(CLONE.FS);
     libc.setns(containerMnt, CLONE.NEWNS, 'the container\'s mount namespace');
     try {
-      attachTree(tree, target);
+      libc.moveMountTo(tree, target);
     } finally {
       libc.setns(ownMnt, CLONE.NEWNS, 'back to our own mount namespace');
       process.chdir(cwd);
