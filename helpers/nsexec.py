@@ -25,6 +25,9 @@
 #   helper: "pid HOSTPID\n" (the process that execs); the sync fd is
 #           close-on-exec, so end-of-file after it means execve succeeded
 #   any failure: "error STEP: ERRNO: text\n", exit 125 (126/127 for execve).
+# With --join-pid PID it joins a running container instead (for exec): setns
+# into PID's user namespace first, then the namespaces in --flags, and no
+# maps (they exist): straight to "pid HOSTPID".
 # With a fork, this process stays as the child's parent: it forwards the
 # signals a process sends it, and exits as the child did (as unshare --fork).
 import errno
@@ -126,24 +129,13 @@ def relay(child):
         os._exit(os.waitstatus_to_exitcode(status))
 
 
-def main():
-    global sync, libc, libc_errno
-    opts, program = parse_args(sys.argv[1:])
-    sync = opts['sync_fd']
-    flags = opts['flags']
-    os.set_inheritable(sync, False)  # close-on-exec: end-of-file means exec'd
-    try:
-        import ctypes  # some minimal Pythons are built without it
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc_errno = ctypes.get_errno
-    except (ImportError, OSError) as e:
-        fail('python3: import ctypes', e)
-    try:
-        call('unshare', libc.unshare(CLONE_NEWUSER))
-    except OSError as e:
-        fail('unshare(CLONE_NEWUSER)', e)
-    say('ready')
-    wait_for('go')
+# Namespace files under /proc/PID/ns, with their clone flags, in the order
+# they are joined: the user namespace first, for the privilege over the rest.
+NAMESPACE_FILES = [('user', CLONE_NEWUSER), ('ipc', 0x08000000), ('uts', 0x04000000),
+                   ('net', 0x40000000), ('pid', CLONE_NEWPID), ('mnt', 0x00020000), ('cgroup', 0x02000000)]
+
+
+def become_root_inside(opts):
     try:
         os.setresgid(opts['gid'], opts['gid'], opts['gid'])
     except OSError as e:
@@ -160,15 +152,65 @@ def main():
         os.setresuid(opts['uid'], opts['uid'], opts['uid'])
     except OSError as e:
         fail('setresuid(%d)' % opts['uid'], e)
-    # If the launcher's thread dies, so do we. Set after the id changes, which
-    # clear it (commit_creds), and kept across execve.
-    set_parent_death_signal()
+
+
+def create(opts, flags):
+    try:
+        call('unshare', libc.unshare(CLONE_NEWUSER))
+    except OSError as e:
+        fail('unshare(CLONE_NEWUSER)', e)
+    say('ready')
+    wait_for('go')
+    become_root_inside(opts)
     others = flags & ~CLONE_NEWUSER
     if others:
         try:
             call('unshare', libc.unshare(others))
         except OSError as e:
             fail('unshare(0x%x)' % others, e)
+
+
+def join(opts, flags):
+    """Join a running container: its user namespace, then the others in flags."""
+    pid = opts['join_pid']
+    # Open every file before joining any: after that, /proc/PID may not resolve.
+    fds = []
+    for name, flag in NAMESPACE_FILES:
+        if flag == CLONE_NEWUSER or flags & flag:
+            try:
+                fds.append((name, flag, os.open('/proc/%d/ns/%s' % (pid, name), os.O_RDONLY | os.O_CLOEXEC)))
+            except OSError as e:
+                fail('open /proc/%d/ns/%s' % (pid, name), e)
+    for name, flag, fd in fds:
+        try:
+            call('setns', libc.setns(fd, flag))
+        except OSError as e:
+            fail('setns(%s)' % name, e)
+        os.close(fd)
+    become_root_inside(opts)
+
+
+def main():
+    global sync, libc, libc_errno
+    opts, program = parse_args(sys.argv[1:])
+    sync = opts['sync_fd']
+    flags = opts['flags']
+    os.set_inheritable(sync, False)  # close-on-exec: end-of-file means exec'd
+    try:
+        import ctypes  # some minimal Pythons are built without it
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc_errno = ctypes.get_errno
+    except (ImportError, OSError) as e:
+        fail('python3: import ctypes', e)
+    if 'join_pid' in opts:
+        join(opts, flags)
+    else:
+        create(opts, flags)
+    # If the launcher's thread dies, so do we. Set after the id changes, which
+    # clear it (commit_creds), and kept across execve.
+    set_parent_death_signal()
+    # unshare(CLONE_NEWPID) and setns() into a PID namespace both move only
+    # our children there.
     if not flags & CLONE_NEWPID:
         say('pid %d' % os.getpid())
         exec_program(program)

@@ -10,7 +10,7 @@ import type { Readable, Writable } from 'node:stream';
 import { CLONE } from '../../src/runtime/linux.js';
 import { UserError } from '../../src/runtime/errors.js';
 import { formatIdMap, validateIdMap, type IdMapping, type UsernsSpec } from '../../src/runtime/userns/idmap.js';
-import { NO_HELPER_MESSAGE, spawnInUserNamespace, type UsernsProcess } from '../../src/runtime/userns/helper.js';
+import { NO_HELPER_MESSAGE, spawnInUserNamespace, spawnJoiningUserNamespace, type UsernsProcess } from '../../src/runtime/userns/helper.js';
 import { attachIdmappedBase } from '../../src/runtime/userns/idmapped-mount.js';
 import { isRoot, mountTable, warnIfNotRoot } from '../helpers/host.js';
 
@@ -102,6 +102,24 @@ describe.skipIf(!isRoot)('user namespaces, for real', () => {
     r.proc.child.kill('SIGTERM');
     expect(await r.exit).toEqual({ code: 3, signal: null });
     expect(r.stdout()).toContain('term');
+  });
+
+  it('joins a running container\'s user namespace and others (exec), as root inside', async () => {
+    const box = run(['/bin/sh', '-c', 'hostname joined-box; echo up; read line']);
+    const pid = await box.proc.pid;
+    await waitForOutput(box, /up\n/);
+    const joined = spawnJoiningUserNamespace({
+      pid, joinFlags: CLONE.NEWPID | CLONE.NEWUTS, env: ENV, stdio: ['ignore', 'pipe', 'pipe'],
+      program: ['/bin/sh', '-c', 'id -u; hostname; cat /proc/self/uid_map; readlink /proc/self/ns/user /proc/self/ns/pid'],
+    });
+    let out = '';
+    (joined.child.stdout as Readable).on('data', (d) => (out += d));
+    const code = await new Promise((resolve) => joined.child.on('close', resolve));
+    expect(code).toBe(0);
+    const lines = out.split('\n').map((l) => l.trim().split(/\s+/).join(' '));
+    expect(lines.slice(0, 5)).toEqual(['0', 'joined-box', '0 100000 65536', fs.readlinkSync(`/proc/${pid}/ns/user`), fs.readlinkSync(`/proc/${pid}/ns/pid`)]);
+    (box.proc.child.stdin as Writable).end('\n');
+    expect((await box.exit).code).toBe(0);
   });
 
   it('names the step that failed: a missing program is execve ENOENT, exit 127', async () => {

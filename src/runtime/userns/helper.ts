@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream';
 import { EXIT, UserError } from '../errors.js';
 import { CLONE } from '../linux.js';
 import { CONTAINER_PATH, PACKAGE_ROOT } from '../paths.js';
-import { formatIdMap, type IdMapping, type UsernsSpec } from './idmap.js';
+import { formatIdMap, parseIdMapText, type IdMapping, type UsernsSpec } from './idmap.js';
 
 export const NSEXEC_SCRIPT = path.join(PACKAGE_ROOT, 'helpers', 'nsexec.py');
 
@@ -160,17 +160,10 @@ export function blockedForMappedRoot(file: string, spec: UsernsSpec, needs: { ex
   return undefined;
 }
 
-/**
- * Start `program` in a new user namespace that owns the namespaces in
- * `unshareFlags`. The spec must be validated already (validateUserns): then
- * nothing is created for bad input.
- */
-export function spawnInUserNamespace(opts: UsernsStart): UsernsProcess {
-  const python = opts.python ?? findHelperPython();
-  if (!python || !fs.existsSync(python)) throw new UserError(NO_HELPER_MESSAGE);
-  const rootHost = opts.spec.uidMappings.find((m) => m.containerID === 0)?.hostID;
+function refuseUnreachable(opts: { program: string[]; reads?: string[] }, spec: UsernsSpec): void {
+  const rootHost = spec.uidMappings.find((m) => m.containerID === 0)?.hostID;
   for (const [file, execute] of [[opts.program[0], true], ...(opts.reads ?? []).map((f) => [f, false] as const)] as const) {
-    const blocked = blockedForMappedRoot(file, opts.spec, { execute });
+    const blocked = blockedForMappedRoot(file, spec, { execute });
     if (blocked) {
       throw new UserError(
         `userns: ${file}: ${blocked} is closed to root inside the container (host uid ${rootHost}), which has no privilege over host files: ` +
@@ -178,12 +171,65 @@ export function spawnInUserNamespace(opts: UsernsStart): UsernsProcess {
       );
     }
   }
-  const syncFd = opts.stdio.length;
+}
+
+function helperPython(python: string | undefined): string {
+  const found = python ?? findHelperPython();
+  if (!found || !fs.existsSync(found)) throw new UserError(NO_HELPER_MESSAGE);
+  return found;
+}
+
+/**
+ * Start `program` in a new user namespace that owns the namespaces in
+ * `unshareFlags`. The spec must be validated already (validateUserns): then
+ * nothing is created for bad input.
+ */
+export function spawnInUserNamespace(opts: UsernsStart): UsernsProcess {
+  const python = helperPython(opts.python);
+  refuseUnreachable(opts, opts.spec);
   const setgroups = opts.setgroups ?? setgroupsFor(hasCapability(CAP_SETGID));
   const flags = opts.unshareFlags & ~CLONE.NEWUSER;
+  return startHelper(python, ['--flags', `0x${flags.toString(16)}`], opts, (helperPid) => writeIdMaps(helperPid, opts.spec, setgroups));
+}
+
+export interface UsernsJoin {
+  /** Host PID of a process in the container (its PID 1). */
+  pid: number;
+  /** The namespaces to join besides its user namespace, as clone flags. Leave
+   * out CLONE_NEWNS to exec a program from the host's filesystem (the Node
+   * stage, which joins the mount namespace itself, from MOUNT_NS_FD). */
+  joinFlags: number;
+  program: string[];
+  env: Record<string, string>;
+  stdio: Exclude<StdioOptions, string>;
+  python?: string;
+  reads?: string[];
+}
+
+/**
+ * Run `program` in a running container's user namespace (exec): setns() into
+ * a user namespace is refused to a multithreaded process too. Root inside,
+ * and with CLONE_NEWPID in joinFlags a child of the helper in the container's
+ * PID namespace.
+ */
+export function spawnJoiningUserNamespace(opts: UsernsJoin): UsernsProcess {
+  const python = helperPython(opts.python);
+  const read = (file: string) => parseIdMapText(fs.readFileSync(`/proc/${opts.pid}/${file}`, 'utf8'));
+  refuseUnreachable(opts, { uidMappings: read('uid_map'), gidMappings: read('gid_map'), user: { uid: 0, gid: 0 } });
+  const flags = opts.joinFlags & ~CLONE.NEWUSER;
+  return startHelper(python, ['--join-pid', String(opts.pid), '--flags', `0x${flags.toString(16)}`], opts);
+}
+
+/** Spawn the helper and follow its sync socket; `onReady` writes the maps of a new namespace. */
+function startHelper(
+  python: string,
+  helperArgs: string[],
+  opts: { program: string[]; env: Record<string, string>; stdio: Exclude<StdioOptions, string> },
+  onReady?: (helperPid: number) => void,
+): UsernsProcess {
+  const syncFd = opts.stdio.length;
   const args = [
-    '-I', '-S', NSEXEC_SCRIPT,
-    '--sync-fd', String(syncFd), '--flags', `0x${flags.toString(16)}`,
+    '-I', '-S', NSEXEC_SCRIPT, '--sync-fd', String(syncFd), ...helperArgs,
     '--uid', '0', '--gid', '0', // root inside: the stage mounts; --user applies to the command later
     '--', ...opts.program,
   ];
@@ -215,9 +261,9 @@ export function spawnInUserNamespace(opts: UsernsStart): UsernsProcess {
     while ((nl = pending.indexOf('\n')) >= 0) {
       const line = pending.slice(0, nl);
       pending = pending.slice(nl + 1);
-      if (line === 'ready') {
+      if (line === 'ready' && onReady) {
         try {
-          writeIdMaps(child.pid!, opts.spec, setgroups);
+          onReady(child.pid!);
           sync.write('go\n');
         } catch (err) {
           child.kill('SIGKILL');
