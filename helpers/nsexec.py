@@ -3,17 +3,19 @@
 # Why this exists: unshare(CLONE_NEWUSER) and setns() into a user namespace
 # fail with EINVAL in a multithreaded process (kernel/fork.c: CLONE_NEWUSER
 # implies CLONE_THREAD, which unshare refuses unless the caller is the only
-# thread), and every Node process has 4+ threads. runc has the same problem
-# with Go and answers it with nsexec.c, C that runs before the Go runtime
-# starts. unshare(1) cannot do the job: it cannot wait for maps a parent writes.
+# thread; kernel/user_namespace.c userns_install() likewise), and every Node
+# process has 4+ threads. runc has the same problem with Go and answers it
+# with nsexec.c, C that runs before the Go runtime starts. unshare(1) cannot
+# do the job: it cannot wait for maps a parent writes.
 #
 # Why Python and not C: a C helper needs a compiler at install time, and most
 # learners' laptops have none; python3 is on every Ubuntu, Fedora and Debian
 # desktop and the rootfs builder needs it already. CPython is single-threaded
-# until a program starts a thread, and ctypes reaches unshare() and prctl()
-# (os.unshare only arrived in 3.12). The price is CPython's start-up (~15 ms
-# here, measured; a C helper would be ~1 ms), beside the ~60 ms of the Node
-# stage that follows. Only the standard library is used, under -I -S.
+# until a program starts a thread, and ctypes reaches unshare(), setns() and
+# prctl() (os.unshare and os.setns only arrived in 3.12). The price, measured
+# by src/bench/userns-bench.ts: CPython with ctypes starts in ~17 ms, and the
+# helper adds ~27 ms to a start of the Node stage; a C helper would save most
+# of the interpreter's part. Only the standard library is used, under -I -S.
 #
 # The protocol, on the socket passed as --sync-fd (one line per message):
 #   helper: unshare(CLONE_NEWUSER)                -> "ready\n"
@@ -32,8 +34,14 @@
 # signals a process sends it, and exits as the child did (as unshare --fork).
 import errno
 import os
-import signal
 import sys
+
+try:
+    # The C module under `signal`: the same calls, without the enum wrappers
+    # whose import is a third of this helper's start-up (python3 -X importtime).
+    import _signal as signal
+except ImportError:
+    import signal
 
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
