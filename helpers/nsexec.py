@@ -134,7 +134,7 @@ def relay(child):
             signal.pthread_sigmask(signal.SIG_SETMASK, [])
             os.kill(os.getpid(), sig)
             os._exit(128 + sig)  # a signal whose default is not to terminate
-        os._exit(os.waitstatus_to_exitcode(status))
+        os._exit(os.WEXITSTATUS(status))  # (waitstatus_to_exitcode needs 3.9; Ubuntu 20.04 has 3.8)
 
 
 # Namespace files under /proc/PID/ns, with their clone flags, in the order
