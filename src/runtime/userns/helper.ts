@@ -4,6 +4,24 @@
 // wait for "ready" (the user namespace exists), write its setgroups, uid_map
 // and gid_map, say "go", and learn the host PID of the process that execs the
 // program: the helper itself, or with CLONE_NEWPID its forked child, PID 1.
+//
+// A container start with a user namespace, in order:
+//  1. usernsFromFlags() / parseConfigyUserns(): validate (pure; UserError, exit 125).
+//  2. chown the overlay's upper and work dirs to the host ids of container
+//     0:0 (hostIdOf), and keep every directory above them, the base, Node
+//     and this package open to "other" (x): root inside has no privilege
+//     over host files. spawnInUserNamespace() refuses an unreachable program.
+//  3. spawnInUserNamespace({ spec, unshareFlags: PID|UTS|IPC|NET|NS,
+//     program: [node, stage.js], stdio: [io, io, io, 'pipe'] }) instead of a
+//     worker's unshare() + spawn: Node itself unshares nothing here.
+//  4. await pid: the stage's host PID (PID 1 inside): records, probes, cgroup join.
+//  5. attachIdmappedBase(base, pid, dir): the idmapped lower layer, in the
+//     container's mount namespace only.
+//  6. The stage's order as today, but: no unshare(CLONE_NEWNS) (the helper
+//     made it; still make / rprivate), overlay options with
+//     lowerdir=dir and userxattr, and --user applied by the stage just before
+//     execve (the helper must leave it root inside, to mount).
+//  7. Signals to `child` are forwarded; its exit is the stage's.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
