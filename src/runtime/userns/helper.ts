@@ -20,7 +20,10 @@
 //  6. The stage's order as today, but: no unshare(CLONE_NEWNS) (the helper
 //     made it; still make / rprivate), overlay options with
 //     lowerdir=dir and userxattr, and --user applied by the stage just before
-//     execve (the helper must leave it root inside, to mount).
+//     execve (the helper must leave it root inside, to mount). /dev: mknod
+//     is EPERM inside (vfs_mknod wants CAP_MKNOD in the initial namespace;
+//     measured), so bind-mount the host's device nodes, as runc does
+//     rootless; /proc and /sys mount fine (measured).
 //  7. Signals to `child` are forwarded; its exit is the stage's.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
