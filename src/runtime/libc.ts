@@ -21,6 +21,14 @@ const F_SETFL = 4;
 const FD_CLOEXEC = 1;
 const O_NONBLOCK = 0o4000;
 const PR_SET_PDEATHSIG = 1;
+const PR_CAPBSET_DROP = 24;
+const PR_SET_NO_NEW_PRIVS = 38;
+const PR_CAP_AMBIENT = 47;
+const PR_CAP_AMBIENT_CLEAR_ALL = 4;
+const PR_SET_SECCOMP = 22;
+const SECCOMP_MODE_FILTER = 2;
+const _LINUX_CAPABILITY_VERSION_3 = 0x20080522;
+const MFD_CLOEXEC = 1;
 
 // pivot_root has no glibc wrapper: the raw syscall number differs per architecture.
 const SYS_pivot_root: Record<string, number> = { x64: 155, arm64: 41 };
@@ -39,6 +47,9 @@ const MOUNT_ATTR_IDMAP = 0x00100000;
 
 // struct mount_attr (linux/mount.h): four u64, MOUNT_ATTR_SIZE_VER0 = 32.
 const MountAttr = koffi.struct('mount_attr', { attr_set: 'uint64_t', attr_clr: 'uint64_t', propagation: 'uint64_t', userns_fd: 'uint64_t' });
+
+// struct sock_fprog (linux/filter.h): the instruction count and a pointer to them.
+koffi.struct('sock_fprog', { len: 'uint16_t', filter: 'void *' });
 
 const c = {
   unshare: lib.func('int unshare(int flags)'),
@@ -59,16 +70,28 @@ const c = {
   openTree: lib.func('long syscall(long nr, int dfd, const char *path, unsigned int flags)'),
   mountSetattr: lib.func('long syscall(long nr, int dfd, const char *path, unsigned int flags, mount_attr *attr, size_t size)'),
   moveMount: lib.func('long syscall(long nr, int from_dfd, const char *from_path, int to_dfd, const char *to_path, unsigned int flags)'),
+  prctlSeccomp: lib.func('int prctl(int option, unsigned long mode, const sock_fprog *prog, unsigned long arg4, unsigned long arg5)'),
+  memfdCreate: lib.func('int memfd_create(const char *name, unsigned int flags)'),
+  // header: { u32 version; i32 pid }, data: 2 x { u32 effective, permitted, inheritable }
+  capset: lib.func('int capset(void *header, void *data)'),
+  capget: lib.func('int capget(void *header, _Out_ void *data)'),
+  // glibc's struct statvfs on LP64: ten unsigned longs/u64s, f_flag the tenth (offset 72).
+  statvfs: lib.func('int statvfs(const char *path, _Out_ uint8_t *buf)'),
 };
 
 const errnoNames = new Map<number, string>(
   Object.entries(osConstants.errno).map(([name, n]) => [n, name]),
 );
 
+export function errnoName(errno: number): string {
+  return errnoNames.get(errno) ?? `errno ${errno}`;
+}
+
+/** Returns what the call returned (an fd, for some) unless it is -1. */
 function check(syscall: string, ret: number | bigint, detail?: string): number {
   if (Number(ret) !== -1) return Number(ret);
   const errno = koffi.errno(); // read at once: any later libc call may overwrite it
-  throw new SyscallError(syscall, errnoNames.get(errno) ?? `errno ${errno}`, detail);
+  throw new SyscallError(syscall, errnoName(errno), detail);
 }
 
 export function unshare(flags: number): void {
@@ -157,4 +180,71 @@ export function idmapTree(treeFd: number, usernsFd: number, detail: string): voi
 /** Attach the detached tree `treeFd` at `target`, in the calling thread's mount namespace. */
 export function moveMountTo(treeFd: number, target: string): void {
   check('move_mount', c.moveMount(SYS_move_mount, treeFd, '', AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH), target);
+}
+/** Remove one capability from this thread's bounding set (needs CAP_SETPCAP). */
+export function dropBoundingCapability(cap: number, name: string): void {
+  check('prctl PR_CAPBSET_DROP', c.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), name);
+}
+
+export function clearAmbientCapabilities(): void {
+  check('prctl PR_CAP_AMBIENT', c.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), 'PR_CAP_AMBIENT_CLEAR_ALL');
+}
+
+export function setNoNewPrivileges(): void {
+  check('prctl PR_SET_NO_NEW_PRIVS', c.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+}
+
+/**
+ * Install a compiled seccomp filter (BPF, 8 bytes an instruction) on this thread:
+ * prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER), what seccomp_load does without TSYNC.
+ * Needs CAP_SYS_ADMIN or no_new_privs.
+ */
+export function setSeccompFilter(bpf: Buffer): void {
+  check('prctl PR_SET_SECCOMP', c.prctlSeccomp(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, { len: bpf.length / 8, filter: bpf }, 0, 0), `${bpf.length / 8} BPF instructions`);
+}
+
+/** An anonymous in-memory file (memfd_create(2)), close-on-exec. */
+export function memfdCreate(name: string): number {
+  const fd = Number(c.memfdCreate(name, MFD_CLOEXEC));
+  check('memfd_create', fd, name);
+  return fd;
+}
+
+export interface CapabilitySets {
+  effective: bigint;
+  permitted: bigint;
+  inheritable: bigint;
+}
+
+function capHeader(): Buffer {
+  const header = Buffer.alloc(8);
+  header.writeUInt32LE(_LINUX_CAPABILITY_VERSION_3, 0); // pid 0: this thread
+  return header;
+}
+
+/** capset(2) with _LINUX_CAPABILITY_VERSION_3 (two 32-bit words per set) for this thread. */
+export function capset(sets: CapabilitySets): void {
+  const data = Buffer.alloc(24);
+  for (let word = 0; word < 2; word++) {
+    const shift = BigInt(32 * word);
+    const part = (m: bigint) => Number((m >> shift) & 0xffffffffn);
+    data.writeUInt32LE(part(sets.effective), word * 12);
+    data.writeUInt32LE(part(sets.permitted), word * 12 + 4);
+    data.writeUInt32LE(part(sets.inheritable), word * 12 + 8);
+  }
+  check('capset', c.capset(capHeader(), data));
+}
+
+export function capget(): CapabilitySets {
+  const data = Buffer.alloc(24);
+  check('capget', c.capget(capHeader(), data));
+  const join = (off: number) => BigInt(data.readUInt32LE(off)) | (BigInt(data.readUInt32LE(off + 12)) << 32n);
+  return { effective: join(0), permitted: join(4), inheritable: join(8) };
+}
+
+/** The mount flags of the filesystem holding `path` (statvfs's f_flag: ST_RDONLY, ST_NOSUID, ST_NODEV, ST_NOEXEC share MS_*'s values). */
+export function mountFlagsOf(path: string): number {
+  const buf = Buffer.alloc(128);
+  check('statvfs', c.statvfs(path, buf), path);
+  return Number(buf.readBigUInt64LE(72));
 }
