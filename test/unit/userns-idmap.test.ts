@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { UserError } from '../../src/runtime/errors.js';
+import { userError } from '../helpers/user-error.js';
 import {
   formatIdMap, hostIdOf, parseConfigyUserns, parseIdMapText, parseMapFlag, parseUserFlag, pickFreeRange,
   usedHostRanges, usernsFromFlags, validateIdMap, type IdMapping,
@@ -13,22 +13,12 @@ import { setgroupsFor } from '../../src/runtime/userns/helper.js';
 
 const FIXTURE = '/work/shared/fixtures/containy-bundle/configy.json';
 
-function refusal(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(UserError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a UserError');
-}
-
 describe('--uidmap / --gidmap', () => {
   it('reads CONTAINER:HOST:SIZE', () => {
     expect(parseMapFlag('--uidmap', '0:100000:65536')).toEqual({ containerID: 0, hostID: 100000, size: 65536 });
   });
   it.each(['0:100000', '0:100000:65536:1', 'a:b:c', '-1:0:1', '0x0:1:1', ''])('refuses %j, naming the flag and the shape', (v) => {
-    expect(refusal(() => parseMapFlag('--gidmap', v))).toMatch(/^--gidmap .*: expected CONTAINER:HOST:SIZE/);
+    expect(userError(() => parseMapFlag('--gidmap', v))).toMatch(/^--gidmap .*: expected CONTAINER:HOST:SIZE/);
   });
   it('--uidmap alone maps gids the same way, as podman does', () => {
     const spec = usernsFromFlags({ uidmap: ['0:100000:65536'], gidmap: [] });
@@ -48,37 +38,37 @@ describe('the kernel\'s rules', () => {
   const ok: IdMapping[] = [{ containerID: 0, hostID: 100000, size: 65536 }];
   it('accepts a plain map', () => expect(() => validateIdMap('--uidmap', ok)).not.toThrow());
   it('refuses overlapping container ids, naming both entries', () => {
-    const m = refusal(() => validateIdMap('--uidmap', [...ok, { containerID: 65535, hostID: 300000, size: 2 }]));
+    const m = userError(() => validateIdMap('--uidmap', [...ok, { containerID: 65535, hostID: 300000, size: 2 }]));
     expect(m).toBe('--uidmap[1]: container ids 65535-65536 overlap entry 0 (0-65535); an id inside may map only once');
   });
   it('refuses overlapping host ids', () => {
-    expect(refusal(() => validateIdMap('--uidmap', [...ok, { containerID: 70000, hostID: 165535, size: 1 }]))).toMatch(/^--uidmap\[1\]: host ids 165535-165535 overlap entry 0/);
+    expect(userError(() => validateIdMap('--uidmap', [...ok, { containerID: 70000, hostID: 165535, size: 1 }]))).toMatch(/^--uidmap\[1\]: host ids 165535-165535 overlap entry 0/);
   });
   it('accepts ranges that only touch', () => {
     expect(() => validateIdMap('--uidmap', [...ok, { containerID: 65536, hostID: 165536, size: 1 }])).not.toThrow();
   });
   it('refuses size 0', () => {
-    expect(refusal(() => validateIdMap('--uidmap', [{ containerID: 0, hostID: 1, size: 0 }]))).toMatch(/^--uidmap: size 0 maps nothing/);
+    expect(userError(() => validateIdMap('--uidmap', [{ containerID: 0, hostID: 1, size: 0 }]))).toMatch(/^--uidmap: size 0 maps nothing/);
   });
   it('refuses a range past 2^32 - 1, on either side, and accepts one that ends at it', () => {
-    expect(refusal(() => validateIdMap('--uidmap', [{ containerID: 0, hostID: 2 ** 32 - 2, size: 2 }]))).toMatch(/hostID 4294967294 \+ size 2 runs past 4294967294/);
-    expect(refusal(() => validateIdMap('--uidmap', [{ containerID: 2 ** 32 - 1, hostID: 0, size: 1 }]))).toMatch(/containerID must be a whole number from 0 to 4294967294/);
+    expect(userError(() => validateIdMap('--uidmap', [{ containerID: 0, hostID: 2 ** 32 - 2, size: 2 }]))).toMatch(/hostID 4294967294 \+ size 2 runs past 4294967294/);
+    expect(userError(() => validateIdMap('--uidmap', [{ containerID: 2 ** 32 - 1, hostID: 0, size: 1 }]))).toMatch(/containerID must be a whole number from 0 to 4294967294/);
     expect(() => validateIdMap('--uidmap', [{ containerID: 0, hostID: 2 ** 32 - 2, size: 1 }])).not.toThrow();
   });
   it('refuses more than 340 lines', () => {
     const map = Array.from({ length: 341 }, (_, i) => ({ containerID: i, hostID: 1000 + i, size: 1 }));
-    expect(refusal(() => validateIdMap('--uidmap', map))).toMatch(/^--uidmap: 341 ranges, and the kernel takes at most 340/);
+    expect(userError(() => validateIdMap('--uidmap', map))).toMatch(/^--uidmap: 341 ranges, and the kernel takes at most 340/);
     expect(() => validateIdMap('--uidmap', map.slice(0, 340))).not.toThrow();
   });
   it('refuses a map whose text does not fit in one page-sized write', () => {
     const map = Array.from({ length: 300 }, (_, i) => ({ containerID: 1_000_000_000 + i, hostID: 2_000_000_000 + i, size: 1 }));
-    expect(refusal(() => validateIdMap('--uidmap', map))).toMatch(/bytes as text, and the kernel takes it in one write of at most 4095/);
+    expect(userError(() => validateIdMap('--uidmap', map))).toMatch(/bytes as text, and the kernel takes it in one write of at most 4095/);
   });
   it('refuses a map without container 0: the container starts as root inside', () => {
-    expect(refusal(() => usernsFromFlags({ uidmap: ['1:100000:65536'], gidmap: [] }))).toMatch(/^--uidmap: container uid 0 is not mapped/);
+    expect(userError(() => usernsFromFlags({ uidmap: ['1:100000:65536'], gidmap: [] }))).toMatch(/^--uidmap: container uid 0 is not mapped/);
   });
   it('refuses --user outside the map', () => {
-    expect(refusal(() => usernsFromFlags({ uidmap: ['0:100000:1000'], gidmap: [], user: '5000' }))).toMatch(/^--user: uid 5000 is not mapped by --uidmap/);
+    expect(userError(() => usernsFromFlags({ uidmap: ['0:100000:1000'], gidmap: [], user: '5000' }))).toMatch(/^--user: uid 5000 is not mapped by --uidmap/);
   });
   it('finds the host id of an id inside', () => {
     expect(hostIdOf([{ containerID: 0, hostID: 1000, size: 1000 }], 999)).toBe(1999);
@@ -92,7 +82,7 @@ describe('--user', () => {
     expect(parseUserFlag('1000:100')).toEqual({ uid: 1000, gid: 100 });
   });
   it.each(['root', '1000:', ':1000', '4294967295', '-1'])('refuses %j', (v) => {
-    expect(refusal(() => parseUserFlag(v))).toMatch(/^--user .*: expected UID\[:GID\] as numbers/);
+    expect(userError(() => parseUserFlag(v))).toMatch(/^--user .*: expected UID\[:GID\] as numbers/);
   });
 });
 
@@ -108,9 +98,9 @@ describe('--userns auto', () => {
     expect(spec?.gidMappings).toEqual(spec?.uidMappings);
   });
   it('refuses unknown modes and maps given with it', () => {
-    expect(refusal(() => usernsFromFlags({ userns: 'keep-id', uidmap: [], gidmap: [] }))).toMatch(/^--userns keep-id: expected host or auto/);
-    expect(refusal(() => usernsFromFlags({ userns: 'auto', uidmap: ['0:1:1'], gidmap: [] }))).toMatch(/^--userns auto: picks its own range/);
-    expect(refusal(() => usernsFromFlags({ userns: 'host', uidmap: [], gidmap: ['0:1:1'] }))).toMatch(/^--userns host: cannot be combined/);
+    expect(userError(() => usernsFromFlags({ userns: 'keep-id', uidmap: [], gidmap: [] }))).toMatch(/^--userns keep-id: expected host or auto/);
+    expect(userError(() => usernsFromFlags({ userns: 'auto', uidmap: ['0:1:1'], gidmap: [] }))).toMatch(/^--userns auto: picks its own range/);
+    expect(userError(() => usernsFromFlags({ userns: 'host', uidmap: [], gidmap: ['0:1:1'] }))).toMatch(/^--userns host: cannot be combined/);
   });
   it('counts as used what other user namespaces map (from /proc) and /etc/subuid, not the identity map', () => {
     const proc = fs.mkdtempSync(path.join(os.tmpdir(), 'containy-proc-'));
@@ -158,7 +148,7 @@ describe('configy.json userns section', () => {
     [{ uidMappings: { containerID: 0, hostID: 1000, size: 10 }, gidMappings: { containerID: 0, hostID: 1000, size: 10 }, user: { uid: -1 } }, /^configy.json: userns.user.uid: expected a whole number/],
     ['0 1000 1000', /^configy.json: userns: expected an object/],
   ])('refuses %j, naming the field', (section, message) => {
-    expect(refusal(() => parseConfigyUserns(section))).toMatch(message);
+    expect(userError(() => parseConfigyUserns(section))).toMatch(message);
   });
 });
 

@@ -38,22 +38,26 @@ export const NSEXEC_SCRIPT = path.join(PACKAGE_ROOT, 'helpers', 'nsexec.py');
 
 const CAP_SETGID = 6;
 
-/** What a container start hands over; the helper adds CLONE_NEWUSER itself. */
-export interface UsernsStart {
-  spec: UsernsSpec;
-  /** The other namespaces (CLONE_NEWPID, NEWUTS, NEWIPC, NEWNET, NEWNS), created after the maps so they belong to the new user namespace. */
-  unshareFlags: number;
+/** What the helper runs, and how. */
+export interface HelperProgram {
   /** What the helper execs: an absolute path and its arguments (the Node stage). */
   program: string[];
   env: Record<string, string>;
   /** The program's fds from 0 on, as child_process.spawn takes them; they survive the exec. */
   stdio: Exclude<StdioOptions, string>;
-  /** Defaults to "deny" only where the kernel requires it (see setgroupsFor). */
-  setgroups?: 'allow' | 'deny';
   /** The interpreter for the helper; found on PATH by default. */
   python?: string;
   /** Files the program reads before it leaves the host's filesystem (the stage's script); checked with program[0]. */
   reads?: string[];
+}
+
+/** What a container start hands over; the helper adds CLONE_NEWUSER itself. */
+export interface UsernsStart extends HelperProgram {
+  spec: UsernsSpec;
+  /** The other namespaces (CLONE_NEWPID, NEWUTS, NEWIPC, NEWNET, NEWNS), created after the maps so they belong to the new user namespace. */
+  unshareFlags: number;
+  /** Defaults to "deny" only where the kernel requires it (see setgroupsFor). */
+  setgroups?: 'allow' | 'deny';
 }
 
 export interface UsernsProcess {
@@ -181,7 +185,7 @@ export function blockedForMappedRoot(file: string, spec: UsernsSpec, needs: { ex
   return undefined;
 }
 
-function refuseUnreachable(opts: { program: string[]; reads?: string[] }, spec: UsernsSpec): void {
+function refuseUnreachable(opts: HelperProgram, spec: UsernsSpec): void {
   const rootHost = spec.uidMappings.find((m) => m.containerID === 0)?.hostID;
   for (const [file, execute] of [[opts.program[0], true], ...(opts.reads ?? []).map((f) => [f, false] as const)] as const) {
     const blocked = blockedForMappedRoot(file, spec, { execute });
@@ -213,18 +217,13 @@ export function spawnInUserNamespace(opts: UsernsStart): UsernsProcess {
   return startHelper(python, ['--flags', `0x${flags.toString(16)}`], opts, (helperPid) => writeIdMaps(helperPid, opts.spec, setgroups));
 }
 
-export interface UsernsJoin {
+export interface UsernsJoin extends HelperProgram {
   /** Host PID of a process in the container (its PID 1). */
   pid: number;
   /** The namespaces to join besides its user namespace, as clone flags. Leave
    * out CLONE_NEWNS to exec a program from the host's filesystem (the Node
    * stage, which joins the mount namespace itself, from MOUNT_NS_FD). */
   joinFlags: number;
-  program: string[];
-  env: Record<string, string>;
-  stdio: Exclude<StdioOptions, string>;
-  python?: string;
-  reads?: string[];
 }
 
 /**
@@ -245,7 +244,7 @@ export function spawnJoiningUserNamespace(opts: UsernsJoin): UsernsProcess {
 function startHelper(
   python: string,
   helperArgs: string[],
-  opts: { program: string[]; env: Record<string, string>; stdio: Exclude<StdioOptions, string> },
+  opts: HelperProgram,
   onReady?: (helperPid: number) => void,
 ): UsernsProcess {
   const syncFd = opts.stdio.length;
