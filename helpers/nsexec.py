@@ -14,7 +14,7 @@
 # until a program starts a thread, and ctypes reaches unshare(), setns() and
 # prctl() (os.unshare and os.setns only arrived in 3.12). The price, measured
 # by src/bench/userns-bench.ts: CPython with ctypes starts in ~17 ms, and the
-# helper adds ~27 ms to a start of the Node stage; a C helper would save most
+# helper adds 24-31 ms to a start of the Node stage; a C helper would save most
 # of the interpreter's part. Only the standard library is used, under -I -S.
 #
 # The protocol, on the socket passed as --sync-fd (one line per message):
