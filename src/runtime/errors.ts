@@ -64,6 +64,13 @@ const EXPLANATIONS: Record<string, Record<string, string>> = {
     EINVAL: 'the file is not a namespace of that kind, or this thread may not join it',
     EPERM: 'needs root (CAP_SYS_ADMIN)',
   },
+  open_tree: { ENOSYS: 'this kernel is older than 5.2 and lacks the new mount API', EPERM: 'needs root (CAP_SYS_ADMIN)' },
+  mount_setattr: {
+    ENOSYS: 'this kernel is older than 5.12 and cannot idmap a mount',
+    EINVAL: 'this filesystem cannot be idmapped here, or the user namespace is the initial one or has no maps yet',
+    EPERM: 'needs CAP_SYS_ADMIN in the initial user namespace',
+  },
+  move_mount: { EINVAL: 'the target is not in this thread\'s mount namespace, or the tree is not a detached one' },
   sethostname: { EPERM: 'needs root (CAP_SYS_ADMIN in the UTS namespace)', EINVAL: 'the hostname is longer than 64 bytes' },
   chroot: { EPERM: 'needs root (CAP_SYS_CHROOT)', ENOENT: 'the directory does not exist' },
   execve: {

@@ -32,6 +32,21 @@ const MFD_CLOEXEC = 1;
 
 // pivot_root has no glibc wrapper: the raw syscall number differs per architecture.
 const SYS_pivot_root: Record<string, number> = { x64: 155, arm64: 41 };
+// The new mount API has glibc wrappers only since 2.36; these numbers are the
+// same on x86_64 and arm64 (asm-generic numbering, from 424 on).
+const SYS_open_tree = 428;
+const SYS_move_mount = 429;
+const SYS_mount_setattr = 442;
+const AT_FDCWD = -100;
+const AT_EMPTY_PATH = 0x1000;
+const AT_RECURSIVE = 0x8000;
+const OPEN_TREE_CLONE = 1;
+const OPEN_TREE_CLOEXEC = 0o2000000;
+const MOVE_MOUNT_F_EMPTY_PATH = 0x4;
+const MOUNT_ATTR_IDMAP = 0x00100000;
+
+// struct mount_attr (linux/mount.h): four u64, MOUNT_ATTR_SIZE_VER0 = 32.
+const MountAttr = koffi.struct('mount_attr', { attr_set: 'uint64_t', attr_clr: 'uint64_t', propagation: 'uint64_t', userns_fd: 'uint64_t' });
 
 // struct sock_fprog (linux/filter.h): the instruction count and a pointer to them.
 koffi.struct('sock_fprog', { len: 'uint16_t', filter: 'void *' });
@@ -51,6 +66,10 @@ const c = {
   kill: lib.func('int kill(int pid, int sig)'),
   prctl: lib.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)'),
   mknod: lib.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
+  // One fixed prototype per use: syscall() is variadic.
+  openTree: lib.func('long syscall(long nr, int dfd, const char *path, unsigned int flags)'),
+  mountSetattr: lib.func('long syscall(long nr, int dfd, const char *path, unsigned int flags, mount_attr *attr, size_t size)'),
+  moveMount: lib.func('long syscall(long nr, int from_dfd, const char *from_path, int to_dfd, const char *to_path, unsigned int flags)'),
   prctlSeccomp: lib.func('int prctl(int option, unsigned long mode, const sock_fprog *prog, unsigned long arg4, unsigned long arg5)'),
   memfdCreate: lib.func('int memfd_create(const char *name, unsigned int flags)'),
   // header: { u32 version; i32 pid }, data: 2 x { u32 effective, permitted, inheritable }
@@ -68,8 +87,9 @@ export function errnoName(errno: number): string {
   return errnoNames.get(errno) ?? `errno ${errno}`;
 }
 
-function check(syscall: string, ret: number | bigint, detail?: string): void {
-  if (Number(ret) !== -1) return;
+/** Returns what the call returned (an fd, for some) unless it is -1. */
+function check(syscall: string, ret: number | bigint, detail?: string): number {
+  if (Number(ret) !== -1) return Number(ret);
   const errno = koffi.errno(); // read at once: any later libc call may overwrite it
   throw new SyscallError(syscall, errnoName(errno), detail);
 }
@@ -146,6 +166,21 @@ export function mknod(path: string, mode: number, major: number, minor: number):
   check('mknod', c.mknod(path, mode, dev), path);
 }
 
+/** A detached copy of the mount tree at `path` (open_tree(OPEN_TREE_CLONE | AT_RECURSIVE)); returns its fd, close-on-exec. */
+export function openTreeClone(path: string): number {
+  return check('open_tree', c.openTree(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE), path);
+}
+
+/** Map the ids of every mount in the detached tree `treeFd` through the user namespace open on `usernsFd`. */
+export function idmapTree(treeFd: number, usernsFd: number, detail: string): void {
+  const attr = { attr_set: MOUNT_ATTR_IDMAP, attr_clr: 0, propagation: 0, userns_fd: usernsFd };
+  check('mount_setattr', c.mountSetattr(SYS_mount_setattr, treeFd, '', AT_EMPTY_PATH | AT_RECURSIVE, attr, koffi.sizeof(MountAttr)), `MOUNT_ATTR_IDMAP on ${detail}`);
+}
+
+/** Attach the detached tree `treeFd` at `target`, in the calling thread's mount namespace. */
+export function moveMountTo(treeFd: number, target: string): void {
+  check('move_mount', c.moveMount(SYS_move_mount, treeFd, '', AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH), target);
+}
 /** Remove one capability from this thread's bounding set (needs CAP_SETPCAP). */
 export function dropBoundingCapability(cap: number, name: string): void {
   check('prctl PR_CAPBSET_DROP', c.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), name);

@@ -4,7 +4,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UserError } from '../../src/runtime/errors.js';
 import {
   allCapabilities, CAPABILITY_NAMES, capabilityMask, capabilityNumber, computeCapabilities, decodeCapMask,
   DOCKER_DEFAULT_CAPABILITIES, formatCapMask, parseCapabilityName,
@@ -14,19 +13,10 @@ import { defaultSecuritySpec, securitySpecFrom } from '../../src/runtime/securit
 import { kernelAtLeast, parseSeccompProfile, readSeccompProfile, resolveProfile, type SeccompProfile } from '../../src/runtime/security/profile.js';
 import { compileSeccompFilter } from '../../src/runtime/security/seccomp.js';
 import { compileSecurity } from '../../src/runtime/security/compile.js';
+import { userError } from '../helpers/user-error.js';
 
 const AMD64 = { seccomp: 'SCMP_ARCH_X86_64', go: 'amd64' } as const;
 const ARM64 = { seccomp: 'SCMP_ARCH_AARCH64', go: 'arm64' } as const;
-
-function userError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(UserError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a UserError');
-}
 
 describe('capability table', () => {
   it('numbers capabilities as linux/capability.h does', () => {
