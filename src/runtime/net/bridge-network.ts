@@ -139,6 +139,7 @@ export function setupBridgeNetwork(opts: BridgeNetworkOptions): BridgeAttachment
   } catch (err) {
     if (vethMade) deleteLinkIfPresent(host, hostVeth); // takes the peer with it
     if (address) pool!.release(address);
+    removeBridgeIfUnused({ stateDir: opts.stateDir, bridge }); // a failed first container leaves no bridge
     throw err;
   } finally {
     host.close();

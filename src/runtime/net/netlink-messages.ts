@@ -219,7 +219,7 @@ export function decodeMessages(buf: Buffer): NetlinkMessage[] {
  * kernel's own message as NLMSGERR_ATTR_MSG.
  */
 export function decodeError(msg: NetlinkMessage): { errno: number; kernelMessage?: string } {
-  const errno = -msg.payload.readInt32LE(0);
+  const errno = Math.abs(msg.payload.readInt32LE(0)); // the kernel sends -errno
   let kernelMessage: string | undefined;
   if (msg.flags & NLM_F.ACK_TLVS && msg.payload.length >= 4 + NLMSG_HDRLEN) {
     const echoed = msg.flags & NLM_F.CAPPED ? NLMSG_HDRLEN : msg.payload.readUInt32LE(4);
