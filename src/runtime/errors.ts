@@ -1,6 +1,5 @@
 // Typed errors: a user mistake or a refused syscall is reported in one sentence
 // a learner understands, never as a stack trace.
-import { constants as osConstants } from 'node:os';
 
 /** Exit codes, as docker's: 125 the runtime failed, 126 cannot execute, 127 not found. */
 export const EXIT = { RUNTIME: 125, CANNOT_EXECUTE: 126, NOT_FOUND: 127 } as const;
@@ -52,15 +51,6 @@ const GENERIC: Record<string, string> = {
   EBUSY: 'the resource is busy',
   ENOMEM: 'out of memory, or no process left in that PID namespace to fork into',
 };
-
-const errnoNames = new Map<number, string>(
-  Object.entries(osConstants.errno).map(([name, n]) => [n, name]),
-);
-
-/** The symbolic name of an errno value (2 -> ENOENT). */
-export function errnoName(errno: number): string {
-  return errnoNames.get(errno) ?? `errno ${errno}`;
-}
 
 export class SyscallError extends Error {
   readonly explanation: string;

@@ -1,7 +1,8 @@
 // The syscalls the workshop is about, called through koffi on the host's libc.
 // Every wrapper throws a SyscallError on failure; nothing here shells out.
 import { createRequire } from 'node:module';
-import { SyscallError, errnoName } from './errors.js';
+import { constants as osConstants } from 'node:os';
+import { SyscallError } from './errors.js';
 
 const require = createRequire(import.meta.url);
 // koffi is CommonJS with a native addon; createRequire keeps ESM happy.
@@ -40,6 +41,15 @@ const c = {
   prctl: lib.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)'),
   mknod: lib.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
 };
+
+const errnoNames = new Map<number, string>(
+  Object.entries(osConstants.errno).map(([name, n]) => [n, name]),
+);
+
+/** The symbolic name of an errno value (2 -> ENOENT). */
+export function errnoName(errno: number): string {
+  return errnoNames.get(errno) ?? `errno ${errno}`;
+}
 
 function check(syscall: string, ret: number | bigint, detail?: string): void {
   if (Number(ret) !== -1) return;

@@ -16,7 +16,7 @@
 // socket there costs ~120 ms (worker start and koffi load) for the same fd.
 import fs from 'node:fs';
 import * as libc from '../libc.js';
-import { SyscallError, UserError, errnoName } from '../errors.js';
+import { SyscallError, UserError } from '../errors.js';
 import {
   AF_INET, AF_NETLINK, IFF_UP, IFLA, IFLA_INFO, NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_ROUTE, NLMSG, NLM_F,
   RTA, RTM, RTM_NAMES, RTN_UNICAST, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN, SOCK_CLOEXEC, SOCK_RAW,
@@ -45,7 +45,7 @@ const NETLINK_EXPLANATIONS: Record<string, string> = {
 /** A refused rtnetlink request: "RTM_NEWLINK (create bridge containy0) failed with EEXIST: a link named containy0 already exists". */
 export class NetlinkError extends SyscallError {
   constructor(request: number, readonly errno: number, what: string, explanation?: string, readonly kernelMessage?: string) {
-    const code = errnoName(errno);
+    const code = libc.errnoName(errno);
     const why = explanation ?? NETLINK_EXPLANATIONS[code] ?? 'the kernel refused it';
     super(RTM_NAMES[request] ?? `netlink message ${request}`, code, what, kernelMessage ? `${why} (the kernel says: ${kernelMessage})` : why);
     this.name = 'NetlinkError';
@@ -132,7 +132,7 @@ export class RouteSocket {
       if (m.type !== NLMSG.ERROR) continue;
       const { errno, kernelMessage } = decodeError(m);
       if (errno === 0) return;
-      throw new NetlinkError(type, errno, what, explain[errnoName(errno)], kernelMessage);
+      throw new NetlinkError(type, errno, what, explain[libc.errnoName(errno)], kernelMessage);
     }
   }
 
@@ -142,7 +142,7 @@ export class RouteSocket {
     for (const m of this.answers(seq)) {
       if (m.type !== NLMSG.ERROR) return m.payload;
       const { errno, kernelMessage } = decodeError(m);
-      if (errnoName(errno) === absent) return undefined;
+      if (libc.errnoName(errno) === absent) return undefined;
       throw new NetlinkError(type, errno, what, undefined, kernelMessage);
     }
     return undefined;
