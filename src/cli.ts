@@ -5,9 +5,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { HELP } from './cli/help.js';
 import { parseArgs, one, type OptionSpec } from './cli/args.js';
-import { EXIT, UserError, describeError } from './runtime/errors.js';
+import { BugError, EXIT, UserError, describeError, signalStatus } from './runtime/errors.js';
 import { PACKAGE_ROOT } from './runtime/paths.js';
 import { killAllSync, stopAll } from './runtime/container.js';
+import { ProcessSignals } from './cli/signals.js';
+
+/** SIGINT, SIGTERM, SIGHUP: one owner for the process; commands get an AbortSignal or a forwarder from it. */
+const signals = new ProcessSignals((signal) => void stopAll().finally(() => exitProcess(signalStatus(signal))));
 
 function version(): string {
   return (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -39,19 +43,20 @@ async function openWorkshop(opts: { lesson?: number; step?: number }): Promise<n
     await ensureBaseRootfs();
   }
   const { runWorkshop } = await import('./tui/index.js');
-  return runWorkshop(opts);
+  return runWorkshop({ ...opts, signal: signals.handDown() });
 }
 
 type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
-  run: async (argv) => (await import('./cli/run.js')).runCommand(argv),
-  exec: async (argv) => (await import('./cli/run.js')).execCommand(argv),
+  run: async (argv) => (await import('./cli/run.js')).runCommand(argv, signals),
+  exec: async (argv) => (await import('./cli/run.js')).execCommand(argv, signals),
   rootfs: async (argv) => (await import('./cli/rootfs.js')).rootfsCommand(argv),
   cleanup: async (argv) => (await import('./cli/manage.js')).cleanupCommand(argv),
   ps: async (argv) => (await import('./cli/manage.js')).psCommand(argv),
   rm: async (argv) => (await import('./cli/manage.js')).rmCommand(argv),
   lesson: lessonCommand,
+  lessons: async (argv) => (await import('./cli/lessons.js')).lessonsCommand(argv),
   list: async (argv) => {
     if (argv.length) throw new UserError(`list: unexpected '${argv[0]}'`);
     const { printLessonListPlain } = await import('./lessons/plain.js');
@@ -66,6 +71,7 @@ const COMMANDS: Record<string, Command> = {
       lesson: lessonText === undefined ? undefined : parseLessonNumber(lessonText, 'check-all --lesson'),
       out: process.stdout,
       color: process.stdout.isTTY === true && !process.env.NO_COLOR,
+      signal: signals.handDown(),
     });
   },
 };
@@ -100,30 +106,42 @@ export async function main(argv: string[]): Promise<number> {
   // Whatever happens, nothing we started may survive us (a kill -9 is for `cleanup`).
   process.on('exit', killAllSync);
   process.on('uncaughtException', (err) => {
-    process.stderr.write(`containy-learn: internal error (please report it): ${err.stack ?? err}\n`);
+    printError(new BugError(`uncaught: ${err.message}`, { cause: err }));
     killAllSync();
     process.exit(EXIT.RUNTIME);
   });
-  const stopAndExit = (signal: NodeJS.Signals, code: number) => () => {
-    // Only when no command has its own handler (run/exec forward signals to the container).
-    if (process.listenerCount(signal) > 1) return;
-    void stopAll().finally(() => exitProcess(code));
-  };
-  process.on('SIGTERM', stopAndExit('SIGTERM', 143));
-  process.on('SIGHUP', stopAndExit('SIGHUP', 129));
-  process.on('SIGINT', stopAndExit('SIGINT', 130));
+  signals.install();
   try {
     return await dispatch(argv);
   } catch (err) {
-    if (err instanceof UserError) {
-      process.stderr.write(`containy-learn: ${err.message}\n`);
-      return err.exitCode;
-    }
-    const message = describeError(err);
-    process.stderr.write(`containy-learn: ${message}\n`);
-    if (process.env.CONTAINY_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-    return EXIT.RUNTIME;
+    return printError(err);
   }
+}
+
+/**
+ * What to print for an error that reached the CLI, and the exit code. A user's
+ * mistake (UserError) or a refused syscall is one sentence, no stack; a bug
+ * says so, with the stack under CONTAINY_DEBUG=1.
+ */
+export function formatError(err: unknown, debug: boolean): { text: string; exitCode: number } {
+  if (err instanceof BugError) {
+    const text = `containy-learn: this is a bug in containy-learn: ${err.message}${debug ? `\n${stackOf(err)}` : ' (run with CONTAINY_DEBUG=1 for the stack)'}\n`;
+    return { text, exitCode: EXIT.RUNTIME };
+  }
+  const stack = debug && err instanceof Error && !(err instanceof UserError) ? `${err.stack}\n` : '';
+  return { text: `containy-learn: ${describeError(err)}\n${stack}`, exitCode: err instanceof UserError ? err.exitCode : EXIT.RUNTIME };
+}
+
+function printError(err: unknown): number {
+  const { text, exitCode } = formatError(err, Boolean(process.env.CONTAINY_DEBUG));
+  process.stderr.write(text);
+  return exitCode;
+}
+
+/** The stack of a bug, and of what caused it. */
+function stackOf(err: Error): string {
+  const cause = err.cause instanceof Error ? `\ncaused by: ${err.cause.stack}` : '';
+  return `${err.stack}${cause}`;
 }
 
 /**
@@ -133,7 +151,8 @@ export async function main(argv: string[]): Promise<number> {
  */
 export function exitProcess(code: number): never {
   killAllSync();
-  if (code === 129) {
+  if (code === signalStatus('SIGHUP')) {
+    signals.uninstall();
     process.removeAllListeners('SIGHUP');
     process.kill(process.pid, 'SIGHUP');
   }

@@ -14,6 +14,7 @@ Usage:
   sudo containy-learn rm NAME              delete a named container's stored changes
   sudo containy-learn rootfs build|import|status
   sudo containy-learn check-all [--lesson N]  rehearse every lesson step, no terminal needed
+  containy-learn lessons check [DIR]       validate lesson files (for authors; no root)
   sudo containy-learn cleanup              remove what a killed run left behind
 
 Options:
@@ -41,9 +42,12 @@ Options:
       --rm                 discard the container's changes when it exits
                            (a container without --name is always discarded)
       --rootfs DIR         base root filesystem (default: rootfs/base)
-      --ns LIST            namespaces, comma-separated, from pid,uts,ipc,net,mnt,cgroup
-                           (default: all six)
+      --ns LIST            namespaces, comma-separated, from
+                           pid,uts,ipc,net,mnt,cgroup (default: all six)
       --no-pivot           enter the root with chroot instead of pivot_root
+  -v, --volume SRC:DST[:ro]
+                           bind the host path SRC at DST inside (may repeat;
+                           :ro read-only); /cgroups_example is bound by default
   -e, --env KEY=VALUE      set an environment variable (may repeat)
   -w, --workdir DIR        working directory inside
       --memory SIZE        memory limit, e.g. 512m, 1g
@@ -115,6 +119,14 @@ Delete the stored changes (overlay upper dir) of the named container NAME.`,
 Open lesson N (0 what a container is, 1 chroot, 2 namespaces, 3 pivot_root,
 4 overlayfs, 5 cgroups), at step M. When stdout is not a terminal, prints the
 lesson as plain text.`,
+
+  lessons: `Usage:
+  containy-learn lessons check [DIR]
+
+Load every lesson file in DIR (default: the installed lessons/) as the
+workshop does, without running a step and without root. Prints one line when
+all load; otherwise each problem with its file, line and step, and exits 1.
+A missing DIR exits 125. The format is lessons/FORMAT.md.`,
 
   list: `Usage:
   containy-learn list

@@ -1,12 +1,14 @@
-// `containy-learn cleanup`, `ps` and `rm`: looking after what containers leave on the host.
+// `containy-learn cleanup`, `ps` and `rm`: looking after what containers and
+// lessons leave on the host.
 import { UserError } from '../runtime/errors.js';
 import { cleanupLeftovers, listRecords, storedContainers, removeStored, isAlive } from '../runtime/records.js';
 import { removeStalePartials } from '../rootfs/rootfs.js';
 import { defaultRootfs } from '../runtime/paths.js';
+import { requireRoot } from '../runtime/privilege.js';
+import { hostFiles } from '../lessons/runtime-like.js';
+import { removeStaleWorkdirs } from '../lessons/workdirs.js';
 
-function requireRoot(what: string): void {
-  if (process.getuid?.() !== 0) throw new UserError(`${what} needs root (it removes cgroups and root-owned directories): run it with sudo`);
-}
+const WHY_ROOT = 'it removes cgroups and root-owned directories';
 
 function noArguments(command: string, argv: string[]): void {
   if (argv.length) throw new UserError(`${command}: unexpected '${argv[0]}': see \`containy-learn ${command} --help\``);
@@ -14,16 +16,21 @@ function noArguments(command: string, argv: string[]): void {
 
 export async function cleanupCommand(argv: string[]): Promise<number> {
   noArguments('cleanup', argv);
-  requireRoot('cleanup');
+  requireRoot('cleanup', WHY_ROOT);
   const report = cleanupLeftovers();
   // A killed `rootfs build` leaves its half-built tree beside the target.
   report.directories.push(...(await removeStalePartials(defaultRootfs())));
+  // Work directories of lesson sessions that were killed (the lesson layer knows which).
+  const workdirs = removeStaleWorkdirs(hostFiles);
+  report.directories.push(...workdirs.removed);
   const removed = [
     ...report.records.map((r) => `run record of ${r}`),
     ...report.cgroups.map((c) => `cgroup ${c}`),
     ...report.directories.map((d) => `directory ${d}`),
   ];
-  process.stdout.write(removed.length ? `removed:\n${removed.map((r) => `  ${r}`).join('\n')}\n` : 'nothing to clean up: the host is as containy-learn found it\n');
+  if (removed.length) process.stdout.write(`removed:\n${removed.map((r) => `  ${r}`).join('\n')}\n`);
+  if (workdirs.problems.length) throw new UserError(`cleanup could not remove everything: ${workdirs.problems.join('; ')}`);
+  if (!removed.length) process.stdout.write('nothing to clean up: the host is as containy-learn found it\n');
   return 0;
 }
 
@@ -41,7 +48,7 @@ export async function psCommand(argv: string[]): Promise<number> {
 
 export async function rmCommand(argv: string[]): Promise<number> {
   if (argv.length !== 1) throw new UserError('rm: name one container: containy-learn rm NAME');
-  requireRoot('rm');
+  requireRoot('rm', WHY_ROOT);
   removeStored(argv[0]);
   process.stdout.write(`${argv[0]}\n`);
   return 0;

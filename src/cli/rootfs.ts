@@ -3,10 +3,11 @@ import { parseArgs, flag, one } from './args.js';
 import { progressPrinter } from './progress.js';
 import { UserError } from '../runtime/errors.js';
 import { defaultRootfs } from '../runtime/paths.js';
+import { requireRoot as requireRootFor } from '../runtime/privilege.js';
 import { type BuildOptions, type RootfsTools, buildBaseRootfs, importRootfs, rootfsStatus, ROOTFS_BUILD_VERSION } from '../rootfs/rootfs.js';
 
 function requireRoot(what: string): void {
-  if (process.getuid?.() !== 0) throw new UserError(`${what} needs root (it copies device-owned files into ${defaultRootfs()}): run it with sudo`);
+  requireRootFor(what, `it copies device-owned files into ${defaultRootfs()}`);
 }
 
 /** The first run or workshop launch builds the base rootfs when it is missing. */

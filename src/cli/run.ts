@@ -1,12 +1,16 @@
 // `containy-learn run` and `containy-learn exec`: a container attached to this terminal.
 import path from 'node:path';
 import { parseArgs, one, flag, type OptionSpec, type Parsed } from './args.js';
+import fs from 'node:fs';
 import { UserError } from '../runtime/errors.js';
-import { startContainer, execInContainer, runNextStageOnThisThread, NAMESPACES, type ContainerSpec, type NamespaceName } from '../runtime/container.js';
+import { startContainer, execInContainer, NAMESPACES, type ContainerSpec, type NamespaceName } from '../runtime/container.js';
 import { loadBundle } from '../runtime/configy.js';
 import { parseLimitFlags } from '../runtime/cgroups/limits.js';
-import type { StageProcess } from '../runtime/stage-process.js';
+import type { BindMount } from '../runtime/start/protocol.js';
+import type { StageProcess } from '../runtime/start/stage-process.js';
 import type { Container } from '../runtime/container.js';
+import { demoBinds } from '../demos.js';
+import type { ProcessSignals } from './signals.js';
 
 const ENV_OPTIONS: OptionSpec[] = [
   { name: 'env', short: 'e', value: true, repeat: true },
@@ -20,6 +24,7 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'rootfs', value: true },
   { name: 'ns', value: true },
   { name: 'no-pivot' },
+  { name: 'volume', short: 'v', value: true, repeat: true },
   { name: 'bundle', value: true },
   { name: 'memory', value: true },
   { name: 'memory-swap', value: true },
@@ -48,6 +53,20 @@ function parseNamespaceList(list: string): NamespaceName[] {
   return names as NamespaceName[];
 }
 
+/** docker's -v/--volume SRC:DST[:ro|rw], host paths only (no named volumes). */
+function parseVolumes(p: Parsed): BindMount[] {
+  return (p.options.get('volume') ?? []).map((text) => {
+    const [source, target, mode, ...extra] = text.split(':');
+    if (!source || !target || extra.length || (mode !== undefined && mode !== 'ro' && mode !== 'rw')) {
+      throw new UserError(`--volume: '${text}' is not SRC:DST[:ro]: give a host path and a path inside, e.g. -v /srv/data:/data:ro`);
+    }
+    if (!path.isAbsolute(target)) throw new UserError(`--volume: the target '${target}' is not absolute: give a path inside the container, e.g. /data`);
+    const resolved = path.resolve(source);
+    if (!fs.existsSync(resolved)) throw new UserError(`--volume: the source ${resolved} does not exist: give an existing host path`);
+    return { source: resolved, target, readonly: mode === 'ro' };
+  });
+}
+
 /** Turn `run`'s arguments into a container spec; nothing is created here. */
 export function specFromRunArgs(argv: string[]): ContainerSpec {
   const p = parseArgs('run', argv, RUN_OPTIONS);
@@ -59,17 +78,23 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
   if (bundle !== undefined && p.rest.length) throw new UserError('run: give either --bundle DIR or a command, not both');
   const base: ContainerSpec = p.rest.length ? { argv: p.rest } : loadBundle(path.resolve(bundle ?? '.'));
   const flagLimits = Object.keys(limits).length ? limits : undefined;
+  const namespaces = one(p, 'ns') !== undefined ? parseNamespaceList(one(p, 'ns')!) : base.namespaces;
+  const volumes = parseVolumes(p);
+  // The workshop's demos, as learners have always had them, wherever a bind can go.
+  const mnt = namespaces === undefined || namespaces.includes('mnt');
+  const demos = mnt ? demoBinds().filter((d) => !volumes.some((v) => v.target === d.target)) : [];
   return {
     ...base,
     name: one(p, 'name') ?? base.name,
     hostname: one(p, 'hostname') ?? base.hostname,
     remove: flag(p, 'rm'),
     rootfs: one(p, 'rootfs') !== undefined ? path.resolve(one(p, 'rootfs')!) : base.rootfs,
-    namespaces: one(p, 'ns') !== undefined ? parseNamespaceList(one(p, 'ns')!) : base.namespaces,
+    namespaces,
     pivot: !flag(p, 'no-pivot'),
     limits: flagLimits ?? base.limits,
     env: parseEnv(p),
     cwd: one(p, 'workdir'),
+    binds: [...volumes, ...demos],
     stdio: 'inherit',
   };
 }
@@ -77,36 +102,29 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
 /**
  * Signals while a container runs in the foreground. Ctrl-C reaches the container
  * straight from the terminal (same process group); we pass on what came from
- * elsewhere. Three SIGINTs in a row, or SIGTERM, stop it for good.
+ * elsewhere. Three SIGINTs in a row, or SIGTERM or SIGHUP, stop it for good.
  */
-function forwardSignals(target: { signal(s: NodeJS.Signals): void }, stop: () => void): () => void {
+function forwardSignals(signals: ProcessSignals, target: { signal(s: NodeJS.Signals): void }, stop: () => void): () => void {
   let interrupts = 0;
-  const handlers: Array<[NodeJS.Signals, () => void]> = [
-    ['SIGINT', () => {
-      interrupts++;
-      if (!process.stdin.isTTY) target.signal('SIGINT');
-      if (interrupts === 2) process.stderr.write('\ncontainy-learn: press Ctrl-C once more to kill the container\n');
-      if (interrupts >= 3) target.signal('SIGKILL');
-    }],
-    ['SIGTERM', stop],
-    ['SIGHUP', stop],
-    ['SIGQUIT', () => target.signal('SIGQUIT')],
-  ];
-  for (const [sig, h] of handlers) process.on(sig, h);
-  return () => {
-    for (const [sig, h] of handlers) process.off(sig, h);
-  };
+  return signals.forwardTo((signal) => {
+    if (signal === 'SIGQUIT') return target.signal('SIGQUIT');
+    if (signal !== 'SIGINT') return stop();
+    interrupts++;
+    if (!process.stdin.isTTY) target.signal('SIGINT');
+    if (interrupts === 2) process.stderr.write('\ncontainy-learn: press Ctrl-C once more to kill the container\n');
+    if (interrupts >= 3) target.signal('SIGKILL');
+  });
 }
 
-export async function runCommand(argv: string[]): Promise<number> {
+export async function runCommand(argv: string[], signals: ProcessSignals): Promise<number> {
   const spec = specFromRunArgs(argv);
   // Loaded only when needed: the builder is large, and `run` should start fast.
   if (spec.rootfs === undefined) await (await import('./rootfs.js')).ensureBaseRootfs();
-  runNextStageOnThisThread(); // this process starts one container and then only waits for it
-  const container: Container = await startContainer(spec);
+  // This process starts one container and then only waits for it: its own thread can enter the namespaces.
+  const container: Container = await startContainer(spec, { onThisThread: true });
   // What the host could not limit as asked (for example swap without swap accounting).
   for (const note of container.cgroup?.notes ?? []) process.stderr.write(`containy-learn: note: ${note}\n`);
-  const release = forwardSignals(container, () => void container.stop(3000));
+  const release = forwardSignals(signals, container, () => void container.stop(3000));
   try {
     const exit = await container.exited;
     for (const line of exit.limitMessages) process.stderr.write(`containy-learn: ${line}\n`);
@@ -116,14 +134,13 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
 }
 
-export async function execCommand(argv: string[]): Promise<number> {
+export async function execCommand(argv: string[], signals: ProcessSignals): Promise<number> {
   const p = parseArgs('exec', argv, ENV_OPTIONS);
   const [name, ...command] = p.rest[0] === '--' ? p.rest.slice(1) : p.rest;
   if (!name) throw new UserError('exec: name the container: containy-learn exec NAME -- COMMAND');
   const cmd = command[0] === '--' ? command.slice(1) : command;
-  runNextStageOnThisThread();
-  const proc: StageProcess = await execInContainer(name, cmd, { stdio: 'inherit', env: parseEnv(p), cwd: one(p, 'workdir') });
-  const release = forwardSignals(proc, () => proc.signal('SIGTERM'));
+  const proc: StageProcess = await execInContainer(name, cmd, { stdio: 'inherit', env: parseEnv(p), cwd: one(p, 'workdir'), onThisThread: true });
+  const release = forwardSignals(signals, proc, () => proc.signal('SIGTERM'));
   try {
     return (await proc.exited).status;
   } finally {

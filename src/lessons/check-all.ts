@@ -6,7 +6,9 @@
 // Everything it prints fits 80 columns.
 import { performance } from 'node:perf_hooks';
 import { hostFactLines, readHostFacts, UserError, wrap, type HostFacts } from '../runtime/index.js';
+import { signalStatus } from '../runtime/errors.js';
 import { ACTIONS } from './actions.js';
+import { MAIN } from './params.js';
 import { LessonSession, type SessionOptions } from './engine.js';
 import { loadLessons } from './loader.js';
 import { realRuntime } from './runtime-like.js';
@@ -24,7 +26,7 @@ export interface CheckAllOptions {
   lessonsDir?: string;
   /** For tests: a fake runtime, a work directory... */
   session?: SessionOptions;
-  /** Stop after the running step (the CLI's Ctrl-C). check-all also listens to SIGINT/SIGTERM itself. */
+  /** Stop after the running step (the CLI's SIGINT/SIGTERM/SIGHUP); its reason may carry `signal` and `exitCode`. */
   signal?: AbortSignal;
   /** Default: read from this machine (tests pass their own). */
   facts?: HostFacts;
@@ -42,11 +44,6 @@ interface Row {
 }
 
 const WIDTH = 80;
-/** The lesson's own container's handle (the engine's MAIN). */
-const MAIN = 'container';
-
-const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
 export async function checkAll(opts: CheckAllOptions): Promise<number> {
   const all = loadLessons(opts.lessonsDir);
@@ -59,20 +56,18 @@ export async function checkAll(opts: CheckAllOptions): Promise<number> {
   const rows: Row[] = [];
   const started = performance.now();
 
-  // Our own handlers: the CLI's default one would exit before our sessions are closed.
-  let stoppedBy: NodeJS.Signals | 'abort' | undefined;
+  // Told through the AbortSignal, we stop ourselves: the sessions must be closed before the process exits.
+  let stoppedBy: string | undefined;
   const runtime = opts.session?.runtime ?? realRuntime;
   const facts = opts.facts ?? readHostFacts({ rootfs: runtime.defaultRootfs() });
   opts.out.write(`This machine:\n${hostFactLines(facts, WIDTH - 2).map((l) => `  ${l}`).join('\n')}\n\n`);
-  const onSignal = (signal: NodeJS.Signals) => {
+  const onAbort = () => {
     if (stoppedBy) return;
-    stoppedBy = signal;
-    opts.out.write(`\n${signal}: stopping after this step and removing what the lessons made...\n`);
+    stoppedBy = (opts.signal?.reason as { signal?: string } | undefined)?.signal ?? 'SIGINT';
+    opts.out.write(`\n${stoppedBy}: stopping after this step and removing what the lessons made...\n`);
     // Stopping every container ends a long step (a memory hog) at once; the sessions then clean up.
     void runtime.stopAll().catch(() => {});
   };
-  const onAbort = () => onSignal('SIGINT');
-  for (const s of STOP_SIGNALS) process.on(s, onSignal);
   opts.signal?.addEventListener('abort', onAbort);
 
   try {
@@ -108,7 +103,6 @@ export async function checkAll(opts: CheckAllOptions): Promise<number> {
       }
     }
   } finally {
-    for (const s of STOP_SIGNALS) process.off(s, onSignal);
     opts.signal?.removeEventListener('abort', onAbort);
   }
 
@@ -119,7 +113,7 @@ export async function checkAll(opts: CheckAllOptions): Promise<number> {
   const notRun = (['skipped', 'cannot run'] as const).map((r) => [r, rows.filter((x) => x.result === r).length] as const).filter(([, c]) => c > 0);
   const others = notRun.length ? ` (${notRun.map(([r, c]) => `${c} ${r}`).join(', ')})` : '';
   opts.out.write(`\n${passed} of ${total} steps passed${others} in ${seconds} s${stoppedBy ? `, stopped by ${stoppedBy}` : ''}\n`);
-  if (stoppedBy) return SIGNAL_EXIT[stoppedBy] ?? 130;
+  if (stoppedBy) return (opts.signal?.reason as { exitCode?: number } | undefined)?.exitCode ?? signalStatus('SIGINT');
   return passed === total && rows.every((r) => r.result === 'pass') ? 0 : 1;
 }
 

@@ -3,24 +3,25 @@
 // session per open lesson; it owns everything its steps made (containers, host
 // processes, the work directory, named containers' stored changes) and removes
 // all of it on reset() and close().
-import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { describeError, UserError, type Container } from '../runtime/index.js';
-import { isAlive } from '../runtime/pids.js';
+import { describeError, UserError } from '../runtime/errors.js';
+import type { Container } from '../runtime/index.js';
 import { ACTIONS, STOP_GRACE_MS, type ActionContext, type ActionOutcome, type Handle } from './actions.js';
 import { evaluateCheck, parseSubject, probesReadBy, type CheckFacts } from './checks.js';
-import { cgroupProblem, NEEDS_ROOT, overlayProblem } from './host-support.js';
+import { cgroupProblem, NEEDS_ROOT, overlayProblem, toolProblem } from './host-support.js';
+import { MAIN } from './params.js';
 import { realRuntime, type RuntimeLike } from './runtime-like.js';
 import type { Lesson, Need, ProbeKind, ProbeSnapshot, Step, StepResult } from './types.js';
 import { substitute, ValueError } from './variables.js';
+import { lessonsDir, removeStaleWorkdirs, workdirFor } from './workdirs.js';
 
 export interface SessionOptions {
   /** The runtime to act through (a fake in unit tests). */
   runtime?: RuntimeLike;
   /** Default: the effective uid is 0. Without root, steps that need it say so instead of failing. */
   isRoot?: boolean;
-  /** Default: <stateRoot>/lessons/containy-lesson-<id>-<pid>. Removed on reset and close. */
+  /** Default: <stateRoot>/lessons/containy-lesson-<id>-<pid> (./workdirs.ts). Removed on reset and close. */
   workdir?: string;
   /** Default: read from the host (/proc/filesystems, /sys/fs/cgroup). Tests pass their own. */
   hostSupport?: HostSupport;
@@ -30,12 +31,12 @@ export interface SessionOptions {
 export interface HostSupport {
   overlay(): string | undefined;
   cgroups(controllers: string[]): string | undefined;
+  /** Commands missing from the base rootfs. Default: the base the runtime uses (defaultRootfs), listed. */
+  tools?(commands: string[]): string | undefined;
 }
 
 const hostSupportFromHost: HostSupport = { overlay: () => overlayProblem(), cgroups: (c) => cgroupProblem(c) };
 
-/** The lesson's own container is the handle named "container". */
-const MAIN = 'container';
 /** A container's printed output kept for `output` checks and the TUI: the tail. */
 const OUTPUT_KEEP = 64 * 1024;
 /** How long a check expecting `victim.alive == false` waits for the kill to be reaped. */
@@ -67,7 +68,7 @@ export class LessonSession {
     this.runtime = opts.runtime ?? realRuntime;
     this.isRoot = opts.isRoot ?? process.getuid?.() === 0;
     this.hostSupport = opts.hostSupport ?? hostSupportFromHost;
-    this.workdirPath = opts.workdir ?? path.join(this.runtime.lessonsDir(), `containy-lesson-${lesson.id}-${process.pid}`);
+    this.workdirPath = opts.workdir ?? workdirFor(lesson.id);
     if (this.isRoot) this.releaseWarmStage = this.runtime.holdWarmStages?.();
   }
 
@@ -93,6 +94,10 @@ export class LessonSession {
     }
     if (needs.has('cgroups')) {
       const problem = this.hostSupport.cgroups(ACTIONS[step.action.name].controllers?.(step.action.params) ?? []);
+      if (problem) return problem;
+    }
+    if (step.tools.length) {
+      const problem = this.hostSupport.tools ? this.hostSupport.tools(step.tools) : toolProblem(step.tools, this.runtime.defaultRootfs());
       if (problem) return problem;
     }
     return undefined;
@@ -197,6 +202,7 @@ export class LessonSession {
       keep: (name, kind, container) => this.keep(name, kind, container),
       containerName: (suffix) => `lesson${this.lesson.id}${suffix ? `-${suffix}` : ''}`,
       rememberStored: (name) => this.stored.add(name),
+      runFirst: (handle) => this.runFirst(handle, step),
     };
   }
 
@@ -254,8 +260,7 @@ export class LessonSession {
     const name = root === 'layers' ? MAIN : root;
     const h = this.handles.get(name);
     const who = name === MAIN ? 'the lesson\'s container' : name;
-    const starter = this.lesson.steps.find((s) => s.index < step.index && ACTIONS[s.action.name].defines?.(s.action.params) === name);
-    const runFirst = starter ? `: run step ${starter.index + 1} ("${starter.title}") first` : '';
+    const runFirst = this.runFirst(name, step);
     if (!h) throw new ValueError(`\${${ref}}: ${who} has not been started${runFirst}`);
     if (field === 'pid') {
       if (!h.container.running) throw new ValueError(`\${${ref}}: ${who} is not running${runFirst}`);
@@ -267,13 +272,19 @@ export class LessonSession {
     return layers[field as keyof typeof layers];
   }
 
+  /** `: run step N ("title") first` for the step before `step` that starts `handle`, or ''. */
+  private runFirst(handle: string, step: Step): string {
+    const starter = this.lesson.steps.find((s) => s.index < step.index && ACTIONS[s.action.name].defines?.(s.action.params) === handle);
+    return starter ? `: run step ${starter.index + 1} ("${starter.title}") first` : '';
+  }
+
   // ---- the work directory and teardown ----
 
   private ensureWorkdir(): string {
-    if (!fs.existsSync(this.workdirPath)) {
-      removeStaleWorkdirs(path.dirname(this.workdirPath));
-      fs.mkdirSync(this.workdirPath, { recursive: true, mode: 0o755 });
-    }
+    // Making its work directory, a session clears what killed sessions left there; what
+    // it cannot remove (a mount inside) waits for `containy-learn cleanup`, which says why.
+    // Only in lessonsDir(): a directory given in the options is the caller's.
+    if (this.runtime.makeDirectory(this.workdirPath) && path.dirname(this.workdirPath) === lessonsDir()) removeStaleWorkdirs(this.runtime);
     return this.workdirPath;
   }
 
@@ -294,43 +305,10 @@ export class LessonSession {
     }
     this.stored.clear();
     try {
-      removeWorkdir(this.workdirPath);
+      this.runtime.removeTree(this.workdirPath);
     } catch (err) {
       problems.push(describeError(err));
     }
     if (problems.length) throw new UserError(`lesson ${this.lesson.id} could not remove everything it made: ${problems.join('; ')}`);
-  }
-}
-
-/** Refuse to delete through a mount: a bind of / under the work directory would take the host with it. */
-function removeWorkdir(dir: string): void {
-  if (!fs.existsSync(dir)) return;
-  const mounted = fs
-    .readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4])
-    .filter((m): m is string => !!m)
-    .map((m) => m.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
-    .filter((m) => m === dir || m.startsWith(dir + '/'));
-  if (mounted.length) throw new UserError(`${dir} still has mounts (${mounted.join(', ')}): unmount them, then run \`sudo containy-learn cleanup\``);
-  fs.rmSync(dir, { recursive: true, force: true });
-}
-
-/** Work directories of lesson sessions whose process is gone (killed with -9). */
-function removeStaleWorkdirs(lessonsDir: string): void {
-  let names: string[];
-  try {
-    names = fs.readdirSync(lessonsDir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const pid = Number(/^containy-lesson-\d+-(\d+)$/.exec(name)?.[1]);
-    if (!pid || pid === process.pid || isAlive(pid)) continue;
-    try {
-      removeWorkdir(path.join(lessonsDir, name));
-    } catch {
-      // left for `containy-learn cleanup`, which says why
-    }
   }
 }

@@ -1,12 +1,14 @@
-// Can this machine run a step? Root, overlayfs, user namespaces and the cgroup
-// controllers a step's limits use. The answer is a sentence saying what to
-// change, shown in place of running the step (a learner's laptop may lack what
-// the VM has). The machine is read through the runtime's host facts.
+// Can this machine run a step? Root, overlayfs, user namespaces, the cgroup
+// controllers a step's limits use, and the commands it needs in the base
+// rootfs. The answer is a sentence saying what to change, shown in place of
+// running the step (a learner's laptop may lack what the VM has). The machine
+// is read through the runtime's host facts.
 import fs from 'node:fs';
 import path from 'node:path';
 import {
   cgroupRoot, detectLayout, readOverlayFact, readUsernsFacts, v1Hierarchies, type OverlayFact, type UsernsFacts,
 } from '../runtime/index.js';
+import { rootfsStatus } from '../rootfs/rootfs-marker.js';
 
 export const NEEDS_ROOT = 'this step needs root: run sudo containy-learn';
 
@@ -67,4 +69,22 @@ export function cgroupProblem(controllers: string[], root = cgroupRoot()): strin
     `it may be turned off on the kernel command line (cgroup_disable=${missing[0]}) or, on cgroup v2, held by a v1 mount; ` +
     'boot with it enabled, or run the workshop in the VM the instructor provides'
   );
+}
+
+/**
+ * Commands a step needs (`needs: [python3]`) that the base rootfs at `rootfs` lacks on its PATH.
+ * A missing base is the runtime's to report (it says how to build one), so it is no tool problem.
+ */
+export function toolProblem(tools: string[], rootfs: string): string | undefined {
+  if (tools.length === 0) return undefined;
+  const status = rootfsStatus(rootfs);
+  if (!status.exists) return undefined;
+  const have = new Set(status.commands);
+  const missing = tools.filter((t) => !have.has(t));
+  if (missing.length === 0) return undefined;
+  const names = missing.join(' and ');
+  const rebuild = status.kind === 'imported'
+    ? `install ${names} in that tree, or build the workshop's own base: install ${names} on the host and run \`sudo containy-learn rootfs build --force\``
+    : `install ${names} on the host and run \`sudo containy-learn rootfs build --force\`, which copies ${missing.length > 1 ? 'them' : 'it'} in`;
+  return `this step needs ${names} in the base rootfs (${rootfs}), which has none: ${rebuild}`;
 }

@@ -163,6 +163,21 @@ function needsProblem(v: unknown): string | undefined {
   return bad.length ? `needs: ${bad.map((b) => showValue(b)).join(', ')} is not one of ${NEEDS.join(', ')}` : undefined;
 }
 
+/** A command name as it appears on PATH: python3, sed, ip. */
+const TOOL_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.+-]*$/;
+
+/** A step's `needs:` splits into machine features (root, overlay, cgroups) and commands the base rootfs must have. */
+function stepNeeds(v: unknown): { needs: Need[]; tools: string[] } | string {
+  const needs: Need[] = [];
+  const tools: string[] = [];
+  for (const n of asList(v)) {
+    if (NEEDS.includes(n as Need)) needs.push(n as Need);
+    else if (typeof n === 'string' && TOOL_NAME.test(n)) tools.push(n);
+    else return `needs: ${showValue(n)} is neither one of ${NEEDS.join(', ')} nor a command name such as python3`;
+  }
+  return { needs, tools };
+}
+
 /** Splits the body at "## " headings that are not inside fenced code. */
 function splitSections(lines: string[], start: number, file: string): { intro: string; sections: Section[] } {
   const introLines: string[] = [];
@@ -275,6 +290,7 @@ function parseStep(section: Section, index: number, file: string, handles: Set<s
   let actionName: string | undefined;
   let probes: ProbeKind[] = [];
   let needs: Need[] = [];
+  let tools: string[] = [];
   const seen = new Map<string, number>();
   for (const { key, value, raw, line } of entries) {
     if (seen.has(key) && !REPEATABLE.has(key)) fail(`${key} is given twice (lines ${seen.get(key)} and ${line})`, line);
@@ -293,9 +309,9 @@ function parseStep(section: Section, index: number, file: string, handles: Set<s
         break;
       }
       case 'needs': {
-        const problem = needsProblem(value);
-        if (problem) fail(problem, line);
-        needs = asList(value) as Need[];
+        const split = stepNeeds(value);
+        if (typeof split === 'string') fail(split, line);
+        else ({ needs, tools } = split);
         break;
       }
       case 'check':
@@ -336,6 +352,10 @@ function parseStep(section: Section, index: number, file: string, handles: Set<s
   }
   const cross = action.crossCheck?.(params);
   if (cross) fail(`${actionName}: ${cross}`);
+  // A tool is looked for in the base rootfs: a step on another root would be judged by the wrong tree.
+  if (tools.length && params.rootfs !== undefined && params.rootfs !== 'base') {
+    fail(`needs: ${tools.join(', ')} names commands of the base rootfs, but this step runs on rootfs: ${String(params.rootfs)}`, seen.get('needs'));
+  }
 
   // ${...} may only name what an earlier step started.
   for (const [key, value] of Object.entries(params)) {
@@ -376,6 +396,7 @@ function parseStep(section: Section, index: number, file: string, handles: Set<s
     checks,
     hints,
     needs: allNeeds,
+    tools,
     line: section.line,
   };
 }

@@ -1,17 +1,33 @@
-// The part of the runtime the lesson engine uses. The engine takes it as a
-// parameter so its unit tests can hand it a fake; everything real goes through
-// src/runtime, and the engine itself never spawns a host tool or calls libc.
+// The part of the runtime the lesson engine uses. Containers, probes and the
+// files of the work directories go through here and nowhere else; only the
+// question what this machine offers (root, overlayfs, cgroup controllers) is
+// asked apart, by ./host-support.ts. The engine takes it as a parameter so its
+// unit tests can hand it a fake.
 import {
-  startContainer, runOnce, probe, lessonsDir, removeStored, storedContainers, defaultRootfs, stopAll, holdWarmStages,
+  startContainer, runOnce, probe, removeStored, storedContainers, defaultRootfs, stopAll, holdWarmStages,
 } from '../runtime/index.js';
+import { listNames, listTree, makeDirectory, removeTree, writeHostFile } from '../runtime/host-files.js';
+import { isAlive } from '../runtime/pids.js';
 import { copyWithLibraries } from '../rootfs/rootfs-copy.js';
 
-export interface RuntimeLike {
+/** What the lesson layer does with files on the host: its work directories (see ./workdirs.ts). */
+export interface HostFiles {
+  makeDirectory: typeof makeDirectory;
+  writeHostFile: typeof writeHostFile;
+  listNames: typeof listNames;
+  listTree: typeof listTree;
+  /** Refuses, deleting nothing, while anything is mounted below. */
+  removeTree: typeof removeTree;
+  /** Whether the process that made a work directory still runs. */
+  isAlive: typeof isAlive;
+}
+
+export const hostFiles: HostFiles = { makeDirectory, writeHostFile, listNames, listTree, removeTree, isAlive };
+
+export interface RuntimeLike extends HostFiles {
   startContainer: typeof startContainer;
   runOnce: typeof runOnce;
   probe: typeof probe;
-  /** Where lesson work directories live (stateRoot()/lessons). */
-  lessonsDir: typeof lessonsDir;
   /** Named containers' stored changes: listed, and removed when a lesson is reset. */
   storedContainers: typeof storedContainers;
   removeStored: typeof removeStored;
@@ -24,5 +40,5 @@ export interface RuntimeLike {
 }
 
 export const realRuntime: RuntimeLike = {
-  startContainer, runOnce, probe, lessonsDir, storedContainers, removeStored, defaultRootfs, copyWithLibraries, stopAll, holdWarmStages,
+  startContainer, runOnce, probe, storedContainers, removeStored, defaultRootfs, copyWithLibraries, stopAll, holdWarmStages, ...hostFiles,
 };

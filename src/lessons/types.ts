@@ -33,6 +33,8 @@ export interface Step {
   hints: string[];
   /** What this step needs: declared with `needs:` plus what its action implies (root, overlay, cgroups). */
   needs: Need[];
+  /** Commands it needs on the base rootfs's PATH (`needs: [python3]`): a base without one cannot run the step. */
+  tools: string[];
   /** 1-based line of the step's heading in the file, for error messages. */
   line: number;
 }

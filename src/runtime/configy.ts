@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from './errors.js';
-import { NAMESPACES, type ContainerSpec, type NamespaceName } from './container.js';
+import { NAMESPACES, type ContainerSpec, type NamespaceName } from './spec.js';
 import { limitsFromConfigy } from './cgroups/limits.js';
 
 // containy spells two namespaces the long way.

@@ -2,13 +2,14 @@
 export {
   Container, startContainer, runOnce, execInContainer, stopAll, killAllSync,
   keepStagesWarm, holdWarmStages, prewarm, NAMESPACES,
-  type ContainerSpec, type ContainerExit, type NamespaceName, type Layers, type RunResult, type ExecOptions,
+  type ContainerSpec, type ContainerExit, type NamespaceName, type Layers, type RunResult, type ExecOptions, type StartOptions,
 } from './container.js';
 export { probe, PROBE_KINDS, type ProbeKind, type ProbeSnapshot } from './probes.js';
-export { cleanupLeftovers, storedContainers, removeStored, listRecords, lessonsDir, type CleanupReport } from './records.js';
-export { UserError, SyscallError, EXIT, describeError } from './errors.js';
-export { defaultRootfs, stateRoot, PACKAGE_ROOT, CGROUPS_EXAMPLE } from './paths.js';
-export type { StageProcess, ExitStatus, StdioMode } from './stage-process.js';
+export { cleanupLeftovers, storedContainers, removeStored, listRecords, type CleanupReport } from './records.js';
+export { UserError, BugError, StartStepError, SyscallError, EXIT, describeError } from './errors.js';
+export { defaultRootfs, stateRoot, PACKAGE_ROOT } from './paths.js';
+export { START_STEPS, type StartStep, type BindMount, type RootMountPoint } from './start/protocol.js';
+export type { StageProcess, ExitStatus, StdioMode } from './start/stage-process.js';
 export type { CgroupLimits, CgroupReport, CgroupValue, ContainerCgroup, CgroupEvents } from './cgroups/types.js';
 export { cgroupRoot, detectLayout, v1Hierarchies } from './cgroups/layout.js';
 export {

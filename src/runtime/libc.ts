@@ -21,9 +21,20 @@ const F_SETFL = 4;
 const FD_CLOEXEC = 1;
 const O_NONBLOCK = 0o4000;
 const PR_SET_PDEATHSIG = 1;
+const PR_CAPBSET_DROP = 24;
+const PR_SET_NO_NEW_PRIVS = 38;
+const PR_CAP_AMBIENT = 47;
+const PR_CAP_AMBIENT_CLEAR_ALL = 4;
+const PR_SET_SECCOMP = 22;
+const SECCOMP_MODE_FILTER = 2;
+const _LINUX_CAPABILITY_VERSION_3 = 0x20080522;
+const MFD_CLOEXEC = 1;
 
 // pivot_root has no glibc wrapper: the raw syscall number differs per architecture.
 const SYS_pivot_root: Record<string, number> = { x64: 155, arm64: 41 };
+
+// struct sock_fprog (linux/filter.h): the instruction count and a pointer to them.
+koffi.struct('sock_fprog', { len: 'uint16_t', filter: 'void *' });
 
 const c = {
   unshare: lib.func('int unshare(int flags)'),
@@ -40,13 +51,19 @@ const c = {
   kill: lib.func('int kill(int pid, int sig)'),
   prctl: lib.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)'),
   mknod: lib.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
+  prctlSeccomp: lib.func('int prctl(int option, unsigned long mode, const sock_fprog *prog, unsigned long arg4, unsigned long arg5)'),
+  memfdCreate: lib.func('int memfd_create(const char *name, unsigned int flags)'),
+  // header: { u32 version; i32 pid }, data: 2 x { u32 effective, permitted, inheritable }
+  capset: lib.func('int capset(void *header, void *data)'),
+  capget: lib.func('int capget(void *header, _Out_ void *data)'),
+  // glibc's struct statvfs on LP64: ten unsigned longs/u64s, f_flag the tenth (offset 72).
+  statvfs: lib.func('int statvfs(const char *path, _Out_ uint8_t *buf)'),
 };
 
 const errnoNames = new Map<number, string>(
   Object.entries(osConstants.errno).map(([name, n]) => [n, name]),
 );
 
-/** The symbolic name of an errno value (2 -> ENOENT). */
 export function errnoName(errno: number): string {
   return errnoNames.get(errno) ?? `errno ${errno}`;
 }
@@ -129,6 +146,74 @@ export function mknod(path: string, mode: number, major: number, minor: number):
   check('mknod', c.mknod(path, mode, dev), path);
 }
 
+/** Remove one capability from this thread's bounding set (needs CAP_SETPCAP). */
+export function dropBoundingCapability(cap: number, name: string): void {
+  check('prctl PR_CAPBSET_DROP', c.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), name);
+}
+
+export function clearAmbientCapabilities(): void {
+  check('prctl PR_CAP_AMBIENT', c.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), 'PR_CAP_AMBIENT_CLEAR_ALL');
+}
+
+export function setNoNewPrivileges(): void {
+  check('prctl PR_SET_NO_NEW_PRIVS', c.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+}
+
+/**
+ * Install a compiled seccomp filter (BPF, 8 bytes an instruction) on this thread:
+ * prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER), what seccomp_load does without TSYNC.
+ * Needs CAP_SYS_ADMIN or no_new_privs.
+ */
+export function setSeccompFilter(bpf: Buffer): void {
+  check('prctl PR_SET_SECCOMP', c.prctlSeccomp(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, { len: bpf.length / 8, filter: bpf }, 0, 0), `${bpf.length / 8} BPF instructions`);
+}
+
+/** An anonymous in-memory file (memfd_create(2)), close-on-exec. */
+export function memfdCreate(name: string): number {
+  const fd = Number(c.memfdCreate(name, MFD_CLOEXEC));
+  check('memfd_create', fd, name);
+  return fd;
+}
+
+export interface CapabilitySets {
+  effective: bigint;
+  permitted: bigint;
+  inheritable: bigint;
+}
+
+function capHeader(): Buffer {
+  const header = Buffer.alloc(8);
+  header.writeUInt32LE(_LINUX_CAPABILITY_VERSION_3, 0); // pid 0: this thread
+  return header;
+}
+
+/** capset(2) with _LINUX_CAPABILITY_VERSION_3 (two 32-bit words per set) for this thread. */
+export function capset(sets: CapabilitySets): void {
+  const data = Buffer.alloc(24);
+  for (let word = 0; word < 2; word++) {
+    const shift = BigInt(32 * word);
+    const part = (m: bigint) => Number((m >> shift) & 0xffffffffn);
+    data.writeUInt32LE(part(sets.effective), word * 12);
+    data.writeUInt32LE(part(sets.permitted), word * 12 + 4);
+    data.writeUInt32LE(part(sets.inheritable), word * 12 + 8);
+  }
+  check('capset', c.capset(capHeader(), data));
+}
+
+export function capget(): CapabilitySets {
+  const data = Buffer.alloc(24);
+  check('capget', c.capget(capHeader(), data));
+  const join = (off: number) => BigInt(data.readUInt32LE(off)) | (BigInt(data.readUInt32LE(off + 12)) << 32n);
+  return { effective: join(0), permitted: join(4), inheritable: join(8) };
+}
+
+/** The mount flags of the filesystem holding `path` (statvfs's f_flag: ST_RDONLY, ST_NOSUID, ST_NODEV, ST_NOEXEC share MS_*'s values). */
+export function mountFlagsOf(path: string): number {
+  const buf = Buffer.alloc(128);
+  check('statvfs', c.statvfs(path, buf), path);
+  return Number(buf.readBigUInt64LE(72));
+}
+
 // Sockets Node's `net` cannot open (AF_NETLINK), and flock, which Node lacks.
 // A socket belongs to the network namespace of the thread that called socket():
 // see net/rtnetlink.ts for how that is used.
@@ -183,7 +268,6 @@ export function setReceiveTimeout(fd: number, ms: number): void {
 }
 
 export const LOCK_EX = 2;
-export const LOCK_UN = 8;
 
 export function flock(fd: number, operation: number, detail?: string): void {
   check('flock', sockets.flock(fd, operation), detail);

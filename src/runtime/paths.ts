@@ -15,7 +15,7 @@ function findPackageRoot(): string {
   return dir;
 }
 
-/** The installed package (holds dist/, lessons/, rootfs/, cgroups_example/). */
+/** The installed package (holds dist/, rootfs/, and the workshop's own directories). */
 export const PACKAGE_ROOT = findPackageRoot();
 
 /** Compiled runtime scripts that run as their own thread or process (tests run from src/, these always from dist/). */
@@ -27,8 +27,6 @@ export function distScript(relative: string): string {
 export function defaultRootfs(): string {
   return process.env.CONTAINY_ROOTFS ?? path.join(PACKAGE_ROOT, 'rootfs', 'base');
 }
-
-export const CGROUPS_EXAMPLE = path.join(PACKAGE_ROOT, 'cgroups_example');
 
 /** Overlay upper/work dirs and run records. */
 export const DEFAULT_STATE_ROOT = '/var/lib/containy-learn';

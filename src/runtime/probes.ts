@@ -4,6 +4,7 @@
 // tell: for that we briefly join it on this thread (setns) and come back.
 import fs from 'node:fs';
 import * as libc from './libc.js';
+import { readMountinfo } from './mountinfo.js';
 import type { CgroupReport, ContainerCgroup } from './cgroups/types.js';
 
 import type { ProbeKind } from './probe-kinds.js';
@@ -109,20 +110,7 @@ function isUp(pid: number | 'self', name: string): boolean {
 }
 
 function readMounts(pid: number | 'self'): Array<{ target: string; fstype: string; source: string }> {
-  return fs
-    .readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [left, right] = line.split(' - ');
-      const fields = left.split(' ');
-      const [fstype, source] = right.split(' ');
-      return { target: unescapeMountPath(fields[4]), fstype, source };
-    });
-}
-
-function unescapeMountPath(p: string): string {
-  return p.replace(/\\(\d{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+  return readMountinfo(pid).map((m) => ({ target: m.mountPoint, fstype: m.fstype, source: m.source }));
 }
 
 function readIds(pid: number | 'self'): { uid: number; gid: number } {

@@ -29,8 +29,6 @@ const recordFile = (name: string) => path.join(runDir(), `${name}.json`);
 export const persistentDir = (name: string) => path.join(stateRoot(), 'containers', name);
 /** Where a discarded container's overlay dirs live while it runs. */
 export const scratchDir = (name: string) => path.join(stateRoot(), 'scratch', name);
-/** Lesson work directories (the engine's). */
-export const lessonsDir = () => path.join(stateRoot(), 'lessons');
 
 function read(name: string): RunRecord | undefined {
   try {
@@ -116,12 +114,6 @@ export function cleanupLeftovers(): CleanupReport {
     if (liveNames.has(name)) continue;
     fs.rmSync(path.join(scratch, name), { recursive: true, force: true });
     report.directories.push(path.join(scratch, name));
-  }
-  if (liveNames.size === 0) {
-    for (const name of safeReaddir(lessonsDir())) {
-      fs.rmSync(path.join(lessonsDir(), name), { recursive: true, force: true });
-      report.directories.push(path.join(lessonsDir(), name));
-    }
   }
   return report;
 }

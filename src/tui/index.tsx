@@ -9,12 +9,12 @@ export interface WorkshopOptions {
   lesson?: number;
   /** 1-based step of that lesson, as shown ("step 3 of 7"). Default: where the learner stopped. */
   step?: number;
+  /** Aborted on SIGINT/SIGTERM/SIGHUP (the CLI's signals module); its reason carries the `exitCode`. */
+  signal?: AbortSignal;
 }
 
 /** Exit code for a bad lesson/step number, as the runtime's UserError. */
 const USAGE_EXIT = 125;
-
-const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
 /**
  * Set CONTAINY_FIRST_FRAME_MARK=1 to have the first frame of the menu write
@@ -110,13 +110,12 @@ export async function runWorkshop(
     if (mark === 'exit') setImmediate(() => exitRef.current?.(0));
   };
 
-  const onSignal = (signal: NodeJS.Signals): void => {
-    const code = SIGNAL_EXIT[signal] ?? 1;
+  const onSignal = (): void => {
+    const code = (opts.signal?.reason as { exitCode?: number } | undefined)?.exitCode ?? 1;
     if (exitRef.current) exitRef.current(code);
     else finish(code);
   };
-  const signals = Object.keys(SIGNAL_EXIT) as NodeJS.Signals[];
-  for (const signal of signals) process.on(signal, onSignal);
+  opts.signal?.addEventListener('abort', onSignal);
   // After SIGHUP the terminal is gone and every write fails with EIO: the sessions must still be closed.
   const onStdoutError = (error: NodeJS.ErrnoException): void => {
     if (error.code !== 'EIO' && error.code !== 'EPIPE') throw error;
@@ -149,7 +148,7 @@ export async function runWorkshop(
   } catch (error) {
     renderError = error as Error;
   } finally {
-    for (const signal of signals) process.off(signal, onSignal);
+    opts.signal?.removeEventListener('abort', onSignal);
   }
   instance?.unmount();
   const problems = await sessions.closeAll();

@@ -157,7 +157,8 @@ export function LessonView(props: LessonViewProps): ReactNode {
       out.push({ text: '─'.repeat(Math.min(docWidth, 40)), kind: 'dim' });
     }
     out.push({ text: `${stepIndex + 1}. ${step.title}`, kind: 'title' });
-    if (step.needs.length) out.push({ text: `needs: ${step.needs.join(', ')}`, kind: 'dim' });
+    const needs = [...step.needs, ...step.tools];
+    if (needs.length) out.push({ text: `needs: ${needs.join(', ')}`, kind: 'dim' });
     out.push({ text: '', kind: 'blank' });
     out.push(...(markdown ? markdown.render(step.prose, docWidth) : [{ text: 'loading the text…', kind: 'dim' as const }]));
     const hintAt = out.length;

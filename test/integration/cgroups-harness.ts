@@ -6,7 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ContainerCgroup } from '../../src/runtime/cgroups/index.js';
-import { CGROUPS_EXAMPLE } from '../../src/runtime/paths.js';
+import { CGROUPS_EXAMPLE } from '../../src/demos.js';
 
 /** The real interpreter: the python3 on PATH may be a pyenv shim script. */
 export const PYTHON = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();

@@ -11,6 +11,7 @@ import { LessonSession } from '../../src/lessons/engine.js';
 import { loadLesson, loadLessons, parseLesson } from '../../src/lessons/loader.js';
 import { checkAll } from '../../src/lessons/check-all.js';
 import type { StepResult } from '../../src/lessons/types.js';
+import { mount, umount2 } from '../../src/runtime/libc.js';
 
 warnIfNotRoot('lesson engine integration tests');
 
@@ -131,7 +132,8 @@ describe.skipIf(!isRoot)('lessons through the real runtime', () => {
       'action: run',
       'limits: {pids: 10}',
       'command: for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 5 & done; echo started; kill $(jobs -p) 2>/dev/null; true',
-      'check: output matches /can\'t fork|Resource temporarily unavailable/',
+      // The kernel refuses fork with EAGAIN; each shell words it its own way (busybox, dash, bash).
+      'check: output matches /can\'t fork|cannot fork|Resource temporarily unavailable/i',
       'check: limits contains "pids limit 10"',
     ]));
     try {
@@ -139,6 +141,38 @@ describe.skipIf(!isRoot)('lessons through the real runtime', () => {
       expect(r.ok, describeFailure(r)).toBe(true);
     } finally {
       await session.close();
+    }
+  });
+
+  it('never deletes a work directory through a mount: reset and cleanup refuse, and say why', async () => {
+    const session = new LessonSession(lessonFrom(4, ['action: write-file', 'path: jail/mnt/.keep', 'content: x', 'check: error == ""']));
+    const mnt = path.join(session.workdir, 'jail', 'mnt');
+    let mounted = false;
+    try {
+      expect((await session.runStep(0)).ok).toBe(true);
+      mount('tmpfs', mnt, 'tmpfs', 0, 'size=1m');
+      mounted = true;
+      fs.writeFileSync(path.join(mnt, 'on-the-mount'), 'must survive');
+      await expect(session.reset()).rejects.toThrow(`lesson 4 could not remove everything it made: ${session.workdir} still has mounts (${mnt})`);
+      expect(fs.readFileSync(path.join(mnt, 'on-the-mount'), 'utf8')).toBe('must survive');
+      // A killed session's directory is cleanup's; with the mount still there, it is kept.
+      const stale = path.join(state, 'lessons', 'containy-lesson-4-4194399');
+      fs.renameSync(session.workdir, stale);
+      const refused = await cli(['cleanup'], { env: { CONTAINY_STATE_DIR: state } });
+      expect(refused.status, refused.stderr).toBe(125);
+      expect(refused.stderr).toContain(`cleanup could not remove everything: ${stale} still has mounts (${stale}/jail/mnt)`);
+      expect(fs.readFileSync(path.join(stale, 'jail', 'mnt', 'on-the-mount'), 'utf8')).toBe('must survive');
+      umount2(path.join(stale, 'jail', 'mnt'), 0);
+      mounted = false;
+      const cleaned = await cli(['cleanup'], { env: { CONTAINY_STATE_DIR: state } });
+      expect(cleaned.status, cleaned.stderr).toBe(0);
+      expect(cleaned.stdout).toContain(`directory ${stale}`);
+      expect(fs.existsSync(stale)).toBe(false);
+    } finally {
+      for (const dir of [mnt, path.join(state, 'lessons', 'containy-lesson-4-4194399', 'jail', 'mnt')]) {
+        if (mounted && fs.existsSync(dir)) try { umount2(dir, 0); } catch { /* not this one */ }
+      }
+      await session.close().catch(() => {});
     }
   });
 

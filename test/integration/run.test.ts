@@ -258,3 +258,66 @@ describe.skipIf(!isRoot)('containy-learn run: bad input', () => {
     expect(r.stderr).toMatch(/root.*sudo/);
   });
 });
+
+// A failure in a start step names the step, from the kernel's real refusal.
+describe.skipIf(!isRoot)('a failed start step names its step', () => {
+  let state: string;
+  let before: ReturnType<typeof hostState>;
+  const previousState = process.env.CONTAINY_STATE_DIR;
+
+  beforeEach(() => {
+    state = tempStateDir('steps');
+    process.env.CONTAINY_STATE_DIR = state;
+    before = hostState();
+  });
+
+  afterEach(() => {
+    if (previousState === undefined) delete process.env.CONTAINY_STATE_DIR;
+    else process.env.CONTAINY_STATE_DIR = previousState;
+    const records = fs.readdirSync(path.join(state, 'run'));
+    fs.rmSync(state, { recursive: true, force: true });
+    expect(hostState()).toEqual(before);
+    expect(records).toEqual([]);
+  });
+
+  it('pivot_root of a root that is not a mount point (rootMountPoint: as-given): EINVAL, step pivot_root', async () => {
+    const { runOnce } = await import('../../src/runtime/index.js');
+    const r = await runOnce({ argv: ['true'], rootfs: BASE, overlay: false, rootMountPoint: 'as-given' });
+    expect(r.status).toBe(125);
+    expect(r.failedStep).toBe('pivot_root');
+    expect(r.error).toMatch(/^stage: pivot_root: EINVAL: the new root must be a mount point/);
+  });
+
+  it('the same root, bound onto itself (the default), starts', async () => {
+    const { runOnce } = await import('../../src/runtime/index.js');
+    const r = await runOnce({ argv: ['sh', '-c', 'echo $$'], rootfs: BASE, overlay: false });
+    expect(r.error).toBeUndefined();
+    expect(r.stdout.trim()).toBe('1');
+  });
+
+  it('a bind into /sys, where no mount point can be made: step binds, from the CLI too', async () => {
+    const { runOnce } = await import('../../src/runtime/index.js');
+    const r = await runOnce({ argv: ['true'], binds: [{ source: '/etc', target: '/sys/containy-test', readonly: true }] });
+    expect(r.failedStep).toBe('binds');
+    // sysfs answers ENOENT (it makes no directories on request), a read-only mount EROFS: the step is what counts.
+    expect(r.error).toMatch(/^stage: binds: mkdir .*\/merged\/sys\/containy-test: E[A-Z]+: /);
+    const viaCli = await cli(['run', '--rm', '-v', '/etc:/sys/containy-test', '--', 'true'], { env: { CONTAINY_STATE_DIR: state } });
+    expect(viaCli.status).toBe(125);
+    expect(viaCli.stderr).toMatch(/^containy-learn: stage: binds: mkdir .*\/sys\/containy-test: E[A-Z]+: /);
+    expect(viaCli.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('a volume the CLI was asked for is bound, read-only with :ro', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'containy-volume-'));
+    fs.writeFileSync(path.join(dir, 'hello.txt'), 'from the host\n');
+    try {
+      const r = await cli(['run', '--rm', '-v', `${dir}:/data:ro`, '--', 'sh', '-c', 'cat /data/hello.txt; touch /data/x 2>&1; ls /cgroups_example'], { env: { CONTAINY_STATE_DIR: state } });
+      expect(r.stdout).toContain('from the host');
+      expect(r.stdout).toContain('Read-only file system');
+      expect(r.stdout).toContain('mem.py'); // the demos are still there
+      expect(fs.existsSync(path.join(dir, 'x'))).toBe(false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

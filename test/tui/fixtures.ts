@@ -16,6 +16,7 @@ export function makeStep(index: number, over: Partial<Step> = {}): Step {
     checks: [{ text: 'container.hostname == "box"', left: 'container.hostname', op: '==', right: 'box' }],
     hints: [`first hint of step ${index + 1}`, `second hint of step ${index + 1}`],
     needs: [],
+    tools: [],
     line: 1,
     ...over,
   };

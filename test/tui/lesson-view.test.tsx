@@ -234,6 +234,13 @@ describe('lesson view: running a step', () => {
     expect(lastFrame()).toContain('container · none running');
   });
 
+  it('names what a step needs above its prose, machine features and base commands alike', async () => {
+    const needy = makeLesson(5, { steps: [makeStep(0, { title: 'Fork refused', needs: ['root', 'cgroups'], tools: ['python3'] })] });
+    const { lastFrame } = renderLesson(new FakeSession(), { lesson: needy });
+    await tick();
+    expect(lastFrame()).toContain('needs: root, cgroups, python3');
+  });
+
   it('shows a failed check with what it saw, and the runtime error', async () => {
     const session = new FakeSession();
     session.nextResult = () => ({

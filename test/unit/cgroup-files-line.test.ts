@@ -3,7 +3,7 @@
 // drivers read them (src/runtime/cgroups/v1.ts, v2.ts): v1's nanosecond files
 // scaled by 1e-3 to the labels' µs.
 import { describe, expect, it } from 'vitest';
-import { cgroupValueLine } from '../../src/lessons/actions.js';
+import { cgroupValueLine } from '../../src/lessons/actions/cgroup-files.js';
 import type { CgroupValue } from '../../src/runtime/index.js';
 
 const V1 = '/sys/fs/cgroup/cpu,cpuacct/containy/lesson5';

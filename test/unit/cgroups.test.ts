@@ -1,8 +1,9 @@
 // Parsing and planning for cgroups: no root needed, nothing touches the host.
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { describeLimitEnd, formatBytes, limitsFromConfigy, parseLimitFlags, parseSize } from '../../src/runtime/cgroups/index.js';
-import { hierarchiesOf, parseCgroupMounts } from '../../src/runtime/cgroups/layout.js';
+import { describeLimitEnd, formatBytes, limitsFromConfigy, parseLimitFlags, parseLimits, parseSize } from '../../src/runtime/cgroups/index.js';
+import { cgroupMountsIn, hierarchiesOf } from '../../src/runtime/cgroups/layout.js';
+import { parseMountinfo } from '../../src/runtime/mountinfo.js';
 import { blkioWeightToIoWeight, cpuSharesToWeight, cpuWeightToShares, ioWeightToBlkioWeight } from '../../src/runtime/cgroups/limits.js';
 import { v1Settings } from '../../src/runtime/cgroups/v1.js';
 import { v2Settings } from '../../src/runtime/cgroups/v2.js';
@@ -84,6 +85,24 @@ describe('parseLimitFlags', () => {
   it('accepts the ends of each range', () => {
     expect(parseLimitFlags({ pidsLimit: '1', cpus: '0.01', cpuShares: '2', blkioWeight: '10', memory: '6m' })).toMatchObject({ pids: 1, cpus: 0.01, cpuShares: 2, blkioWeight: 10 });
     expect(parseLimitFlags({ pidsLimit: '4194304', cpus: String(cpus), cpuShares: '262144', blkioWeight: '1000' })).toMatchObject({ cpus });
+  });
+});
+
+describe('parseLimits (the one parser; parseLimitFlags and lessons call it)', () => {
+  const names = { memory: 'mem', memorySwap: 'swap', pids: 'procs', cpus: 'cores', cpuShares: 'shares', blkioWeight: 'io', swapExample: '{mem: 1G, swap: 2G}' };
+  it('names each limit as the caller does, with the same ranges', () => {
+    expect(parseLimits({ memory: '512M', memorySwap: '1G', pids: '10', cpus: '0.5' }, names)).toEqual({ memory: 512 * MiB, memorySwap: 1024 * MiB, pids: 10, cpus: 0.5 });
+    expect(userError(() => parseLimits({ memory: '1m' }, names))).toBe("mem: '1m' is too small; the minimum is 6m (6 MiB)");
+    expect(userError(() => parseLimits({ memorySwap: '1G' }, names))).toBe('swap: needs mem too (it is memory plus swap), e.g. {mem: 1G, swap: 2G}');
+    expect(userError(() => parseLimits({ memory: '1G', memorySwap: '1M' }, names))).toMatch(/^swap: '1M' is smaller than mem \(1 GiB\); .* at least the mem value/);
+    expect(userError(() => parseLimits({ cpuShares: '1' }, names))).toBe("shares: '1' is not valid; use a whole number from 2 to 262144");
+  });
+
+  it('bounds cpus by this machine unless told there is no bound', () => {
+    const many = String(os.availableParallelism() + 1);
+    expect(userError(() => parseLimits({ cpus: many }, names))).toMatch(/^cores: .* \(this machine has/);
+    expect(parseLimits({ cpus: many }, names, null)).toEqual({ cpus: Number(many) });
+    expect(userError(() => parseLimits({ cpus: '0.001' }, names, null))).toBe("cores: '0.001' is not valid; use a number of CPUs at least 0.01, e.g. 0.5");
   });
 });
 
@@ -220,7 +239,7 @@ describe('finding v1 hierarchies in mountinfo', () => {
       '33 25 0:30 / /sys/fs/cgroup/pids rw,nosuid shared:17 - cgroup cgroup rw,pids,clone_children',
       '40 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw',
     ].join('\n');
-    const mounts = parseCgroupMounts(mountinfo, known);
+    const mounts = cgroupMountsIn(parseMountinfo(mountinfo), known);
     expect(mounts.map((m) => m.fstype)).toEqual(['cgroup2', 'cgroup', 'cgroup', 'cgroup', 'cgroup', 'cgroup']);
     const h = hierarchiesOf(mounts, '/sys/fs/cgroup');
     expect(h.get('cpu')).toBe('/sys/fs/cgroup/cpu,cpuacct');

@@ -11,6 +11,8 @@ import { loadLesson, parseLesson } from '../../src/lessons/loader.js';
 import { checkAll } from '../../src/lessons/check-all.js';
 import { formatLessonListPlain, formatLessonPlain } from '../../src/lessons/plain.js';
 import { UserError } from '../../src/runtime/errors.js';
+import { hostFiles } from '../../src/lessons/runtime-like.js';
+import { lessonsDir, removeStaleWorkdirs } from '../../src/lessons/workdirs.js';
 import { fakeRuntime, type FakeRuntime } from './lessons-fake-runtime.js';
 
 const FIXTURE = path.resolve(import.meta.dirname, '../fixtures/lessons/00-fixture.md');
@@ -24,7 +26,7 @@ const sessions: LessonSession[] = [];
 beforeEach(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'containy-engine-test-'));
   workdir = path.join(tmp, 'containy-lesson-work');
-  rt = fakeRuntime(tmp);
+  rt = fakeRuntime();
 });
 
 afterEach(async () => {
@@ -88,6 +90,32 @@ describe('LessonSession', () => {
     expect((await s.runStep(1)).cannotRun).toBe('no memory+pids controller');
     expect(asked).toEqual([['memory', 'pids']]);
     expect(rt.log).toEqual([]);
+  });
+
+  it('a step whose tool the base lacks says what to do instead of running', async () => {
+    const asked: string[][] = [];
+    const noPython: HostSupport = { ...supported, tools: (t) => (asked.push(t), 'no python3 in the base') };
+    const s = session(lesson(['action: start', 'check: running == true'], ['action: exec', 'command: python3 -V', 'needs: [python3]', 'check: exit == 0']), { hostSupport: noPython });
+    expect((await s.runStep(0)).ok).toBe(true);
+    expect(await s.runStep(1)).toEqual({ ok: false, checks: [], output: '', ms: 0, cannotRun: 'no python3 in the base' });
+    expect(asked).toEqual([['python3']]);
+    expect(rt.started[0].runs).toEqual([]);
+  });
+
+  it('by default looks for a step\'s tools on the PATH of the runtime\'s base rootfs', async () => {
+    const base = path.join(tmp, 'base');
+    fs.mkdirSync(path.join(base, 'usr/bin'), { recursive: true });
+    fs.writeFileSync(path.join(base, 'usr/bin/sh'), '', { mode: 0o755 });
+    rt.defaultRootfs = () => base;
+    const s = session(lesson(['action: start', 'check: running == true'], ['action: exec', 'command: python3 -V', 'needs: [python3, sh]', 'check: exit == 0'], ['action: exec', 'command: true', 'needs: [sh]', 'check: exit == 0']));
+    expect(s.cannotRun(1)).toBe(`this step needs python3 in the base rootfs (${base}), which has none: install python3 on the host and run \`sudo containy-learn rootfs build --force\`, which copies it in`);
+    expect(s.cannotRun(2)).toBeUndefined();
+    fs.writeFileSync(path.join(base, 'usr/bin/python3'), '', { mode: 0o755 });
+    expect(s.cannotRun(1)).toBeUndefined();
+    // No base at all is the runtime's to report (it says how to build one).
+    rt.defaultRootfs = () => path.join(tmp, 'no-base');
+    fs.rmSync(path.join(base, 'usr/bin/python3'));
+    expect(s.cannotRun(1)).toBeUndefined();
   });
 
   it('a refused start is the step\'s error: it passes only when a check expects it', async () => {
@@ -227,6 +255,62 @@ describe('LessonSession', () => {
     expect(s.probe(['hostname'])).toEqual({ host: { hostname: 'fake-host' } });
     await s.runStep(0);
     expect(s.probe(['hostname'])).toEqual({ host: { hostname: 'fake-host' }, container: { hostname: 'fixture-box' } });
+  });
+});
+
+describe('lesson work directories', () => {
+  const savedState = process.env.CONTAINY_STATE_DIR;
+  // PID_MAX_LIMIT is 4194304: no process has this PID.
+  const DEAD_PID = 4194399;
+  beforeEach(() => (process.env.CONTAINY_STATE_DIR = path.join(tmp, 'state')));
+  afterEach(() => {
+    if (savedState === undefined) delete process.env.CONTAINY_STATE_DIR;
+    else process.env.CONTAINY_STATE_DIR = savedState;
+  });
+
+  function leave(name: string): string {
+    const dir = path.join(lessonsDir(), name);
+    hostFiles.writeHostFile(path.join(dir, 'jail', 'x'), 'left behind');
+    return dir;
+  }
+
+  it('live under the state directory, per lesson and process, and go with reset', async () => {
+    expect(lessonsDir()).toBe(path.join(tmp, 'state', 'lessons'));
+    const s = new LessonSession(parseLesson(lesson(['action: write-file', 'path: a', 'content: x', 'check: error == ""']), path.join(tmp, '09-test.md')), { runtime: rt, isRoot: true, hostSupport: supported });
+    sessions.push(s);
+    expect(s.workdir).toBe(path.join(lessonsDir(), `containy-lesson-9-${process.pid}`));
+    expect((await s.runStep(0)).ok).toBe(true);
+    expect(fs.readFileSync(path.join(s.workdir, 'a'), 'utf8')).toBe('x');
+    await s.reset();
+    expect(fs.existsSync(s.workdir)).toBe(false);
+  });
+
+  it('a killed session\'s are removed by the next session that makes its own, a live one\'s are kept', async () => {
+    const dead = leave(`containy-lesson-3-${DEAD_PID}`);
+    const stray = leave('not-a-workdir');
+    const live = leave(`containy-lesson-4-${process.pid}`);
+    const s = new LessonSession(parseLesson(lesson(['action: write-file', 'path: a', 'content: x', 'check: error == ""']), path.join(tmp, '09-test.md')), { runtime: rt, isRoot: true, hostSupport: supported });
+    sessions.push(s);
+    expect((await s.runStep(0)).ok).toBe(true);
+    expect(fs.existsSync(dead)).toBe(false);
+    expect(fs.existsSync(stray)).toBe(false);
+    expect(fs.existsSync(live)).toBe(true);
+    expect(fs.existsSync(s.workdir)).toBe(true);
+  });
+
+  it('a session given its own work directory sweeps nothing', async () => {
+    const dead = leave(`containy-lesson-3-${DEAD_PID}`);
+    const s = session(lesson(['action: write-file', 'path: a', 'content: x', 'check: error == ""']));
+    expect((await s.runStep(0)).ok).toBe(true);
+    expect(fs.existsSync(dead)).toBe(true);
+  });
+
+  it('cleanup\'s sweep says what it removed', () => {
+    const dead = leave(`containy-lesson-3-${DEAD_PID}`);
+    const live = leave(`containy-lesson-4-${process.pid}`);
+    expect(removeStaleWorkdirs(hostFiles)).toEqual({ removed: [dead], problems: [] });
+    expect(fs.existsSync(live)).toBe(true);
+    expect(removeStaleWorkdirs(hostFiles)).toEqual({ removed: [], problems: [] });
   });
 });
 

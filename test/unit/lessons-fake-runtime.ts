@@ -3,7 +3,7 @@
 // covered by test/integration/lessons-engine.test.ts, which runs as root).
 import { EventEmitter } from 'node:events';
 import type { Container, ContainerExit, ContainerSpec, RunResult } from '../../src/runtime/index.js';
-import type { RuntimeLike } from '../../src/lessons/runtime-like.js';
+import { hostFiles, type RuntimeLike } from '../../src/lessons/runtime-like.js';
 import type { ProbeKind, ProbeSnapshot } from '../../src/lessons/types.js';
 
 let nextPid = 5000;
@@ -81,8 +81,10 @@ function shell(c: FakeContainer | undefined, argv: string[], all: FakeContainer[
   return ok(`ran: ${cmd}\n`);
 }
 
-export function fakeRuntime(lessonsDir = '/nonexistent-fake-lessons'): FakeRuntime {
+/** Containers are faked; the work directory's files are real (the tests give it a temporary directory). */
+export function fakeRuntime(): FakeRuntime {
   const rt: FakeRuntime = {
+    ...hostFiles,
     log: [],
     started: [],
     onceSpecs: [],
@@ -116,7 +118,6 @@ export function fakeRuntime(lessonsDir = '/nonexistent-fake-lessons'): FakeRunti
       }
       return snap;
     },
-    lessonsDir: () => lessonsDir,
     storedContainers: () => [...rt.stored],
     removeStored(name: string) {
       rt.removed.push(name);

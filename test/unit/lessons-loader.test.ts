@@ -7,6 +7,7 @@ import path from 'node:path';
 import { LessonError, lintLessons, loadLesson, loadLessons } from '../../src/lessons/loader.js';
 import { UserError } from '../../src/runtime/errors.js';
 import { parseValue } from '../../src/lessons/values.js';
+import { toCgroupLimits } from '../../src/lessons/params.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/lessons');
 const GOOD = fs.readFileSync(path.join(FIXTURES, '00-fixture.md'), 'utf8');
@@ -45,6 +46,16 @@ describe('loading a good lesson', () => {
     const lesson = loadFrom(GOOD.replace('rootfs: host\n', 'limits: {memory: 512M, pids: 10}\n'));
     expect(lesson.steps[0].needs.sort()).toEqual(['cgroups', 'overlay', 'root']);
     expect(lesson.steps[0].action.params.limits).toEqual({ memory: '512M', pids: 10 });
+  });
+
+  it('a step\'s needs: names commands the base rootfs must have, beside root, overlay and cgroups', () => {
+    const lesson = loadFrom(GOOD.replace('command: hostname\n', 'command: hostname\nneeds: [python3, cgroups, ip]\n'));
+    expect(lesson.steps[1].tools).toEqual(['python3', 'ip']);
+    expect(lesson.steps[1].needs.sort()).toEqual(['cgroups', 'root']);
+    expect(lesson.steps[0].tools).toEqual([]);
+    expectStepError(GOOD.replace('command: hostname\n', 'command: hostname\nneeds: ["python 3"]\n'), 2, /needs: "python 3" is neither one of root, overlay, cgroups nor a command name such as python3/);
+    // Tools are looked for in the base: a step on the host's files would be judged by the wrong tree.
+    expectStepError(GOOD.replace('rootfs: host\n', 'rootfs: host\nneeds: [python3]\n'), 1, /needs: python3 names commands of the base rootfs, but this step runs on rootfs: host/);
   });
 
   it('takes a number or true as text where a parameter wants text', () => {
@@ -147,10 +158,28 @@ describe('a lesson with a mistake', () => {
     expectStepError(GOOD.replace('namespaces: [uts, mnt, pid]', 'namespaces: [uts, mount]'), 1, /namespaces must be a list of namespaces from pid, uts, ipc, net, mnt, cgroup \(unknown: mount\)/);
     expectStepError(GOOD.replace('rootfs: host', 'rootfs: /etc'), 1, /rootfs must be base .*not absolute/);
     expectStepError(GOOD.replace('rootfs: host', 'rootfs: ../../etc'), 1, /climbs out/);
-    expectStepError(GOOD.replace('rootfs: host', 'limits: {memory: lots}'), 1, /limits memory must be a size such as 512M, not "lots"/);
+    expectStepError(GOOD.replace('rootfs: host', 'limits: {memory: lots}'), 1, /start: limits memory: 'lots' is not a size; use a number with an optional unit/);
     expectStepError(GOOD.replace('rootfs: host', 'limits: {memroy: 1G}'), 1, /limits has no limit memroy; use memory, memorySwap, pids/);
-    expectStepError(GOOD.replace('rootfs: host', 'limits: {pids: 0}'), 1, /pids must be a number of processes/);
+    expectStepError(GOOD.replace('rootfs: host', 'limits: {pids: 0}'), 1, /limits pids: '0' is not valid; use a whole number from 1 to 4194304/);
+    expectStepError(GOOD.replace('rootfs: host', 'limits: {memory: true}'), 1, /limits memory must be a number or text/);
+    expectStepError(GOOD.replace('hostname: fixture-box', 'hostname: fixture-box\nname: "a b"'), 1, /name must be a container name: use letters, digits.*\(at most 48\)/);
+    expectStepError(GOOD.replace('hostname: fixture-box', `hostname: fixture-box\nname: ${'n'.repeat(49)}`), 1, /name must be a container name: .*\(at most 48\)/);
+    expectStepError(GOOD.replace('hostname: fixture-box', `hostname: fixture-box\nas: ${'h'.repeat(49)}`), 1, /as must be a word \(letters, digits, _; at most 48\)/);
     expectStepError(GOOD.replace('command: hostname', 'command: []'), 2, /exec: command must be a shell command/);
+  });
+
+  it('limits by the rules `run --memory` uses, swap and CPUs included', () => {
+    // The runtime's parser (cgroups/limits.ts) checks both, with the same ranges.
+    expectStepError(GOOD.replace('rootfs: host', 'limits: {memory: 4M}'), 1, /limits memory: '4M' is too small; the minimum is 6m/);
+    expectStepError(GOOD.replace('rootfs: host', 'limits: {memory: 512M, memorySwap: 256M}'), 1, /memorySwap: '256M' is smaller than memory \(512 MiB\)/);
+    expectStepError(GOOD.replace('rootfs: host', 'limits: {memorySwap: 1G}'), 1, /memorySwap: needs memory too \(it is memory plus swap\), e.g. \{memory: 512M, memorySwap: 1G\}/);
+    expectStepError(GOOD.replace('rootfs: host', 'limits: {cpus: 0.001}'), 1, /limits cpus: '0.001' is not valid; use a number of CPUs at least 0.01/);
+    expectStepError(GOOD.replace('rootfs: host', 'limits: {cpuShares: 1}'), 1, /cpuShares: '1' is not valid; use a whole number from 2 to 262144/);
+    // Loading does not depend on this machine: more CPUs than it has is for the step to refuse when it runs.
+    const lesson = loadFrom(GOOD.replace('rootfs: host\n', 'limits: {memory: 512M, memorySwap: -1, cpus: 4096, pids: 10}\n'));
+    expect(lesson.steps[0].action.params.limits).toEqual({ memory: '512M', memorySwap: -1, cpus: 4096, pids: 10 });
+    expect(toCgroupLimits(lesson.steps[0].action.params.limits, null)).toEqual({ memory: 512 * 2 ** 20, memorySwap: -1, cpus: 4096, pids: 10 });
+    expect(() => toCgroupLimits(lesson.steps[0].action.params.limits)).toThrow(/cpus: '4096' is not valid; use a number of CPUs from 0.01 to \d+ \(this machine has/);
   });
 
   it('parameters that contradict each other', () => {
@@ -241,5 +270,39 @@ describe('a lesson with a mistake', () => {
     const { lessons, errors } = lintLessons(dir);
     expect(lessons.map((l) => l.id)).toEqual([3]);
     expect(errors.map((e) => [path.basename(e.file), e.step])).toEqual([['01-a.md', 1], ['02-b.md', 2]]);
+  });
+});
+
+describe('what loading lessons loads', () => {
+  const SRC = path.resolve(import.meta.dirname, '../../src');
+  /** Every module a file loads when it is imported: its static imports that are not `import type`, transitively. */
+  function loadedBy(file: string, seen = new Set<string>()): Set<string> {
+    if (seen.has(file)) return seen;
+    seen.add(file);
+    const text = fs.readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/^(?:import|export)\s+(?!type\s)(?:[^'";]*?\sfrom\s+)?'([^']+)'/gm)) {
+      const spec = m[1];
+      if (!spec.startsWith('.')) {
+        seen.add(spec);
+        continue;
+      }
+      const resolved = path.resolve(path.dirname(file), spec).replace(/\.js$/, '');
+      const found = ['.ts', '.tsx'].map((ext) => resolved + ext).find((f) => fs.existsSync(f));
+      if (found) loadedBy(found, seen);
+    }
+    return seen;
+  }
+
+  it('the loader and the action definitions load neither koffi nor the container launcher (the menu lists lessons without them)', () => {
+    const loaded = [...loadedBy(path.join(SRC, 'lessons/loader.ts'))].map((f) => (f.startsWith(SRC) ? path.relative(SRC, f) : f));
+    expect(loaded).toContain('lessons/actions/containers.ts');
+    expect(loaded).toContain('lessons/params.ts');
+    for (const heavy of ['koffi', 'runtime/libc.ts', 'runtime/probes.ts', 'runtime/container.ts', 'runtime/index.ts']) expect(loaded).not.toContain(heavy);
+  });
+
+  it('sees what does load koffi: the engine, through the real runtime', () => {
+    const loaded = [...loadedBy(path.join(SRC, 'lessons/engine.ts'))].map((f) => path.relative(SRC, f));
+    expect(loaded).toContain('runtime/libc.ts');
+    expect(loaded).toContain('runtime/container.ts');
   });
 });

@@ -3,7 +3,7 @@
 // A driver only says which controller dirs exist and which files mean what.
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../errors.js';
+import { BugError, UserError } from '../errors.js';
 import type { CgroupEvents, CgroupLayout, CgroupLimits, CgroupReport, CgroupValue, ContainerCgroup } from './types.js';
 
 /** One limit to write: the first candidate file that exists in the controller's dir gets its value. */
@@ -81,7 +81,7 @@ export function killAndRemove(tops: string[]): string[] {
   for (;;) {
     const pids = [...new Set(dirs.flatMap(procsIn))].filter((pid) => pid !== process.pid);
     if (pids.length === 0) break;
-    if (Date.now() > deadline) throw new Error(`cgroup ${dirs[0]} still holds processes ${pids.join(', ')} after ${KILL_DEADLINE_MS / 1000} s of SIGKILL`);
+    if (Date.now() > deadline) throw new BugError(`cgroup ${dirs[0]} still holds processes ${pids.join(', ')} after ${KILL_DEADLINE_MS / 1000} s of SIGKILL`);
     for (const pid of pids) {
       try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
     }
@@ -95,7 +95,7 @@ export function killAndRemove(tops: string[]): string[] {
       } catch (err) {
         if (errno(err) === 'ENOENT') break;
         // EBUSY for a moment after the last process left, while the kernel finishes its exit.
-        if (errno(err) !== 'EBUSY' || Date.now() > deadline) throw new Error(`cannot remove cgroup ${dir}: ${errno(err)}`);
+        if (errno(err) !== 'EBUSY' || Date.now() > deadline) throw new BugError(`cannot remove cgroup ${dir}: ${errno(err)}`);
         sleepMs(1);
       }
     }
@@ -182,7 +182,7 @@ export class DirCgroup implements ContainerCgroup {
       try {
         fs.writeFileSync(file, found.value);
       } catch (err) {
-        throw new Error(`${s.limit}: the kernel refused '${found.value}' in ${file} (${errno(err)})`);
+        throw new BugError(`${s.limit}: the kernel refused '${found.value}' in ${file} (${errno(err)})`);
       }
     }
   }
@@ -215,7 +215,7 @@ export class DirCgroup implements ContainerCgroup {
         fs.writeFileSync(file, String(pid));
       } catch (err) {
         const why = errno(err) === 'ESRCH' ? 'no such process' : errno(err);
-        throw new Error(`cannot move PID ${pid} into ${file}: ${why}`);
+        throw new BugError(`cannot move PID ${pid} into ${file}: ${why}`);
       }
     }
   }

@@ -7,6 +7,7 @@
 // exits, destroy() at the end; sweepCgroups(live) in `containy-learn cleanup`.
 import fs from 'node:fs';
 import path from 'node:path';
+import { containerNameProblem } from '../container-name.js';
 import { UserError } from '../errors.js';
 import { killAndRemove, removeIfEmpty } from './driver.js';
 import { detectLayout } from './layout.js';
@@ -17,17 +18,15 @@ import { createV2Cgroup, v2Parents } from './v2.js';
 export * from './types.js';
 export { cgroupParentName, cgroupRoot, detectLayout } from './layout.js';
 export {
-  describeLimitEnd, formatBytes, limitsFromConfigy, parseLimitFlags, parseSize, type LimitFlags,
+  describeLimitEnd, formatBytes, limitsFromConfigy, parseLimitFlags, parseLimits, parseSize, FLAG_NAMES,
+  type LimitFlags, type LimitNames, type LimitText,
 } from './limits.js';
-
-// A cgroup name is one path component; keep it to characters that need no quoting in a lesson's shell line.
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 /** Make a container's cgroup with its limits applied; nothing joins it yet. Throws UserError for what the host cannot do. */
 export function createCgroup(name: string, limits: CgroupLimits): ContainerCgroup {
-  if (!NAME.test(name)) {
-    throw new UserError(`container name '${name}' cannot name a cgroup: use letters, digits, '_', '.', '-' (at most 128, starting with a letter or digit)`);
-  }
+  // A cgroup name is one path component: the container's name, or a warm stage's before it has one.
+  const problem = containerNameProblem(name);
+  if (problem) throw new UserError(`container name '${name}' cannot name a cgroup: ${problem}`);
   const layout = detectLayout();
   return layout === 'v2' ? createV2Cgroup(name, limits) : createV1Cgroup(layout, name, limits);
 }

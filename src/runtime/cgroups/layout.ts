@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { UserError } from '../errors.js';
+import { readMountinfo, type MountInfo } from '../mountinfo.js';
 import { DEFAULT_STATE_ROOT, stateRoot } from '../paths.js';
 import type { CgroupLayout } from './types.js';
 
@@ -40,24 +41,19 @@ function kernelControllers(): Set<string> {
   return new Set(text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split('\t')[0]));
 }
 
-/** cgroup mounts in a /proc/<pid>/mountinfo text; `known` tells controller names from other mount options. */
-export function parseCgroupMounts(mountinfo: string, known: Set<string>): CgroupMount[] {
-  const mounts: CgroupMount[] = [];
-  for (const line of mountinfo.split('\n')) {
-    // "<id> <parent> <maj:min> <root> <mount point> <opts> [optional...] - <fstype> <source> <super opts>"
-    const [before, after] = line.split(' - ');
-    if (!after) continue;
-    const [fstype, , superOpts = ''] = after.split(' ');
-    if (fstype !== 'cgroup' && fstype !== 'cgroup2') continue;
-    const mountPoint = before.split(' ')[4].replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    const controllers = fstype === 'cgroup' ? superOpts.split(',').filter((o) => known.has(o)) : [];
-    mounts.push({ mountPoint, fstype, controllers });
-  }
-  return mounts;
+/** cgroup mounts among a mount table; `known` tells controller names from other options in a v1 mount's super options. */
+export function cgroupMountsIn(mounts: MountInfo[], known: Set<string>): CgroupMount[] {
+  return mounts
+    .filter((m): m is MountInfo & { fstype: 'cgroup' | 'cgroup2' } => m.fstype === 'cgroup' || m.fstype === 'cgroup2')
+    .map((m) => ({
+      mountPoint: m.mountPoint,
+      fstype: m.fstype,
+      controllers: m.fstype === 'cgroup' ? m.superOptions.split(',').filter((o) => known.has(o)) : [],
+    }));
 }
 
 function cgroupMounts(): CgroupMount[] {
-  return parseCgroupMounts(fs.readFileSync('/proc/self/mountinfo', 'utf8'), kernelControllers());
+  return cgroupMountsIn(readMountinfo(), kernelControllers());
 }
 
 /** v1: controller -> the mount point of its hierarchy under `root` (cpu and cpuacct map to the same one when co-mounted). */

@@ -1,7 +1,8 @@
 // User input -> CgroupLimits, and the words printed after a limit ended a command.
-// Two sources: docker-named CLI flags (--memory 512m) and containy's configy.json
-// `isolation.cgroups` entries, which name cgroup v2 files (memory.max). Both are
-// checked here, so the drivers only ever see valid numbers.
+// Two shapes: limits in docker's units (the CLI's --memory 512m, or the same values
+// under other names via parseLimits) and containy's configy.json `isolation.cgroups`
+// entries, which name cgroup v2 files (memory.max). All are checked here, once, so
+// the drivers only ever see valid numbers.
 import os from 'node:os';
 import { UserError } from '../errors.js';
 import type { CgroupEvents, CgroupLimits } from './types.js';
@@ -57,16 +58,71 @@ function parseInteger(text: string, field: string, [min, max]: readonly [number,
   return n;
 }
 
-function hostCpus(): number {
-  return os.availableParallelism();
-}
-
 function parseCpus(text: string, field: string, max: number | null): number {
   const t = text.trim();
   const n = /^\d+(\.\d+)?$|^\.\d+$/.test(t) ? Number(t) : NaN;
   const range = max === null ? 'at least 0.01' : `from 0.01 to ${max} (this machine has ${max} CPU${max === 1 ? '' : 's'})`;
   if (!(n >= 0.01) || (max !== null && n > max)) throw new UserError(`${field}: '${text}' is not valid; use a number of CPUs ${range}, e.g. 0.5`);
   return n;
+}
+
+/** Limits as a person writes them (docker's units), before they are checked: "512m", "-1", "0.5". */
+export interface LimitText {
+  memory?: string;
+  memorySwap?: string;
+  pids?: string;
+  cpus?: string;
+  cpuShares?: string;
+  blkioWeight?: string;
+}
+
+/** What the person typed each limit as, so a message names it: the CLI's flags, or another caller's keys. */
+export interface LimitNames {
+  memory: string;
+  memorySwap: string;
+  pids: string;
+  cpus: string;
+  cpuShares: string;
+  blkioWeight: string;
+  /** How memory and swap are given together, for "needs memory too". */
+  swapExample: string;
+}
+
+export const FLAG_NAMES: LimitNames = {
+  memory: '--memory', memorySwap: '--memory-swap', pids: '--pids-limit', cpus: '--cpus', cpuShares: '--cpu-shares', blkioWeight: '--blkio-weight',
+  swapExample: '--memory 512m --memory-swap 1g',
+};
+
+/**
+ * Checks limits in docker's units against docker's and the kernel's ranges and
+ * turns them into CgroupLimits. Throws UserError naming the limit as `names` call
+ * it and the valid range. `cpusMax`: the most CPUs allowed (default this machine's,
+ * as docker checks --cpus; null for no upper bound, to check a limit meant for
+ * another machine).
+ */
+export function parseLimits(text: LimitText, names: LimitNames = FLAG_NAMES, cpusMax: number | null = os.availableParallelism()): CgroupLimits {
+  const limits: CgroupLimits = {};
+  if (text.memory !== undefined) {
+    limits.memory = parseSize(text.memory, names.memory);
+    if (limits.memory < RANGES.memoryMin) {
+      throw new UserError(`${names.memory}: '${text.memory}' is too small; the minimum is 6m (6 MiB)`);
+    }
+  }
+  if (text.memorySwap !== undefined) {
+    if (limits.memory === undefined) throw new UserError(`${names.memorySwap}: needs ${names.memory} too (it is memory plus swap), e.g. ${names.swapExample}`);
+    if (text.memorySwap.trim() === '-1') limits.memorySwap = -1;
+    else {
+      limits.memorySwap = parseSize(text.memorySwap, names.memorySwap);
+      if (limits.memorySwap < limits.memory) {
+        throw new UserError(`${names.memorySwap}: '${text.memorySwap}' is smaller than ${names.memory} (${formatBytes(limits.memory)}); it is memory plus swap, so use at least the ${names.memory} value, or -1 for unlimited swap`);
+      }
+    }
+  }
+  if (text.pids !== undefined) limits.pids = parseInteger(text.pids, names.pids, RANGES.pids);
+  if (text.cpus !== undefined) limits.cpus = parseCpus(text.cpus, names.cpus, cpusMax);
+  if (text.cpuShares !== undefined) limits.cpuShares = parseInteger(text.cpuShares, names.cpuShares, RANGES.cpuShares);
+  if (text.blkioWeight !== undefined) limits.blkioWeight = parseInteger(text.blkioWeight, names.blkioWeight, RANGES.blkioWeight);
+  return limits;
 }
 
 /** The CLI's limit flags, as typed by the user (docker's names). */
@@ -81,28 +137,8 @@ export interface LimitFlags {
 
 /** Checks docker-style flags and turns them into limits. Throws UserError naming the flag and the valid range. */
 export function parseLimitFlags(flags: LimitFlags): CgroupLimits {
-  const limits: CgroupLimits = {};
-  if (flags.memory !== undefined) {
-    limits.memory = parseSize(flags.memory, '--memory');
-    if (limits.memory < RANGES.memoryMin) {
-      throw new UserError(`--memory: '${flags.memory}' is too small; the minimum is 6m (6 MiB)`);
-    }
-  }
-  if (flags.memorySwap !== undefined) {
-    if (limits.memory === undefined) throw new UserError('--memory-swap: needs --memory too (it is memory plus swap), e.g. --memory 512m --memory-swap 1g');
-    if (flags.memorySwap.trim() === '-1') limits.memorySwap = -1;
-    else {
-      limits.memorySwap = parseSize(flags.memorySwap, '--memory-swap');
-      if (limits.memorySwap < limits.memory) {
-        throw new UserError(`--memory-swap: '${flags.memorySwap}' is smaller than --memory (${formatBytes(limits.memory)}); it is memory plus swap, so use at least the --memory value, or -1 for unlimited swap`);
-      }
-    }
-  }
-  if (flags.pidsLimit !== undefined) limits.pids = parseInteger(flags.pidsLimit, '--pids-limit', RANGES.pids);
-  if (flags.cpus !== undefined) limits.cpus = parseCpus(flags.cpus, '--cpus', hostCpus());
-  if (flags.cpuShares !== undefined) limits.cpuShares = parseInteger(flags.cpuShares, '--cpu-shares', RANGES.cpuShares);
-  if (flags.blkioWeight !== undefined) limits.blkioWeight = parseInteger(flags.blkioWeight, '--blkio-weight', RANGES.blkioWeight);
-  return limits;
+  const { pidsLimit, ...rest } = flags;
+  return parseLimits({ ...rest, pids: pidsLimit });
 }
 
 // ---- configy.json -----------------------------------------------------------

@@ -26,7 +26,7 @@ export interface CgroupLimits {
 
 export type CgroupLayout = 'v2' | 'hybrid' | 'v1';
 
-/** One value read back from a cgroup file, with where it came from, so a lesson can show the real file. */
+/** One value read back from a cgroup file, with where it came from, so a reader can be shown the real file. */
 export interface CgroupValue {
   /** Stable key for the UI, the same on v1 and v2: "memory.limit", "pids.current", "events.oom_kill"... */
   id?: string;

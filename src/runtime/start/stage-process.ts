@@ -3,10 +3,10 @@
 // koffi loaded) before it is given its order, so it can be started ahead of
 // time: that is what makes a warm start fast.
 import { Worker } from 'node:worker_threads';
-import { HeldOutputEmitter } from './held-output.js';
-import { distScript } from './paths.js';
-import { EXIT, UserError } from './errors.js';
-import type { FromWorker, StageOrder, StageWorkerData, StdioMode, ToWorker } from './stage-protocol.js';
+import { HeldOutputEmitter } from '../held-output.js';
+import { distScript } from '../paths.js';
+import { BugError, EXIT, StartStepError, UserError, signalStatus } from '../errors.js';
+import type { FromWorker, StageOrder, StageWorkerData, StdioMode, ToWorker } from './protocol.js';
 
 export type { StdioMode };
 
@@ -17,15 +17,18 @@ export interface ExitStatus {
   signal: NodeJS.Signals | null;
 }
 
-const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15 };
-
 export function shellStatus(code: number | null, signal: NodeJS.Signals | null): number {
-  if (signal) return 128 + (SIGNAL_NUMBERS[signal] ?? 0);
+  if (signal) return signalStatus(signal);
   return code ?? EXIT.RUNTIME;
 }
 
-const workerScript = distScript('runtime/stage-worker.js');
-const stageScript = distScript('runtime/stage.js');
+// Process-wide, as the fact it records: once this (main) thread has entered a
+// container's namespaces it cannot go back, and its new PID namespace takes one
+// child only (docs/architecture.md, fact 4).
+let thisThreadEntered = false;
+
+const workerScript = distScript('runtime/start/worker.js');
+const stageScript = distScript('runtime/start/stage.js');
 
 /** Emits 'stdout' and 'stderr' (Buffer) when stdio is 'pipe', held until someone listens. */
 export class StageProcess extends HeldOutputEmitter {
@@ -76,7 +79,8 @@ export class StageProcess extends HeldOutputEmitter {
           break;
         case 'report':
           if (m.report.type === 'ready') resolveReady();
-          else rejectExecd(new UserError(m.report.message, m.report.exitCode));
+          else if (m.report.bug) rejectExecd(new BugError(m.report.message));
+          else rejectExecd(new StartStepError(m.report.step, m.report.message, m.report.exitCode));
           break;
         case 'execd':
           resolveExecd();
@@ -86,7 +90,7 @@ export class StageProcess extends HeldOutputEmitter {
           break;
         case 'failed': {
           this.hasExited = true;
-          const err = new UserError(m.message, EXIT.RUNTIME);
+          const err = m.refused ? new StartStepError('namespaces', m.message) : new BugError(m.message);
           rejectAll(err);
           rejectExecd(err);
           resolveExit({ status: EXIT.RUNTIME, code: EXIT.RUNTIME, signal: null });
@@ -94,7 +98,11 @@ export class StageProcess extends HeldOutputEmitter {
         }
         case 'exit': {
           this.hasExited = true;
-          const err = new UserError('the container stage exited before it could start the command', EXIT.RUNTIME);
+          // Killed from outside (a stop while it started, the OOM killer) is no bug; exiting
+          // without an error report is: the stage reports every failure before it exits.
+          const err = m.signal
+            ? new UserError(`the container stage was killed by ${m.signal} before it could start the command`)
+            : new BugError(`the container stage exited with code ${m.code} before it could start the command, without saying why`);
           rejectAll(err);
           rejectExecd(err);
           resolveExit({ status: shellStatus(m.code, m.signal), code: m.code, signal: m.signal });
@@ -108,7 +116,7 @@ export class StageProcess extends HeldOutputEmitter {
       const queued: ToWorker[] = [];
       let handle: ((m: ToWorker) => void) | undefined;
       this.send = (m) => (handle ? handle(m) : queued.push(m));
-      void import('./stage-spawn.js').then(({ spawnStage }) => {
+      void import('./spawn.js').then(({ spawnStage }) => {
         handle = spawnStage(data, receive);
         for (const m of queued.splice(0)) handle(m);
       });
@@ -120,7 +128,7 @@ export class StageProcess extends HeldOutputEmitter {
     worker.on('message', receive);
     worker.on('error', (err) => {
       this.hasExited = true;
-      const e = new UserError(`the namespace worker failed: ${err.message}`, EXIT.RUNTIME);
+      const e = new BugError(`the namespace worker failed: ${err.message}`, { cause: err });
       rejectAll(e);
       rejectExecd(e);
       resolveExit({ status: EXIT.RUNTIME, code: EXIT.RUNTIME, signal: null });
@@ -135,6 +143,10 @@ export class StageProcess extends HeldOutputEmitter {
    */
   static start(opts: { stdio: StdioMode; unshareFlags: number; join?: StageWorkerData['join']; onThisThread?: boolean }): StageProcess {
     const { onThisThread = false, ...data } = opts;
+    if (onThisThread) {
+      if (thisThreadEntered) throw new BugError('a second stage was asked to start on a thread already in a container\'s namespaces');
+      thisThreadEntered = true;
+    }
     return new StageProcess({ stageScript, ...data }, onThisThread);
   }
 

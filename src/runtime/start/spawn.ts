@@ -1,12 +1,13 @@
 // Entering the container's namespaces and spawning the stage from there: the
 // part of a container's start that must run on the thread whose namespaces
-// change (DESIGN.md §2.2). Runs in a worker thread (stage-worker.ts) so the rest
+// change (docs/architecture.md, fact 2). Runs in a worker thread (worker.ts) so the rest
 // of the process stays on the host, or, for a one-shot CLI run that has no more
 // use for the host's namespaces, on the main thread itself (no worker to boot).
 import { spawn, type StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
-import * as libc from './libc.js';
-import { CONTROL_FD, type FromWorker, type StageReport, type StageWorkerData, type ToWorker } from './stage-protocol.js';
+import * as libc from '../libc.js';
+import { SyscallError, describeStepFailure } from '../errors.js';
+import { CONTROL_FD, type FromWorker, type StageReport, type StageWorkerData, type ToWorker } from './protocol.js';
 
 /** Join (exec) or create (run) the namespaces; returns the mount namespace fd the stage must join itself. */
 function enterNamespaces(data: StageWorkerData): number | undefined {
@@ -40,7 +41,9 @@ export function spawnStage(data: StageWorkerData, post: (m: FromWorker) => void,
   try {
     mountNamespace = enterNamespaces(data);
   } catch (err) {
-    post({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
+    // The 'namespaces' step: a kernel's refusal (EPERM, ENOSPC...) is the user's to fix; anything else is ours.
+    const refused = err instanceof SyscallError || typeof (err as NodeJS.ErrnoException).code === 'string';
+    post({ type: 'failed', message: `namespaces: ${describeStepFailure('namespaces', err)}`, refused });
     done();
     return () => {};
   }
@@ -52,7 +55,7 @@ export function spawnStage(data: StageWorkerData, post: (m: FromWorker) => void,
   if (mountNamespace !== undefined) fs.closeSync(mountNamespace);
   if (child.pid === undefined) {
     child.on('error', (err) => {
-      post({ type: 'failed', message: `could not start the stage: ${err.message}` });
+      post({ type: 'failed', message: `could not start the stage (${process.execPath}): ${err.message}`, refused: false });
       done();
     });
     return () => {};

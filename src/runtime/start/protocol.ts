@@ -7,6 +7,17 @@ export const CONTROL_FD = 3;
 /** For exec: the container's mount namespace, which the stage joins itself. */
 export const MOUNT_NS_FD = 4;
 
+/**
+ * The steps of a container's start, in the order they run (docs/architecture.md,
+ * "The start sequence"). A failure names its step. 'namespaces' runs on the
+ * spawning thread, the rest in the stage.
+ */
+export const START_STEPS = [
+  'namespaces', 'prepare', 'mount namespace', 'overlay', 'root mount point', '/proc', '/sys', '/dev',
+  'tmpfs', 'binds', 'pivot_root', 'chroot', 'hostname', 'cgroup namespace', 'cwd', 'exec',
+] as const;
+export type StartStep = (typeof START_STEPS)[number];
+
 export interface BindMount {
   source: string;
   /** Path inside the container. */
@@ -20,6 +31,13 @@ export interface OverlayLayers {
   work: string;
 }
 
+/**
+ * pivot_root(2) needs the new root to be a mount point. 'bind' (the default)
+ * bind-mounts a plain directory onto itself first, as runc does; 'as-given'
+ * leaves it a plain directory, so pivot_root answers EINVAL.
+ */
+export type RootMountPoint = 'bind' | 'as-given';
+
 export interface RootSetup {
   /** The directory that becomes /. With an overlay, the overlay is mounted here
    * (inside the container's mount namespace only, so the host never sees it). */
@@ -27,8 +45,8 @@ export interface RootSetup {
   overlay?: OverlayLayers;
   /** pivot_root (true) or plain chroot (false, the lessons' comparison). */
   pivot: boolean;
-  /** Without an overlay, bind the root onto itself so pivot_root accepts it. False shows pivot_root's EINVAL. */
-  bindRootFirst: boolean;
+  /** Without an overlay: how the directory becomes a mount point for pivot_root. */
+  rootMountPoint: RootMountPoint;
   /** Mount /proc, /sys and a minimal /dev, as runc does. Needs a mount namespace. */
   specialFilesystems: boolean;
   binds: BindMount[];
@@ -58,10 +76,18 @@ export interface StageOrder {
 
 export type StageReport =
   | { type: 'ready' }
-  | { type: 'error'; exitCode: number; message: string };
+  | {
+      type: 'error';
+      exitCode: number;
+      /** `stage: STEP: what failed`, one line. */
+      message: string;
+      step: StartStep;
+      /** The failure was a bug in the stage's own code, not a refusal. */
+      bug?: boolean;
+    };
 
 // Between the launcher (stage-process.ts) and the code that spawns the stage
-// (stage-spawn.ts), in a worker thread or on the launcher's own thread.
+// (spawn.ts), in a worker thread or on the launcher's own thread.
 
 export type StdioMode = 'inherit' | 'pipe' | 'ignore';
 
@@ -88,5 +114,5 @@ export type FromWorker =
   | { type: 'execd' }
   | { type: 'output'; stream: 'stdout' | 'stderr'; data: Uint8Array }
   | { type: 'exit'; code: number | null; signal: NodeJS.Signals | null }
-  | { type: 'failed'; message: string };
-
+  /** The spawning thread could not enter the namespaces (`refused`, a kernel answer) or start the stage (a bug). */
+  | { type: 'failed'; message: string; refused: boolean };

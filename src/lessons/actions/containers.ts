@@ -1,0 +1,229 @@
+// The actions that start something: a container (start, run, chroot), a
+// command in one (exec), a process on the host (host-process), and stop.
+// Each hands the runtime a ContainerSpec; a refusal is the step's `error`.
+import path from 'node:path';
+import { demoBinds } from '../../demos.js';
+import { describeError } from '../../runtime/errors.js';
+import { NAMESPACES } from '../../runtime/namespaces.js';
+import type { Container, ContainerSpec, NamespaceName, RunResult } from '../../runtime/index.js';
+import { argvOf, command, CONTAINER_PARAMS, handleName, IN_PARAM, limitControllers, MAIN, toCgroupLimits, workdirPath } from '../params.js';
+import type { Need } from '../types.js';
+import { STOP_GRACE_MS, type ActionContext, type ActionDef, type ActionOutcome } from './types.js';
+
+/** How long a `start` waits for a short command's output when a check reads it. */
+const START_OUTPUT_WAIT_MS = 1000;
+
+function containerCrossCheck(p: Record<string, unknown>): string | undefined {
+  if (p.rootfs === 'host') {
+    const extra = ['overlay', 'pivot', 'bindRootFirst'].filter((k) => p[k] !== undefined && p[k] !== false);
+    if (extra.length) return `rootfs: host keeps the host's files, so ${extra.join(' and ')} cannot apply: remove ${extra.length > 1 ? 'them' : 'it'}`;
+  }
+  if (p.hostname !== undefined && Array.isArray(p.namespaces) && !p.namespaces.includes('uts')) {
+    return 'hostname needs the uts namespace (without it the host\'s hostname would change): add uts to namespaces';
+  }
+  return undefined;
+}
+
+function containerNeeds(p: Record<string, unknown>): Need[] {
+  const needs: Need[] = ['root'];
+  if (p.rootfs !== 'host' && p.overlay !== false) needs.push('overlay');
+  if (p.limits !== undefined) needs.push('cgroups');
+  return needs;
+}
+
+/** A path given relative to the work directory (or absolute, once ${...} was filled in). */
+export function inWorkdir(ctx: ActionContext, p: string): string {
+  return path.isAbsolute(p) ? p : path.join(ctx.workdir(), p);
+}
+
+/** The runtime's ContainerSpec for a start/run step. */
+function containerSpec(ctx: ActionContext, p: Record<string, unknown>, argv: string[]): ContainerSpec {
+  const spec: ContainerSpec = { argv, stdio: 'pipe' };
+  if (p.namespaces !== undefined) spec.namespaces = p.namespaces as NamespaceName[];
+  if (p.hostname !== undefined) spec.hostname = p.hostname as string;
+  if (p.rootfs === 'host') spec.rootfs = null;
+  else if (p.rootfs !== undefined && p.rootfs !== 'base') spec.rootfs = inWorkdir(ctx, p.rootfs as string);
+  for (const key of ['overlay', 'pivot', 'specialFilesystems'] as const) {
+    if (p[key] !== undefined) spec[key] = p[key] as boolean;
+  }
+  // Lesson 3's refusal: pivot_root on a directory that is not a mount point.
+  if (p.bindRootFirst === false) spec.rootMountPoint = 'as-given';
+  // The demos (mem.py, proc.py) are the workshop's, bound where a container has a root of its own.
+  if (p.rootfs !== 'host' && (spec.namespaces ?? NAMESPACES).includes('mnt')) spec.binds = demoBinds();
+  if (p.limits !== undefined) spec.limits = toCgroupLimits(p.limits);
+  if (p.env !== undefined) spec.env = p.env as Record<string, string>;
+  if (p.cwd !== undefined) spec.cwd = p.cwd as string;
+  if (p.tmpfs !== undefined) spec.tmpfs = p.tmpfs as string[];
+  return spec;
+}
+
+/** A refused command keeps its status too, as docker reports it: 127 not found, 126 cannot execute, 125 the runtime refused. */
+function fromRun(r: RunResult): ActionOutcome {
+  return { stdout: r.stdout, stderr: r.stderr, exit: r.status, error: r.error, limitMessages: r.limitMessages };
+}
+
+export function notRunning(ctx: ActionContext, handle: string): ActionOutcome {
+  const which = handle === MAIN ? 'the lesson\'s container' : handle;
+  return { error: `${which} is not running${ctx.runFirst(handle)}` };
+}
+
+export function runningContainer(ctx: ActionContext, handle: string): Container | undefined {
+  const h = ctx.handle(handle);
+  return h?.kind === 'container' && h.container.running ? h.container : undefined;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export const start: ActionDef = {
+  name: 'start',
+  summary: 'start (or replace) the lesson\'s long-lived container; a refusal is the step\'s error',
+  params: {
+    ...CONTAINER_PARAMS,
+    command: { describe: 'what it runs (default: sleep infinity)', validate: command },
+    as: { describe: 'keep it under this name beside the lesson\'s container (default: the lesson\'s container)', validate: handleName },
+  },
+  crossCheck: containerCrossCheck,
+  needs: containerNeeds,
+  controllers: (p) => limitControllers(p.limits),
+  defines: (p) => (p.as as string | undefined) ?? MAIN,
+  async run(ctx, p) {
+    const handle = (p.as as string | undefined) ?? MAIN;
+    const previous = ctx.handle(handle);
+    if (previous?.container.running) await previous.container.stop(STOP_GRACE_MS);
+    const spec = containerSpec(ctx, p, p.command === undefined ? ['sleep', 'infinity'] : argvOf(p.command));
+    spec.name = ctx.containerName((p.name as string | undefined) ?? (handle === MAIN ? undefined : handle));
+    if (p.name !== undefined) ctx.rememberStored(spec.name);
+    else spec.remove = true;
+    let container: Container;
+    try {
+      container = await ctx.runtime.startContainer(spec);
+    } catch (err) {
+      return { error: describeError(err), focus: handle };
+    }
+    const kept = ctx.keep(handle, 'container', container);
+    const outcome: ActionOutcome = { focus: handle };
+    if (ctx.wantsOutput) {
+      const exit = await Promise.race([container.exited, sleep(START_OUTPUT_WAIT_MS).then(() => undefined)]);
+      if (exit) {
+        outcome.exit = exit.status;
+        outcome.limitMessages = exit.limitMessages;
+      }
+    }
+    outcome.output = kept.output();
+    return outcome;
+  },
+};
+
+export const exec: ActionDef = {
+  name: 'exec',
+  summary: 'run a command inside the running container, joining its namespaces (as nsenter does) and its cgroup (as runc exec does)',
+  params: {
+    command: { describe: 'the command (text runs with sh -c)', required: true, validate: command },
+    in: IN_PARAM,
+    env: CONTAINER_PARAMS.env,
+    cwd: CONTAINER_PARAMS.cwd,
+  },
+  needs: () => ['root'],
+  uses: (p) => (p.in as string | undefined) ?? MAIN,
+  async run(ctx, p) {
+    const handle = (p.in as string | undefined) ?? MAIN;
+    const container = runningContainer(ctx, handle);
+    if (!container) return notRunning(ctx, handle);
+    const opts: { env?: Record<string, string>; cwd?: string } = {};
+    if (p.env !== undefined) opts.env = p.env as Record<string, string>;
+    if (p.cwd !== undefined) opts.cwd = p.cwd as string;
+    try {
+      return { ...fromRun(await container.run(argvOf(p.command), opts)), focus: handle };
+    } catch (err) {
+      return { error: describeError(err), focus: handle };
+    }
+  },
+};
+
+export const run: ActionDef = {
+  name: 'run',
+  summary: 'a one-shot container: start, wait for the command, collect its output, exit status and limit messages',
+  params: { ...CONTAINER_PARAMS, command: { describe: 'the command (text runs with sh -c)', required: true, validate: command } },
+  crossCheck: containerCrossCheck,
+  needs: containerNeeds,
+  controllers: (p) => limitControllers(p.limits),
+  async run(ctx, p) {
+    const spec = containerSpec(ctx, p, argvOf(p.command));
+    if (p.name !== undefined) {
+      spec.name = ctx.containerName(p.name as string);
+      ctx.rememberStored(spec.name);
+    }
+    try {
+      return fromRun(await ctx.runtime.runOnce(spec));
+    } catch (err) {
+      return { error: describeError(err) };
+    }
+  },
+};
+
+export const stop: ActionDef = {
+  name: 'stop',
+  summary: 'stop the container (SIGTERM, then SIGKILL), removing its cgroup and, unless named, its changes',
+  params: { in: IN_PARAM },
+  needs: () => ['root'],
+  uses: (p) => (p.in as string | undefined) ?? MAIN,
+  async run(ctx, p) {
+    const handle = (p.in as string | undefined) ?? MAIN;
+    const h = ctx.handle(handle);
+    if (!h) return notRunning(ctx, handle);
+    const wasRunning = h.container.running;
+    const exit = await h.container.stop(STOP_GRACE_MS);
+    const how = exit.signal ? `killed by ${exit.signal}` : `exit status ${exit.status}`;
+    return {
+      output: wasRunning ? `stopped ${h.container.name} (${how})\n` : `${h.container.name} had already ended (${how})\n`,
+      exit: exit.status,
+      limitMessages: exit.limitMessages,
+      focus: handle,
+    };
+  },
+};
+
+export const chroot: ActionDef = {
+  name: 'chroot',
+  summary: 'run a command chrooted into a directory of the work directory: no namespaces, no overlay, as chroot(1) does',
+  params: {
+    root: { describe: 'the directory in the work directory (default jail)', validate: workdirPath },
+    command: { describe: 'the command (text runs with sh -c)', required: true, validate: command },
+  },
+  needs: () => ['root'],
+  async run(ctx, p) {
+    const root = inWorkdir(ctx, (p.root as string | undefined) ?? 'jail');
+    try {
+      return fromRun(await ctx.runtime.runOnce({ argv: argvOf(p.command), rootfs: root, overlay: false, pivot: false, namespaces: [], stdio: 'pipe' }));
+    } catch (err) {
+      return { error: describeError(err) };
+    }
+  },
+};
+
+export const hostProcess: ActionDef = {
+  name: 'host-process',
+  summary: 'start a process on the host (no namespaces, no new root), known to later steps as ${<as>.pid}; killed on reset',
+  params: {
+    command: { describe: 'what it runs, e.g. ["sleep", "1000"]', required: true, validate: command },
+    as: { describe: 'its name for later steps, e.g. victim', required: true, validate: handleName },
+  },
+  needs: () => ['root'],
+  defines: (p) => p.as as string,
+  async run(ctx, p) {
+    const handle = p.as as string;
+    const previous = ctx.handle(handle);
+    if (previous?.container.running) await previous.container.stop(STOP_GRACE_MS);
+    try {
+      const container = await ctx.runtime.startContainer({
+        argv: argvOf(p.command), rootfs: null, namespaces: [], stdio: 'pipe', name: ctx.containerName(handle), remove: true,
+      });
+      ctx.keep(handle, 'host-process', container);
+      return { output: `started ${argvOf(p.command).join(' ')} on the host as ${handle}: PID ${container.pid}\n` };
+    } catch (err) {
+      return { error: describeError(err) };
+    }
+  },
+};

@@ -1,0 +1,80 @@
+// The stage: a fresh Node process started inside the container's namespaces
+// (PID 1 of a new PID namespace for `run`). It says it is ready, waits for its
+// order on fd 3, then runs the start steps (steps.ts) and becomes the command.
+// It must stay small: its start-up is part of every cold container start
+// (docs/architecture.md, facts 5 and 9).
+import fs from 'node:fs';
+import * as libc from '../libc.js';
+import { EXIT } from '../errors.js';
+import { CONTROL_FD, type StageOrder, type StageReport } from './protocol.js';
+import { StepFailure, startInStage, type StageSystem } from './steps.js';
+
+function report(r: StageReport): void {
+  fs.writeSync(CONTROL_FD, JSON.stringify(r) + '\n');
+}
+
+function readOrder(): StageOrder {
+  // libuv hands us fd 3 non-blocking; we want to sleep in read() until the order comes.
+  libc.setBlocking(CONTROL_FD);
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(65536);
+  for (;;) {
+    const n = fs.readSync(CONTROL_FD, buf);
+    if (n === 0) process.exit(EXIT.RUNTIME); // the launcher went away before giving an order
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+    if (buf[n - 1] === 0x0a) break;
+  }
+  return JSON.parse(Buffer.concat(chunks).toString()) as StageOrder;
+}
+
+function isOpen(fd: number): boolean {
+  try {
+    fs.fstatSync(fd);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The real kernel (through koffi) and filesystem. */
+const system: StageSystem = {
+  unshare: libc.unshare,
+  setns: libc.setns,
+  mount: libc.mount,
+  umount2: libc.umount2,
+  pivotRoot: libc.pivotRoot,
+  chroot: libc.chroot,
+  chdir: libc.chdir,
+  sethostname: libc.sethostname,
+  mknod: libc.mknod,
+  setCloseOnExec: libc.setCloseOnExec,
+  setParentDeathSignal: libc.setParentDeathSignal,
+  execve: libc.execve,
+  umask: (mask) => process.umask(mask),
+  closeFd: (fd) => fs.closeSync(fd),
+  // readdirSync lists its own directory fd too, closed by the time it returns: left out.
+  openFds: () => fs.readdirSync('/proc/self/fd').map(Number).filter(isOpen),
+  mkdirp: (dir) => void fs.mkdirSync(dir, { recursive: true }),
+  symlink: (target, file) => fs.symlinkSync(target, file),
+  kind: (file) => {
+    try {
+      const st = fs.statSync(file);
+      return st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
+    } catch {
+      return undefined;
+    }
+  },
+  touch: (file) => fs.writeFileSync(file, ''),
+};
+
+report({ type: 'ready' });
+const order = readOrder();
+try {
+  startInStage(order, system);
+} catch (err) {
+  const failure = err instanceof StepFailure
+    ? err
+    : new StepFailure('exec', EXIT.RUNTIME, `stage: ${err instanceof Error ? err.message : String(err)}`, true);
+  report({ type: 'error', exitCode: failure.exitCode, message: failure.message, step: failure.step, bug: failure.bug || undefined });
+  process.exit(failure.exitCode);
+}
