@@ -226,11 +226,19 @@ describe.skipIf(!isRoot)('bridge network, built through rtnetlink', () => {
     await new Promise((r) => dead.on('exit', r));
     const netE = attach(e, dead.pid);
     attached.splice(attached.indexOf(netE), 1);
-    const report = cleanupBridgeNetwork({ stateDir: state, bridge, liveOwners: new Set([process.pid]) });
+    const f = await container('F', false); // owned by this live process: cleanup must leave it alone
+    const netF = attach(f);
+    const report = cleanupBridgeNetwork({ stateDir: state, bridge }); // the owners alive are the ones that count
     expect(report.leases.map((l) => l.address)).toEqual([netE.address]);
     expect(report.links).toEqual([netE.hostVeth]);
-    expect(report.bridgeRemoved).toBe(true);
+    expect(report.bridgeRemoved).toBe(false);
+    expect(fs.existsSync(`/sys/class/net/${netE.hostVeth}`)).toBe(false);
+    expect(fs.existsSync(`/sys/class/net/${netF.hostVeth}`)).toBe(true);
+    expect(readLeases(`${state}/net/${bridge}`).map((l) => l.container)).toEqual(['F']);
+    detach(netF);
+    expect(cleanupBridgeNetwork({ stateDir: state, bridge })).toEqual({ leases: [], links: [], bridgeRemoved: false }); // nothing left to do
     e.child.kill('SIGKILL');
+    f.child.kill('SIGKILL');
     expect(hostState()).toEqual(before);
   });
 });

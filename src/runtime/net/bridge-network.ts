@@ -14,6 +14,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as libc from '../libc.js';
+import { isAlive } from '../pids.js';
 import { AddressPool, chooseBridgeSubnet, formatSubnet, gatewayOf, readLeases, reclaimLeases, subnetOf, type AddressLease, type Subnet } from './addresses.js';
 import { NetlinkError, RouteSocket, withRouteSocket } from './rtnetlink.js';
 
@@ -187,12 +188,15 @@ export interface BridgeCleanupReport {
   bridgeRemoved: boolean;
 }
 
-/** For `cleanup`: leases of dead owners, the host veths they left, then the bridge if unused. */
-export function cleanupBridgeNetwork(opts: { stateDir: string; bridge?: string; liveOwners: ReadonlySet<number> }): BridgeCleanupReport {
+/**
+ * For `cleanup`: leases of dead owners, the host veths they left, then the
+ * bridge if unused. `liveOwners` defaults to the lease owners that are alive.
+ */
+export function cleanupBridgeNetwork(opts: { stateDir: string; bridge?: string; liveOwners?: ReadonlySet<number> }): BridgeCleanupReport {
   const bridge = opts.bridge ?? DEFAULT_BRIDGE;
   const dir = leaseDir(opts.stateDir, bridge);
   const { leases, links } = withBridgeLock(opts.stateDir, bridge, () => {
-    const dead = reclaimLeases(dir, opts.liveOwners);
+    const dead = reclaimLeases(dir, opts.liveOwners ?? new Set(readLeases(dir).map((l) => l.ownerPid).filter(isAlive)));
     // A live lease may hold the same veth name (the same container name, started again): leave it.
     const liveVeths = new Set(readLeases(dir).map((l) => l.hostVeth));
     const removed = withRouteSocket((host) => dead.filter((l) => !liveVeths.has(l.hostVeth) && deleteLinkIfPresent(host, l.hostVeth)).map((l) => l.hostVeth));
