@@ -198,6 +198,8 @@ describe.skipIf(!isRoot)('bridge network, built through rtnetlink', () => {
       host.close();
     }
     detach(first);
+    // The host's own namespace is refused before anything is made.
+    expect(() => setupBridgeNetwork({ pid: process.pid, containerName: 'host', stateDir: state, bridge })).toThrow(/is in this thread's own network namespace/);
     // A namespace that has an eth0 already: the veth pair is refused, the lease and the bridge undone.
     const nsC = fs.openSync(`/proc/${c.pid}/ns/net`, 'r');
     const inC = RouteSocket.inNetns(nsC, 'C');

@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as libc from '../libc.js';
 import { isAlive } from '../pids.js';
+import { BugError } from '../errors.js';
 import { AddressPool, chooseBridgeSubnet, formatSubnet, gatewayOf, readLeases, reclaimLeases, subnetOf, type AddressLease, type Subnet } from './addresses.js';
 import { NetlinkError, RouteSocket, withRouteSocket } from './rtnetlink.js';
 
@@ -112,6 +113,11 @@ export function setupBridgeNetwork(opts: BridgeNetworkOptions): BridgeAttachment
   const ownNsFd = opts.netnsFd === undefined;
   if (ownNsFd && opts.pid === undefined) throw new Error('setupBridgeNetwork needs netnsFd or pid');
   const nsFd = opts.netnsFd ?? fs.openSync(`/proc/${opts.pid}/ns/net`, 'r');
+  if (fs.fstatSync(nsFd).ino === fs.statSync('/proc/thread-self/ns/net').ino) {
+    if (ownNsFd) fs.closeSync(nsFd);
+    // eth0, an address and a default route would land on the host itself
+    throw new BugError(`setupBridgeNetwork: container ${opts.containerName} is in this thread's own network namespace, not a new one`);
+  }
   const host = RouteSocket.open();
   let pool: AddressPool | undefined;
   let address: string | undefined;
