@@ -248,3 +248,62 @@ export function mountFlagsOf(path: string): number {
   check('statvfs', c.statvfs(path, buf), path);
   return Number(buf.readBigUInt64LE(72));
 }
+
+// Sockets Node's `net` cannot open (AF_NETLINK), and flock, which Node lacks.
+// A socket belongs to the network namespace of the thread that called socket():
+// see net/rtnetlink.ts for how that is used.
+const sockets = {
+  socket: lib.func('int socket(int domain, int type, int protocol)'),
+  bind: lib.func('int bind(int fd, const void *addr, uint32_t addrlen)'),
+  send: lib.func('long send(int fd, const void *buf, size_t len, int flags)'),
+  recv: lib.func('long recv(int fd, void *buf, size_t len, int flags)'),
+  setsockopt: lib.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)'),
+  flock: lib.func('int flock(int fd, int operation)'),
+};
+
+export function socket(domain: number, type: number, protocol: number, detail?: string): number {
+  const fd = Number(sockets.socket(domain, type, protocol));
+  check('socket', fd, detail);
+  return fd;
+}
+
+export function bind(fd: number, address: Buffer, detail?: string): void {
+  check('bind', sockets.bind(fd, address, address.length), detail);
+}
+
+/** Send one datagram; a short send of a datagram socket is an error. */
+export function send(fd: number, data: Buffer, detail?: string): void {
+  const sent = Number(sockets.send(fd, data, data.length, 0));
+  check('send', sent, detail);
+  if (sent !== data.length) throw new SyscallError('send', 'EMSGSIZE', detail);
+}
+
+/** Receive one datagram into `into`; returns its length. */
+export function recv(fd: number, into: Buffer, detail?: string): number {
+  const got = Number(sockets.recv(fd, into, into.length, 0));
+  check('recv', got, detail);
+  return got;
+}
+
+export function setsockoptInt(fd: number, level: number, name: number, value: number, detail?: string): void {
+  const v = Buffer.alloc(4);
+  v.writeInt32LE(value);
+  check('setsockopt', sockets.setsockopt(fd, level, name, v, 4), detail);
+}
+
+const SOL_SOCKET = 1;
+const SO_RCVTIMEO = 20;
+
+/** Make recv() give up with EAGAIN after `ms` instead of blocking for ever. */
+export function setReceiveTimeout(fd: number, ms: number): void {
+  const tv = Buffer.alloc(16); // struct timeval: two longs on 64-bit Linux
+  tv.writeBigInt64LE(BigInt(Math.floor(ms / 1000)), 0);
+  tv.writeBigInt64LE(BigInt((ms % 1000) * 1000), 8);
+  check('setsockopt', sockets.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, tv.length), 'SO_RCVTIMEO');
+}
+
+export const LOCK_EX = 2;
+
+export function flock(fd: number, operation: number, detail?: string): void {
+  check('flock', sockets.flock(fd, operation), detail);
+}
