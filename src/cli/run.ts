@@ -2,7 +2,9 @@
 import path from 'node:path';
 import { parseArgs, one, flag, type OptionSpec, type Parsed } from './args.js';
 import fs from 'node:fs';
-import { UserError } from '../runtime/errors.js';
+import { isatty } from 'node:tty';
+import { SyscallError, UserError } from '../runtime/errors.js';
+import { holdsTerminal, takeTerminal } from '../runtime/libc.js';
 import { startContainer, execInContainer, NAMESPACES, type ContainerSpec, type NamespaceName } from '../runtime/container.js';
 import { loadBundle } from '../runtime/configy.js';
 import { parseLimitFlags } from '../runtime/cgroups/limits.js';
@@ -100,9 +102,33 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
 }
 
 /**
- * Signals while a container runs in the foreground. Ctrl-C reaches the container
- * straight from the terminal (same process group); we pass on what came from
- * elsewhere. Three SIGINTs in a row, or SIGTERM or SIGHUP, stop it for good.
+ * The container's command takes our terminal when we hold it (the stage's
+ * `terminal` step); the returned function takes it back, once. Without that we
+ * would be left a background group of a terminal whose foreground group is
+ * gone, and we and the shell after us could be stopped by SIGTTOU or SIGTTIN.
+ * Called when the container ends (after a stop by signal too), and at exit.
+ */
+function lendTerminal(): () => void {
+  if (!isatty(0) || !holdsTerminal(0)) return () => {};
+  let lent = true;
+  const reclaim = (): void => {
+    if (!lent) return;
+    lent = false;
+    process.off('exit', reclaim);
+    try {
+      takeTerminal(0);
+    } catch (err) {
+      if (!(err instanceof SyscallError)) throw err; // a refusal: the terminal is gone (a hangup)
+    }
+  };
+  process.on('exit', reclaim);
+  return reclaim;
+}
+
+/**
+ * Signals while a container runs in the foreground. With a terminal, Ctrl-C
+ * reaches the container's foreground group straight from it, not us; we pass
+ * on what came from elsewhere. Three SIGINTs in a row, or SIGTERM or SIGHUP, stop it for good.
  */
 function forwardSignals(signals: ProcessSignals, target: { signal(s: NodeJS.Signals): void }, stop: () => void): () => void {
   let interrupts = 0;
@@ -120,17 +146,23 @@ export async function runCommand(argv: string[], signals: ProcessSignals): Promi
   const spec = specFromRunArgs(argv);
   // Loaded only when needed: the builder is large, and `run` should start fast.
   if (spec.rootfs === undefined) await (await import('./rootfs.js')).ensureBaseRootfs();
-  // This process starts one container and then only waits for it: its own thread can enter the namespaces.
-  const container: Container = await startContainer(spec, { onThisThread: true });
-  // What the host could not limit as asked (for example swap without swap accounting).
-  for (const note of container.cgroup?.notes ?? []) process.stderr.write(`containy-learn: note: ${note}\n`);
-  const release = forwardSignals(signals, container, () => void container.stop(3000));
+  const reclaimTerminal = lendTerminal();
   try {
-    const exit = await container.exited;
-    for (const line of exit.limitMessages) process.stderr.write(`containy-learn: ${line}\n`);
-    return exit.status;
+    // This process starts one container and then only waits for it: its own thread can enter the namespaces.
+    const container: Container = await startContainer(spec, { onThisThread: true });
+    // What the host could not limit as asked (for example swap without swap accounting).
+    for (const note of container.cgroup?.notes ?? []) process.stderr.write(`containy-learn: note: ${note}\n`);
+    const release = forwardSignals(signals, container, () => void container.stop(3000));
+    try {
+      const exit = await container.exited;
+      reclaimTerminal();
+      for (const line of exit.limitMessages) process.stderr.write(`containy-learn: ${line}\n`);
+      return exit.status;
+    } finally {
+      release();
+    }
   } finally {
-    release();
+    reclaimTerminal();
   }
 }
 
@@ -139,11 +171,16 @@ export async function execCommand(argv: string[], signals: ProcessSignals): Prom
   const [name, ...command] = p.rest[0] === '--' ? p.rest.slice(1) : p.rest;
   if (!name) throw new UserError('exec: name the container: containy-learn exec NAME -- COMMAND');
   const cmd = command[0] === '--' ? command.slice(1) : command;
-  const proc: StageProcess = await execInContainer(name, cmd, { stdio: 'inherit', env: parseEnv(p), cwd: one(p, 'workdir'), onThisThread: true });
-  const release = forwardSignals(signals, proc, () => proc.signal('SIGTERM'));
+  const reclaimTerminal = lendTerminal();
   try {
-    return (await proc.exited).status;
+    const proc: StageProcess = await execInContainer(name, cmd, { stdio: 'inherit', env: parseEnv(p), cwd: one(p, 'workdir'), onThisThread: true });
+    const release = forwardSignals(signals, proc, () => proc.signal('SIGTERM'));
+    try {
+      return (await proc.exited).status;
+    } finally {
+      release();
+    }
   } finally {
-    release();
+    reclaimTerminal();
   }
 }

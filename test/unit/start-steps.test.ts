@@ -29,6 +29,8 @@ function fakeSystem(failOn?: { call: string; match?: string; err: Error }) {
     mknod: (file) => record('mknod', file),
     setCloseOnExec: (fd, on) => record('cloexec', fd, on),
     setParentDeathSignal: (signal) => record('pdeathsig', signal),
+    setpgid: (pid, pgid) => record('setpgid', pid, pgid),
+    takeTerminal: (fd) => record('tcsetpgrp', fd),
     execve: (program) => {
       record('execve', program);
       throw new Executed();
