@@ -223,6 +223,10 @@ export function setpgid(pid: number, pgid: number): void {
   check('setpgid', c.setpgid(pid, pgid), `pid ${pid}, group ${pgid}`);
 }
 
+export function getpgrp(): number {
+  return c.getpgrp(); // never fails
+}
+
 /**
  * Whether `fd` is a terminal whose foreground process group is ours: a process
  * started from it in the foreground may take it over for its own child.

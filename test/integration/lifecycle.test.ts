@@ -228,6 +228,31 @@ describe.skipIf(!isRoot || !hasTmux)('an interactive shell in a real terminal', 
     expect(hostState()).toEqual(before);
   });
 
+  it('three Ctrl-Cs from the terminal kill a command that ignores them (PID 1), and the pane gets the terminal back', async () => {
+    const pane = inPane('run --rm -- sleep 30');
+    await waitFor('the container', () => (fs.existsSync(path.join(state, 'run')) && fs.readdirSync(path.join(state, 'run')).length ? true : undefined));
+    await sleep(500);
+    keys('C-z'); // stops nothing: the CLI ignores it while the container has the terminal
+    for (let i = 0; i < 3; i++) {
+      keys('C-c');
+      await sleep(200);
+    }
+    expect(await waitFor('the exit status', pane.status, 5000)).toBe('exit=137');
+    keys('next-command', 'Enter');
+    expect(await waitFor('the pane to read the next line', pane.after)).toBe('read=next-command');
+  });
+
+  it('a hangup of the terminal stops the container', async () => {
+    const before = hostState();
+    const pane = inPane('run --rm -- sleep 30');
+    await waitFor('the container', () => (fs.existsSync(path.join(state, 'run')) && fs.readdirSync(path.join(state, 'run')).length ? true : undefined));
+    await sleep(500);
+    tmux('kill-session', '-t', session);
+    await waitFor('the container to be gone', () => (fs.readdirSync(path.join(state, 'run')).length === 0 ? true : undefined), 8000);
+    void pane;
+    expect(hostState()).toEqual(before);
+  });
+
   it.skipIf(!fs.existsSync(path.join(base, 'bin', 'bash')))('gives bash the terminal too', async () => {
     const pane = inPane('run --rm --hostname ttybox -- bash');
     await waitFor('the prompt', () => (/#\s*$/m.test(screen()) ? true : undefined));
