@@ -52,6 +52,7 @@ const COMMANDS: Record<string, Command> = {
   run: async (argv) => (await import('./cli/run.js')).runCommand(argv, signals),
   exec: async (argv) => (await import('./cli/run.js')).execCommand(argv, signals),
   rootfs: async (argv) => (await import('./cli/rootfs.js')).rootfsCommand(argv),
+  image: async (argv) => (await import('./cli/image.js')).imageCommand(argv),
   cleanup: async (argv) => (await import('./cli/manage.js')).cleanupCommand(argv),
   ps: async (argv) => (await import('./cli/manage.js')).psCommand(argv),
   rm: async (argv) => (await import('./cli/manage.js')).rmCommand(argv),

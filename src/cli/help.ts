@@ -12,7 +12,8 @@ Usage:
   sudo containy-learn exec NAME [--] COMMAND [ARG...]
   sudo containy-learn ps                   running and stored containers
   sudo containy-learn rm NAME              delete a named container's stored changes
-  sudo containy-learn rootfs build|import|status
+  sudo containy-learn rootfs build|status
+  sudo containy-learn image import|load|ls|rm   images: docker export/save
   sudo containy-learn check-all [--lesson N]  rehearse every lesson step, no terminal needed
   containy-learn lessons check [DIR]       validate lesson files (for authors; no root)
   sudo containy-learn cleanup              remove what a killed run left behind
@@ -28,6 +29,7 @@ Environment: NO_COLOR=1 turns colour off.`,
   run: `Usage:
   sudo containy-learn run [OPTIONS] [--] COMMAND [ARG...]
   sudo containy-learn run [--bundle DIR]
+  sudo containy-learn run --image NAME [OPTIONS] [[--] COMMAND [ARG...]]
 
 Start COMMAND as PID 1 of a new container: new namespaces, an overlay over the
 base rootfs, pivot_root, /proc, /sys (read-only), a minimal /dev, its own
@@ -57,6 +59,9 @@ Options:
       --cpu-shares N       relative CPU weight (2-262144)
       --blkio-weight N     relative IO weight (10-1000)
       --bundle DIR         run a containy bundle (DIR/configy.json)
+      --image NAME         run an image (see \`image --help\`): its layers are
+                           the root; its Entrypoint, Cmd, Env and WorkingDir
+                           are the defaults (COMMAND replaces Cmd)
 
 Examples:
   sudo containy-learn run --rm -- /bin/sh
@@ -75,7 +80,7 @@ Options:
 
   rootfs: `Usage:
   sudo containy-learn rootfs build [OPTIONS]  make it from this host (no network)
-  sudo containy-learn rootfs import FILE      use a \`docker export\` .tar or .tar.gz
+  sudo containy-learn rootfs import FILE NAME the same as \`image import FILE NAME\`
   containy-learn rootfs status                what it holds: busybox, host tools
                                               or imported
 
@@ -95,6 +100,28 @@ Options for build:
 Examples:
   sudo containy-learn rootfs build --tools host --force
   sudo containy-learn rootfs build --busybox /tmp/bb/bin/busybox`,
+
+  image: `Usage:
+  sudo containy-learn image import [--trusted] FILE NAME
+                                   a root filesystem tar (\`docker export\`,
+                                   a .tar.gz of a rootfs) as a one-layer image
+  sudo containy-learn image load [--trusted] FILE
+                                   a \`docker save\` archive (or an OCI image
+                                   layout tar): its images by their RepoTags
+  containy-learn image ls          name, layers, size
+  sudo containy-learn image rm NAME
+
+NAME means NAME:latest, as in docker. The lessons' base rootfs is the image
+base; nothing imported or loaded changes it. Each layer is unpacked once into
+a directory of its own under $CONTAINY_STATE_DIR/images/layers (default
+/var/lib/containy-learn); docker's whiteouts (.wh.NAME, .wh..wh..opq) become
+overlayfs's (a 0/0 character device, trusted.overlay.opaque=y), and the
+layers stack as the overlay's lowerdirs. Run one with \`run --image NAME\`.
+
+Entries that would write outside the root (absolute paths, '..', writing
+through a symlink, hard links to what is not in the archive) are refused, and
+so are device nodes unless --trusted is given. A refused archive leaves
+nothing behind.`,
 
   cleanup: `Usage:
   sudo containy-learn cleanup

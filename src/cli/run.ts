@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import { UserError } from '../runtime/errors.js';
 import { startContainer, execInContainer, NAMESPACES, type ContainerSpec, type NamespaceName } from '../runtime/container.js';
 import { loadBundle } from '../runtime/configy.js';
+import { specFromImage } from '../images/run-defaults.js';
 import { parseLimitFlags } from '../runtime/cgroups/limits.js';
 import type { BindMount } from '../runtime/start/protocol.js';
 import type { StageProcess } from '../runtime/start/stage-process.js';
@@ -26,6 +27,7 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'no-pivot' },
   { name: 'volume', short: 'v', value: true, repeat: true },
   { name: 'bundle', value: true },
+  { name: 'image', value: true },
   { name: 'memory', value: true },
   { name: 'memory-swap', value: true },
   { name: 'pids-limit', value: true },
@@ -75,8 +77,10 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
     cpus: one(p, 'cpus'), cpuShares: one(p, 'cpu-shares'), blkioWeight: one(p, 'blkio-weight'),
   });
   const bundle = one(p, 'bundle');
+  const image = one(p, 'image');
   if (bundle !== undefined && p.rest.length) throw new UserError('run: give either --bundle DIR or a command, not both');
-  const base: ContainerSpec = p.rest.length ? { argv: p.rest } : loadBundle(path.resolve(bundle ?? '.'));
+  if (bundle !== undefined && image !== undefined) throw new UserError('run: give either --bundle DIR or --image NAME, not both');
+  const base: ContainerSpec = image !== undefined ? specFromImage(image, p.rest) : p.rest.length ? { argv: p.rest } : loadBundle(path.resolve(bundle ?? '.'));
   const flagLimits = Object.keys(limits).length ? limits : undefined;
   const namespaces = one(p, 'ns') !== undefined ? parseNamespaceList(one(p, 'ns')!) : base.namespaces;
   const volumes = parseVolumes(p);
@@ -92,8 +96,8 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
     namespaces,
     pivot: !flag(p, 'no-pivot'),
     limits: flagLimits ?? base.limits,
-    env: parseEnv(p),
-    cwd: one(p, 'workdir'),
+    env: { ...base.env, ...parseEnv(p) },
+    cwd: one(p, 'workdir') ?? base.cwd,
     binds: [...volumes, ...demos],
     stdio: 'inherit',
   };

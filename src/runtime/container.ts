@@ -21,6 +21,7 @@ export { execInContainer, type ExecOptions } from './exec.js';
 export type { ContainerExit, RunResult } from './run-result.js';
 
 export interface Layers {
+  /** overlayfs's lowerdir: one directory, or an image's layers joined by ':' from the top down. */
   lower: string;
   upper: string;
   work: string;
@@ -136,7 +137,9 @@ function planRoot(spec: ContainerSpec, checked: CheckedSpec, name: string, disca
   if (checked.overlay) {
     const base = discard ? records.scratchDir(name) : records.persistentDir(name);
     if (discard) scratchDir = base;
-    layers = { lower: checked.rootfs, upper: path.join(base, 'upper'), work: path.join(base, 'work'), merged: path.join(base, 'merged') };
+    // overlayfs reads lowerdir left to right from the top: the image's top layer comes first.
+    const lower = [...checked.layers].reverse().join(':');
+    layers = { lower, upper: path.join(base, 'upper'), work: path.join(base, 'work'), merged: path.join(base, 'merged') };
     try {
       for (const d of [layers.upper, layers.work, layers.merged]) fs.mkdirSync(d, { recursive: true });
     } catch (err) {

@@ -51,6 +51,8 @@ const c = {
   kill: lib.func('int kill(int pid, int sig)'),
   prctl: lib.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)'),
   mknod: lib.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
+  // l-: on a symlink itself, never what it points to (an unpacked layer may hold any link).
+  lsetxattr: lib.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
   prctlSeccomp: lib.func('int prctl(int option, unsigned long mode, const sock_fprog *prog, unsigned long arg4, unsigned long arg5)'),
   memfdCreate: lib.func('int memfd_create(const char *name, unsigned int flags)'),
   // header: { u32 version; i32 pid }, data: 2 x { u32 effective, permitted, inheritable }
@@ -142,8 +144,17 @@ export function setParentDeathSignal(signal: number): void {
 }
 
 export function mknod(path: string, mode: number, major: number, minor: number): void {
-  const dev = (BigInt(major) << 8n) | BigInt(minor);
+  // glibc's makedev: 12 bits of major and 8 of minor low, the rest above.
+  const M = BigInt(major);
+  const m = BigInt(minor);
+  const dev = ((M & 0xfffff000n) << 32n) | ((M & 0xfffn) << 8n) | ((m & 0xffffff00n) << 12n) | (m & 0xffn);
   check('mknod', c.mknod(path, mode, dev), path);
+}
+
+/** lsetxattr(2): e.g. trusted.overlay.opaque=y on a layer's directory (needs CAP_SYS_ADMIN for trusted.*). */
+export function lsetxattr(path: string, name: string, value: string): void {
+  const data = Buffer.from(value);
+  check('lsetxattr', c.lsetxattr(path, name, data, data.length, 0), `${name} on ${path}`);
 }
 
 /** Remove one capability from this thread's bounding set (needs CAP_SETPCAP). */
