@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../runtime/errors.js';
 import { defaultRootfs, stateRoot } from '../runtime/paths.js';
+import { resolveInRoot } from '../rootfs/rootfs-copy.js';
 import { fileChunks, tarProblem } from './tar.js';
 import { UnsafeEntryError, unpackTar } from './unpack.js';
 
@@ -249,7 +250,8 @@ export async function importImage(file: string, name: string, opts: { trusted?: 
  * the root inside: lift its contents up. False when there is no shell either way.
  */
 function stripSingleTopDir(dir: string): boolean {
-  const hasShell = (d: string) => ['bin/sh', 'usr/bin/sh'].some((p) => lstatOk(path.join(d, p)));
+  // Resolved inside the root: sh -> busybox without a busybox is no shell.
+  const hasShell = (d: string) => resolveInRoot(d, '/bin/sh').exists;
   if (hasShell(dir)) return true;
   const tops = fs.readdirSync(dir);
   if (tops.length !== 1) return false;
@@ -262,14 +264,6 @@ function stripSingleTopDir(dir: string): boolean {
   return true;
 }
 
-function lstatOk(p: string): boolean {
-  try {
-    fs.lstatSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const LOAD_FIX = 'give an archive made by `docker save` (manifest.json, the image config and the layer tars)';
 
