@@ -14,6 +14,8 @@ Usage:
   sudo containy-learn rm NAME              delete a named container's stored changes
   sudo containy-learn rootfs build|status
   sudo containy-learn image import|load|ls|rm   images: docker export/save
+  containy-learn spec [--bundle DIR]       write an OCI config.json, as runc spec
+  sudo containy-learn export IMAGE DIR     an OCI bundle of IMAGE that runc runs
   sudo containy-learn check-all [--lesson N]  rehearse every lesson step, no terminal needed
   containy-learn lessons check [DIR]       validate lesson files (for authors; no root)
   sudo containy-learn cleanup              remove what a killed run left behind
@@ -35,8 +37,11 @@ Start COMMAND as PID 1 of a new container: new namespaces, an overlay over the
 base rootfs, pivot_root, /proc, /sys (read-only), a minimal /dev, its own
 hostname and cgroup. /cgroups_example is mounted read-only inside.
 
-Without a command, runs the containy bundle in DIR (default: the current
-directory), read from DIR/configy.json.
+Without a command, runs the bundle in DIR (default: the current directory):
+an OCI bundle (DIR/config.json, as runc runs it; see \`spec --help\`), or a
+containy bundle (DIR/configy.json). In config.json a field containy-learn does
+not implement is refused by its JSON path (process.capabilities,
+linux.maskedPaths and linux.readonlyPaths until the security wiring lands).
 
 Options:
       --name NAME          name the container: its changes persist across runs
@@ -58,7 +63,7 @@ Options:
       --cpus N.N           CPU quota in CPUs, e.g. 0.5
       --cpu-shares N       relative CPU weight (2-262144)
       --blkio-weight N     relative IO weight (10-1000)
-      --bundle DIR         run a containy bundle (DIR/configy.json)
+      --bundle DIR         run a bundle (DIR/config.json or DIR/configy.json)
       --image NAME         run an image (see \`image --help\`): its layers are
                            the root; its Entrypoint, Cmd, Env and WorkingDir
                            are the defaults (COMMAND replaces Cmd)
@@ -122,6 +127,20 @@ Entries that would write outside the root (absolute paths, '..', writing
 through a symlink, hard links to what is not in the archive) are refused, and
 so are device nodes unless --trusted is given. A refused archive leaves
 nothing behind.`,
+
+  spec: `Usage:
+  containy-learn spec [-b|--bundle DIR]
+
+Write DIR/config.json (default: the current directory) as \`runc spec\` does:
+runc's example OCI runtime spec (root "rootfs", read-only; args ["sh"]).
+Run it with \`run --bundle DIR\` or \`runc run -b DIR ID\`.`,
+
+  export: `Usage:
+  sudo containy-learn export IMAGE DIR
+
+Write an OCI bundle: DIR/rootfs, the image's layers merged as overlayfs shows
+them, and DIR/config.json with the image's Entrypoint/Cmd, Env and WorkingDir
+("terminal": false). Then: \`runc run -b DIR ID\` or \`run --bundle DIR\`.`,
 
   cleanup: `Usage:
   sudo containy-learn cleanup

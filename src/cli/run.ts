@@ -6,6 +6,8 @@ import { UserError } from '../runtime/errors.js';
 import { startContainer, execInContainer, NAMESPACES, type ContainerSpec, type NamespaceName } from '../runtime/container.js';
 import { loadBundle } from '../runtime/configy.js';
 import { specFromImage } from '../images/run-defaults.js';
+import { loadOciBundle } from '../runtime/oci.js';
+import { detectLayout } from '../runtime/cgroups/layout.js';
 import { parseLimitFlags } from '../runtime/cgroups/limits.js';
 import type { BindMount } from '../runtime/start/protocol.js';
 import type { StageProcess } from '../runtime/start/stage-process.js';
@@ -80,12 +82,19 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
   const image = one(p, 'image');
   if (bundle !== undefined && p.rest.length) throw new UserError('run: give either --bundle DIR or a command, not both');
   if (bundle !== undefined && image !== undefined) throw new UserError('run: give either --bundle DIR or --image NAME, not both');
-  const base: ContainerSpec = image !== undefined ? specFromImage(image, p.rest) : p.rest.length ? { argv: p.rest } : loadBundle(path.resolve(bundle ?? '.'));
+  const bundleDir = path.resolve(bundle ?? '.');
+  // An OCI bundle (config.json, as runc runs it) or containy's own (configy.json).
+  const oci = image === undefined && !p.rest.length && fs.existsSync(path.join(bundleDir, 'config.json'));
+  const base: ContainerSpec = image !== undefined ? specFromImage(image, p.rest)
+    : p.rest.length ? { argv: p.rest }
+    : oci ? loadOciBundle(bundleDir, { stdinIsTerminal: process.stdin.isTTY === true, cgroupV2: detectLayout() === 'v2', warn: (m) => process.stderr.write(`containy-learn: warning: config.json: ${m}\n`) })
+    : loadBundle(bundleDir);
   const flagLimits = Object.keys(limits).length ? limits : undefined;
   const namespaces = one(p, 'ns') !== undefined ? parseNamespaceList(one(p, 'ns')!) : base.namespaces;
   const volumes = parseVolumes(p);
   // The workshop's demos, as learners have always had them, wherever a bind can go.
-  const mnt = namespaces === undefined || namespaces.includes('mnt');
+  // Not in an OCI bundle: its mounts are exactly what config.json lists, as with runc.
+  const mnt = !oci && (namespaces === undefined || namespaces.includes('mnt'));
   const demos = mnt ? demoBinds().filter((d) => !volumes.some((v) => v.target === d.target)) : [];
   return {
     ...base,
@@ -98,7 +107,7 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
     limits: flagLimits ?? base.limits,
     env: { ...base.env, ...parseEnv(p) },
     cwd: one(p, 'workdir') ?? base.cwd,
-    binds: [...volumes, ...demos],
+    binds: [...(base.binds ?? []), ...volumes, ...demos],
     stdio: 'inherit',
   };
 }

@@ -156,6 +156,8 @@ function planRoot(spec: ContainerSpec, checked: CheckedSpec, name: string, disca
     specialFilesystems: mnt && (spec.specialFilesystems ?? true),
     binds: spec.binds ?? [],
     tmpfs: mnt ? (spec.tmpfs ?? []) : [],
+    mounts: mnt ? spec.mounts : undefined,
+    readonly: spec.readonlyRoot,
   };
   return { layers, root, scratchDir };
 }
@@ -192,8 +194,12 @@ function orderFor(spec: ContainerSpec, checked: CheckedSpec, root: RootSetup | u
     hostname,
     newCgroupNamespace: checked.namespaces.includes('cgroup'),
     argv: spec.argv,
-    env: commandEnv(checked.rootfs === null, { ...(hostname ? { HOSTNAME: hostname } : {}), ...spec.env }),
+    env: spec.exactEnv
+      ? Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`)
+      : commandEnv(checked.rootfs === null, { ...(hostname ? { HOSTNAME: hostname } : {}), ...spec.env }),
     cwd: spec.cwd ?? '/',
+    rlimits: spec.rlimits,
+    noNewPrivileges: spec.noNewPrivileges,
   };
 }
 

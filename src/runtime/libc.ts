@@ -53,8 +53,11 @@ const c = {
   mknod: lib.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
   // l-: on a symlink itself, never what it points to (an unpacked layer may hold any link).
   lsetxattr: lib.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
+  lgetxattr: lib.func('long lgetxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)'),
   prctlSeccomp: lib.func('int prctl(int option, unsigned long mode, const sock_fprog *prog, unsigned long arg4, unsigned long arg5)'),
   memfdCreate: lib.func('int memfd_create(const char *name, unsigned int flags)'),
+  // struct rlimit: two rlim_t (u64 on LP64), soft then hard.
+  setrlimit: lib.func('int setrlimit(int resource, const void *rlim)'),
   // header: { u32 version; i32 pid }, data: 2 x { u32 effective, permitted, inheritable }
   capset: lib.func('int capset(void *header, void *data)'),
   capget: lib.func('int capget(void *header, _Out_ void *data)'),
@@ -177,6 +180,27 @@ export function setNoNewPrivileges(): void {
  */
 export function setSeccompFilter(bpf: Buffer): void {
   check('prctl PR_SET_SECCOMP', c.prctlSeccomp(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, { len: bpf.length / 8, filter: bpf }, 0, 0), `${bpf.length / 8} BPF instructions`);
+}
+
+/** lgetxattr(2): the attribute's value, or null when the file has none (ENODATA). */
+export function lgetxattr(path: string, name: string): string | null {
+  const buf = Buffer.alloc(256);
+  const n = Number(c.lgetxattr(path, name, buf, buf.length));
+  if (n === -1) {
+    const errno = koffi.errno();
+    if (errnoName(errno) === 'ENODATA') return null;
+    throw new SyscallError('lgetxattr', errnoName(errno), `${name} on ${path}`);
+  }
+  return buf.subarray(0, n).toString();
+}
+
+/** setrlimit(2) for this process; RLIM_INFINITY is -1 (all ones). */
+export function setrlimit(resource: number, soft: number, hard: number, name: string): void {
+  const rlim = Buffer.alloc(16);
+  const value = (v: number) => (v < 0 || !Number.isFinite(v) ? 0xffffffffffffffffn : BigInt(v));
+  rlim.writeBigUInt64LE(value(soft), 0);
+  rlim.writeBigUInt64LE(value(hard), 8);
+  check('setrlimit', c.setrlimit(resource, rlim), `${name} ${soft}/${hard}`);
 }
 
 /** An anonymous in-memory file (memfd_create(2)), close-on-exec. */

@@ -7,7 +7,7 @@ import { UserError } from './errors.js';
 import { NAMESPACES, type NamespaceName } from './namespaces.js';
 import { requireRoot as requireRootFor } from './privilege.js';
 import { CONTAINER_PATH as CONTAINER_PATH_DIRS, defaultRootfs } from './paths.js';
-import type { BindMount, RootMountPoint, StdioMode } from './start/protocol.js';
+import type { BindMount, FilesystemMount, ResourceLimit, RootMountPoint, StdioMode } from './start/protocol.js';
 import type { CgroupLimits } from './cgroups/index.js';
 
 export { NAMESPACES, type NamespaceName };
@@ -46,6 +46,16 @@ export interface ContainerSpec {
   binds?: BindMount[];
   tmpfs?: string[];
   stdio?: StdioMode;
+  /** `env` is the whole environment, as an OCI bundle's process.env is: no PATH, HOME, TERM or HOSTNAME added. */
+  exactEnv?: boolean;
+  /** The root remounted read-only (OCI root.readonly). */
+  readonlyRoot?: boolean;
+  /** Filesystems mounted inside besides /proc, /sys, /dev and the tmpfs ones (an OCI bundle's mqueue, cgroup). */
+  mounts?: FilesystemMount[];
+  /** setrlimit before exec (OCI process.rlimits). */
+  rlimits?: ResourceLimit[];
+  /** prctl(PR_SET_NO_NEW_PRIVS) before exec (OCI process.noNewPrivileges). */
+  noNewPrivileges?: boolean;
 }
 
 /** A spec with its defaults filled in, checked. */

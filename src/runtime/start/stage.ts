@@ -65,6 +65,8 @@ const system: StageSystem = {
     }
   },
   touch: (file) => fs.writeFileSync(file, ''),
+  setrlimit: libc.setrlimit,
+  setNoNewPrivileges: libc.setNoNewPrivileges,
 };
 
 report({ type: 'ready' });
