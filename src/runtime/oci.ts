@@ -143,7 +143,7 @@ export function loadOciBundle(bundleDir: string, opts: OciLoadOptions): Containe
 
   const p = json.process;
   if (!isObject(p)) throw fail('process', 'missing', 'give "process": {"args": ["sh"], "cwd": "/"}');
-  onlyKnown(p, 'process', ['terminal', 'consoleSize', 'user', 'args', 'env', 'cwd', 'capabilities', 'rlimits', 'noNewPrivileges'], { capabilities: NOT_YET_SECURITY });
+  onlyKnown(p, 'process', ['terminal', 'consoleSize', 'user', 'args', 'env', 'cwd', 'rlimits', 'noNewPrivileges'], { capabilities: NOT_YET_SECURITY });
   if (p.terminal === true && !opts.stdinIsTerminal) {
     throw fail('process.terminal', 'true, but stdin is not a terminal (runc run fails the same way)', 'set "terminal": false to run it with pipes');
   }
