@@ -67,6 +67,8 @@ Options:
       --image NAME         run an image (see \`image --help\`): its layers are
                            the root; its Entrypoint, Cmd, Env and WorkingDir
                            are the defaults (COMMAND replaces Cmd)
+      --trace              print every libc call of the start (ours and the
+                           stage's, up to execve) on stderr, like strace -f
 
 Examples:
   sudo containy-learn run --rm -- /bin/sh

@@ -12,6 +12,7 @@ import { parseLimitFlags } from '../runtime/cgroups/limits.js';
 import type { BindMount } from '../runtime/start/protocol.js';
 import type { StageProcess } from '../runtime/start/stage-process.js';
 import type { Container } from '../runtime/container.js';
+import type { TraceCall } from '../runtime/libc.js';
 import { demoBinds } from '../demos.js';
 import type { ProcessSignals } from './signals.js';
 
@@ -30,6 +31,7 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'volume', short: 'v', value: true, repeat: true },
   { name: 'bundle', value: true },
   { name: 'image', value: true },
+  { name: 'trace' },
   { name: 'memory', value: true },
   { name: 'memory-swap', value: true },
   { name: 'pids-limit', value: true },
@@ -109,7 +111,15 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
     cwd: one(p, 'workdir') ?? base.cwd,
     binds: [...(base.binds ?? []), ...volumes, ...demos],
     stdio: 'inherit',
+    trace: flag(p, 'trace'),
   };
+}
+
+/** One line a call, as strace prints them: time since the first, pid, call, result. */
+export function formatTrace(calls: TraceCall[]): string {
+  const sorted = [...calls].sort((a, b) => a.at - b.at);
+  const start = sorted[0]?.at ?? 0;
+  return sorted.map((t) => `${((t.at - start)).toFixed(1).padStart(7)} ms  [${t.pid}] ${t.name}(${t.args.join(', ')}) = ${t.result}${t.errno ? ` ${t.errno}` : ''}\n`).join('');
 }
 
 /**
@@ -134,7 +144,14 @@ export async function runCommand(argv: string[], signals: ProcessSignals): Promi
   // Loaded only when needed: the builder is large, and `run` should start fast.
   if (spec.rootfs === undefined) await (await import('./rootfs.js')).ensureBaseRootfs();
   // This process starts one container and then only waits for it: its own thread can enter the namespaces.
+  // The launcher's own calls (unshare on this thread) and the stage's, in one timeline.
+  const libc = spec.trace ? await import('../runtime/libc.js') : undefined;
+  libc?.setTracing(true);
   const container: Container = await startContainer(spec, { onThisThread: true });
+  if (libc) {
+    libc.setTracing(false);
+    process.stderr.write(formatTrace([...libc.takeTrace(), ...container.stageTrace]));
+  }
   // What the host could not limit as asked (for example swap without swap accounting).
   for (const note of container.cgroup?.notes ?? []) process.stderr.write(`containy-learn: note: ${note}\n`);
   const release = forwardSignals(signals, container, () => void container.stop(3000));

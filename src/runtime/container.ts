@@ -1,6 +1,7 @@
 // A container: namespaces + an overlay root + a cgroup around one command.
 // This is the one launcher the CLI, the lessons and the benchmark all use.
 // The start, step by step, is in docs/architecture.md ("The start sequence").
+import type { TraceCall } from './libc.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -200,6 +201,7 @@ function orderFor(spec: ContainerSpec, checked: CheckedSpec, root: RootSetup | u
     cwd: spec.cwd ?? '/',
     rlimits: spec.rlimits,
     noNewPrivileges: spec.noNewPrivileges,
+    trace: spec.trace,
   };
 }
 
@@ -219,6 +221,11 @@ export class Container extends HeldOutputEmitter {
     stage.on('stdout', (b: Buffer) => this.emitOutput('stdout', b));
     stage.on('stderr', (b: Buffer) => this.emitOutput('stderr', b));
     this.exited = stage.exited.then((status) => this.finish(status));
+  }
+
+  /** The stage's libc calls up to its execve, when the spec asked for a trace. */
+  get stageTrace(): TraceCall[] {
+    return this.stage.trace;
   }
 
   /** Host PID of the container's command (PID 1 inside a new PID namespace). */

@@ -36,7 +36,7 @@ const SYS_pivot_root: Record<string, number> = { x64: 155, arm64: 41 };
 // struct sock_fprog (linux/filter.h): the instruction count and a pointer to them.
 koffi.struct('sock_fprog', { len: 'uint16_t', filter: 'void *' });
 
-const c = {
+const raw = {
   unshare: lib.func('int unshare(int flags)'),
   setns: lib.func('int setns(int fd, int nstype)'),
   mount: lib.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)'),
@@ -64,6 +64,63 @@ const c = {
   // glibc's struct statvfs on LP64: ten unsigned longs/u64s, f_flag the tenth (offset 72).
   statvfs: lib.func('int statvfs(const char *path, _Out_ uint8_t *buf)'),
 };
+
+/** One libc call as the trace records it. */
+export interface TraceCall {
+  /** The libc function (pivot_root: the syscall it is made through). */
+  name: string;
+  args: string[];
+  result: string;
+  /** errno's name when the call returned -1. */
+  errno?: string;
+  /** Milliseconds since the epoch, fractional: calls of several processes sort together. */
+  at: number;
+  pid: number;
+}
+
+const TRACE_NAMES: Partial<Record<keyof typeof raw, string>> = { pivotRoot: 'pivot_root', prctlSeccomp: 'prctl', memfdCreate: 'memfd_create' };
+
+function traceArg(v: unknown): string {
+  if (v === null || v === undefined) return 'NULL';
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number') return Number.isInteger(v) && v > 4096 ? `0x${v.toString(16)}` : String(v);
+  if (typeof v === 'bigint') return `0x${v.toString(16)}`;
+  if (Buffer.isBuffer(v)) return `<${v.length} bytes>`;
+  if (Array.isArray(v)) return `[${v.filter((x) => x !== null).map(traceArg).join(', ')}]`;
+  return '{...}';
+}
+
+/** The calls go through `c`: tracing swaps its functions for recording ones, so that off costs nothing. */
+const c: typeof raw = { ...raw };
+let traced: TraceCall[] = [];
+
+export function setTracing(on: boolean): void {
+  for (const key of Object.keys(raw) as Array<keyof typeof raw>) {
+    const fn = raw[key] as (...a: unknown[]) => unknown;
+    const name = TRACE_NAMES[key] ?? key;
+    (c as Record<string, unknown>)[key] = !on ? fn : (...args: unknown[]) => {
+      const at = performance.timeOrigin + performance.now();
+      // pivot_root goes through syscall(2): its first argument is the syscall number.
+      const shown = key === 'pivotRoot' ? args.slice(1) : args;
+      const result = fn(...args);
+      const failed = Number(result) === -1;
+      traced.push({ name, args: shown.map(traceArg), result: String(result), errno: failed ? errnoName(koffi.errno()) : undefined, at, pid: process.pid });
+      return result;
+    };
+  }
+}
+
+/** The calls recorded since the last take, oldest first. */
+export function takeTrace(): TraceCall[] {
+  const out = traced;
+  traced = [];
+  return out;
+}
+
+/** A call that has not returned yet when the trace must be sent (execve: it returns only on failure). */
+export function traceAbout(name: string, args: unknown[]): TraceCall {
+  return { name, args: args.map(traceArg), result: '?', at: performance.timeOrigin + performance.now(), pid: process.pid };
+}
 
 const errnoNames = new Map<number, string>(
   Object.entries(osConstants.errno).map(([name, n]) => [n, name]),

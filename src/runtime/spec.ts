@@ -56,6 +56,8 @@ export interface ContainerSpec {
   rlimits?: ResourceLimit[];
   /** prctl(PR_SET_NO_NEW_PRIVS) before exec (OCI process.noNewPrivileges). */
   noNewPrivileges?: boolean;
+  /** The stage records its libc calls (Container.stageTrace). */
+  trace?: boolean;
 }
 
 /** A spec with its defaults filled in, checked. */

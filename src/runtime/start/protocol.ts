@@ -1,3 +1,4 @@
+import type { TraceCall } from '../libc.js';
 // What the launcher tells the stage process, and what the stage answers.
 // The stage reads one StageOrder as a JSON line on fd 3 and answers with
 // StageReport lines on the same fd; fd 3 is close-on-exec, so end-of-file
@@ -100,10 +101,13 @@ export interface StageOrder {
   rlimits?: ResourceLimit[];
   /** prctl(PR_SET_NO_NEW_PRIVS) before exec (process.noNewPrivileges). */
   noNewPrivileges?: boolean;
+  /** Record every libc call and send them (a 'trace' report) just before execve. */
+  trace?: boolean;
 }
 
 export type StageReport =
   | { type: 'ready' }
+  | { type: 'trace'; calls: TraceCall[] }
   | {
       type: 'error';
       exitCode: number;
