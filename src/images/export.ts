@@ -63,7 +63,8 @@ export function exportBundle(imageName: string, dir: string, cgroupV2: boolean):
     const d = image.defaults;
     const spec = exampleConfig(cgroupV2) as { process: Record<string, unknown> };
     const args = [...(d.Entrypoint ?? []), ...(d.Cmd ?? [])];
-    const env = d.Env?.length ? d.Env : [`PATH=${CONTAINER_PATH.join(':')}`];
+    // As docker does for an image without one: the default PATH, else the program is not found.
+    const env = [...((d.Env ?? []).some((e) => e.startsWith('PATH=')) ? [] : [`PATH=${CONTAINER_PATH.join(':')}`]), ...(d.Env ?? [])];
     // Pipes, not a terminal: `runc run` from a script has no tty to give it.
     Object.assign(spec.process, { terminal: false, args: args.length ? args : ['sh'], env: env.some((e) => e.startsWith('TERM=')) ? env : [...env, 'TERM=xterm'], cwd: d.WorkingDir || '/' });
     fs.renameSync(partial, rootfs);

@@ -102,6 +102,19 @@ describe.skipIf(!isRoot)('images', () => {
     expect(errorLines(again.stderr)).toEqual([expect.stringMatching(/^containy-learn: image load: an image named two:latest already exists: /)]);
     expect(storeContents()).toEqual(layersBefore);
 
+    // export merges the layers as overlayfs shows them: the whiteout removes, the opaque dir hides.
+    const bundle = path.join(work, 'two-bundle');
+    const exported = await cli(['export', 'two', bundle], { env });
+    expect(exported.status, exported.stderr).toBe(0);
+    const rootfs = path.join(bundle, 'rootfs');
+    expect(fs.readFileSync(path.join(rootfs, 'etc', 'added'), 'utf8')).toBe('added by layer 2\n');
+    expect(fs.existsSync(path.join(rootfs, 'etc', 'hidden'))).toBe(false);
+    expect(fs.readdirSync(path.join(rootfs, 'opq'))).toEqual(['new']);
+    const config = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8'));
+    expect(config.process).toMatchObject({ args: ['sh', '-c', 'echo "$GREETING"; pwd'], cwd: '/etc', terminal: false });
+    expect(config.process.env).toContain('GREETING=hello from the config');
+    fs.rmSync(bundle, { recursive: true });
+
     const rm = await cli(['image', 'rm', 'two'], { env });
     expect(rm.status, rm.stderr).toBe(0);
     expect(storeContents()).toEqual([]);
