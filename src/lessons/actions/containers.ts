@@ -43,6 +43,8 @@ function containerSpec(ctx: ActionContext, p: Record<string, unknown>, argv: str
   if (p.hostname !== undefined) spec.hostname = p.hostname as string;
   if (p.rootfs === 'host') spec.rootfs = null;
   else if (p.rootfs !== undefined && p.rootfs !== 'base') spec.rootfs = inWorkdir(ctx, p.rootfs as string);
+  // An image's layers, bottom first; a missing image is the runtime's one sentence about its layer.
+  if (p.image !== undefined) spec.rootfs = ctx.runtime.images?.find(p.image as string)?.layerDirs ?? [`<no image ${p.image as string}: load it first>`];
   for (const key of ['overlay', 'pivot', 'specialFilesystems'] as const) {
     if (p[key] !== undefined) spec[key] = p[key] as boolean;
   }
