@@ -12,7 +12,7 @@ import { parseLimitFlags } from '../runtime/cgroups/limits.js';
 import type { BindMount } from '../runtime/start/protocol.js';
 import type { StageProcess } from '../runtime/start/stage-process.js';
 import type { Container } from '../runtime/container.js';
-import type { TraceCall } from '../runtime/libc.js';
+import { formatTrace } from '../runtime/trace.js';
 import { demoBinds } from '../demos.js';
 import type { ProcessSignals } from './signals.js';
 
@@ -113,13 +113,6 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
     stdio: 'inherit',
     trace: flag(p, 'trace'),
   };
-}
-
-/** One line a call, as strace prints them: time since the first, pid, call, result. */
-export function formatTrace(calls: TraceCall[]): string {
-  const sorted = [...calls].sort((a, b) => a.at - b.at);
-  const start = sorted[0]?.at ?? 0;
-  return sorted.map((t) => `${((t.at - start)).toFixed(1).padStart(7)} ms  [${t.pid}] ${t.name}(${t.args.join(', ')}) = ${t.result}${t.errno ? ` ${t.errno}` : ''}\n`).join('');
 }
 
 /**

@@ -361,7 +361,8 @@ export function startContainer(spec: ContainerSpec, opts: StartOptions = {}): Pr
 export async function runOnce(spec: ContainerSpec): Promise<RunResult> {
   try {
     const c = await Container.start({ ...spec, stdio: 'pipe' });
-    return await collect(c, c.exited);
+    const result = await collect(c, c.exited);
+    return spec.trace ? { ...result, trace: c.stageTrace } : result;
   } catch (err) {
     return refusal(err);
   }
