@@ -5,16 +5,17 @@ export const HELP: Record<string, string> = {
 
 Usage:
   sudo containy-learn                      open the workshop (lesson menu)
-  sudo containy-learn lesson N [--step M]  jump into lesson N (0-5)
+  sudo containy-learn lesson N [--step M]  jump into lesson N (see list)
   containy-learn list                      list the lessons and your progress
   sudo containy-learn run [OPTIONS] [--] COMMAND [ARG...]
-  sudo containy-learn run --bundle DIR     run a containy bundle (DIR/configy.json)
+  sudo containy-learn run --bundle DIR     run DIR/config.json (OCI) or configy.json
+  sudo containy-learn run --image NAME     run an image of the store
   sudo containy-learn exec NAME [--] COMMAND [ARG...]
   sudo containy-learn ps                   running and stored containers
   sudo containy-learn rm NAME              delete a named container's stored changes
   sudo containy-learn rootfs build|status
-  sudo containy-learn image import|load|ls|rm   images: docker export/save
-  containy-learn spec [--bundle DIR]       write an OCI config.json, as runc spec
+  sudo containy-learn image import|load|ls|rm  docker export/save archives
+  containy-learn spec [--bundle DIR]       an OCI config.json, as runc spec
   sudo containy-learn export IMAGE DIR     an OCI bundle of IMAGE that runc runs
   sudo containy-learn check-all [--lesson N]  rehearse every lesson step, no terminal needed
   containy-learn lessons check [DIR]       validate lesson files (for authors; no root)
