@@ -7,10 +7,14 @@ import { SyscallError, UserError } from '../runtime/errors.js';
 import { getpgrp, holdsTerminal, setpgid, takeTerminal } from '../runtime/libc.js';
 import { startContainer, execInContainer, NAMESPACES, type ContainerSpec, type NamespaceName } from '../runtime/container.js';
 import { loadBundle } from '../runtime/configy.js';
+import { specFromImage } from '../images/run-defaults.js';
+import { loadOciBundle } from '../runtime/oci.js';
+import { detectLayout } from '../runtime/cgroups/layout.js';
 import { parseLimitFlags } from '../runtime/cgroups/limits.js';
 import type { BindMount } from '../runtime/start/protocol.js';
 import type { StageProcess } from '../runtime/start/stage-process.js';
 import type { Container } from '../runtime/container.js';
+import { formatTrace } from '../runtime/trace.js';
 import { demoBinds } from '../demos.js';
 import type { ProcessSignals } from './signals.js';
 
@@ -28,6 +32,8 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'no-pivot' },
   { name: 'volume', short: 'v', value: true, repeat: true },
   { name: 'bundle', value: true },
+  { name: 'image', value: true },
+  { name: 'trace' },
   { name: 'memory', value: true },
   { name: 'memory-swap', value: true },
   { name: 'pids-limit', value: true },
@@ -77,13 +83,22 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
     cpus: one(p, 'cpus'), cpuShares: one(p, 'cpu-shares'), blkioWeight: one(p, 'blkio-weight'),
   });
   const bundle = one(p, 'bundle');
+  const image = one(p, 'image');
   if (bundle !== undefined && p.rest.length) throw new UserError('run: give either --bundle DIR or a command, not both');
-  const base: ContainerSpec = p.rest.length ? { argv: p.rest } : loadBundle(path.resolve(bundle ?? '.'));
+  if (bundle !== undefined && image !== undefined) throw new UserError('run: give either --bundle DIR or --image NAME, not both');
+  const bundleDir = path.resolve(bundle ?? '.');
+  // An OCI bundle (config.json, as runc runs it) or containy's own (configy.json).
+  const oci = image === undefined && !p.rest.length && fs.existsSync(path.join(bundleDir, 'config.json'));
+  const base: ContainerSpec = image !== undefined ? specFromImage(image, p.rest)
+    : p.rest.length ? { argv: p.rest }
+    : oci ? loadOciBundle(bundleDir, { stdinIsTerminal: process.stdin.isTTY === true, cgroupV2: detectLayout() === 'v2', warn: (m) => process.stderr.write(`containy-learn: warning: config.json: ${m}\n`) })
+    : loadBundle(bundleDir);
   const flagLimits = Object.keys(limits).length ? limits : undefined;
   const namespaces = one(p, 'ns') !== undefined ? parseNamespaceList(one(p, 'ns')!) : base.namespaces;
   const volumes = parseVolumes(p);
   // The workshop's demos, as learners have always had them, wherever a bind can go.
-  const mnt = namespaces === undefined || namespaces.includes('mnt');
+  // Not in an OCI bundle: its mounts are exactly what config.json lists, as with runc.
+  const mnt = !oci && (namespaces === undefined || namespaces.includes('mnt'));
   const demos = mnt ? demoBinds().filter((d) => !volumes.some((v) => v.target === d.target)) : [];
   return {
     ...base,
@@ -94,10 +109,11 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
     namespaces,
     pivot: !flag(p, 'no-pivot'),
     limits: flagLimits ?? base.limits,
-    env: parseEnv(p),
-    cwd: one(p, 'workdir'),
-    binds: [...volumes, ...demos],
+    env: { ...base.env, ...parseEnv(p) },
+    cwd: one(p, 'workdir') ?? base.cwd,
+    binds: [...(base.binds ?? []), ...volumes, ...demos],
     stdio: 'inherit',
+    trace: flag(p, 'trace'),
   };
 }
 
@@ -171,9 +187,16 @@ export async function runCommand(argv: string[], signals: ProcessSignals): Promi
   if (spec.rootfs === undefined) await (await import('./rootfs.js')).ensureBaseRootfs();
   const terminal = lendTerminal(signals);
   try {
+    // The launcher's own calls (unshare on this thread) and the stage's, in one timeline.
+    const libc = spec.trace ? await import('../runtime/libc.js') : undefined;
+    libc?.setTracing(true);
     // This process starts one container and then only waits for it: its own thread can enter the namespaces.
     const container: Container = await startContainer(spec, { onThisThread: true });
     terminal.join(container.pid);
+    if (libc) {
+      libc.setTracing(false);
+      process.stderr.write(formatTrace([...libc.takeTrace(), ...container.stageTrace]));
+    }
     // What the host could not limit as asked (for example swap without swap accounting).
     for (const note of container.cgroup?.notes ?? []) process.stderr.write(`containy-learn: note: ${note}\n`);
     const release = forwardSignals(signals, container, () => void container.stop(3000));

@@ -140,6 +140,7 @@ export const CONTAINER_PARAMS: Record<string, ParamSpec> = {
   cwd: { describe: 'working directory inside', validate: text('/tmp') },
   tmpfs: { describe: 'tmpfs mounts inside, e.g. [/tmp]', validate: absolutePaths },
   name: { describe: 'a named container keeps its changes across runs (as containy does)', validate: containerName },
+  image: { describe: 'an image of the store (load-image) whose layers, stacked, are the root', validate: text('two:latest') },
 };
 
 export const IN_PARAM: ParamSpec = { describe: 'which container (default: the lesson\'s), a name given with as:', validate: handleName };

@@ -3,6 +3,7 @@
 // koffi loaded) before it is given its order, so it can be started ahead of
 // time: that is what makes a warm start fast.
 import { isatty } from 'node:tty';
+import type { TraceCall } from '../libc.js';
 import { Worker } from 'node:worker_threads';
 import { HeldOutputEmitter } from '../held-output.js';
 import { distScript } from '../paths.js';
@@ -35,6 +36,8 @@ const stageScript = distScript('runtime/start/stage.js');
 export class StageProcess extends HeldOutputEmitter {
   /** Host PID of the stage, and after execve, of the command. */
   pid = 0;
+  /** The stage's libc calls, when its order asked for a trace. */
+  readonly trace: TraceCall[] = [];
   readonly exited: Promise<ExitStatus>;
   /** Resolves with the stage's host PID as soon as it is spawned (long before Node has booted in it). */
   readonly spawned: Promise<number>;
@@ -82,6 +85,7 @@ export class StageProcess extends HeldOutputEmitter {
           break;
         case 'report':
           if (m.report.type === 'ready') resolveReady();
+          else if (m.report.type === 'trace') this.trace.push(...m.report.calls);
           else if (m.report.bug) rejectExecd(new BugError(m.report.message));
           else rejectExecd(new StartStepError(m.report.step, m.report.message, m.report.exitCode));
           break;

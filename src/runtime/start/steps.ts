@@ -36,6 +36,8 @@ export interface StageSystem {
   kind(file: string): 'dir' | 'file' | 'other' | undefined;
   /** Create an empty file, for a bind mount of a file onto it. */
   touch(file: string): void;
+  setrlimit(resource: number, soft: number, hard: number, name: string): void;
+  setNoNewPrivileges(): void;
 }
 
 /** A failed step: its name, and the message the learner reads. */
@@ -162,6 +164,11 @@ export function startInStage(order: StageOrder, sys: StageSystem): never {
       // A scratch filesystem of its own for each (e.g. /tmp), gone with the container.
       for (const t of root.tmpfs) sys.mount('tmpfs', mkdirIn(sys, dir, t), 'tmpfs', MS.NOSUID | MS.NODEV, 'mode=1777');
     });
+    if (root.mounts?.length) {
+      step('mounts', () => {
+        for (const m of root.mounts!) sys.mount(m.source, mkdirIn(sys, dir, m.target), m.fstype, m.flags, m.data ?? null);
+      });
+    }
     step('binds', () => {
       for (const b of root.binds) bindMount(sys, b, path.join(dir, b.target));
     });
@@ -184,6 +191,10 @@ export function startInStage(order: StageOrder, sys: StageSystem): never {
         sys.chdir('/');
       });
     }
+    if (root.readonly) {
+      // As runc does once the root is in place: the root's own mount read-only, the mounts on it as they are.
+      step('readonly root', () => sys.mount(null, '/', null, MS.REMOUNT | MS.BIND | MS.RDONLY));
+    }
   }
 
   if (order.hostname !== undefined) {
@@ -196,6 +207,16 @@ export function startInStage(order: StageOrder, sys: StageSystem): never {
     step('cgroup namespace', () => sys.unshare(CLONE.NEWCGROUP));
   }
   if (order.cwd !== '/') step('cwd', () => sys.chdir(order.cwd));
+  if (order.rlimits?.length) {
+    // Inherited through execve: the command starts under them.
+    step('rlimits', () => {
+      for (const r of order.rlimits!) sys.setrlimit(r.resource, r.soft, r.hard, r.name);
+    });
+  }
+  if (order.noNewPrivileges) {
+    // No set-uid bit or file capability can raise the command's privileges after exec.
+    step('no_new_privs', () => sys.setNoNewPrivileges());
+  }
 
   if (order.foregroundTerminal) step('terminal', () => takeForeground(sys));
 
