@@ -135,6 +135,19 @@ export function removeImage(name: string): void {
     const id = entry.replace(/\.json$/, '');
     if (!used.has(id)) fs.rmSync(path.join(layersDir(), entry), { recursive: true, force: true });
   }
+  removeEmptyStore();
+}
+
+/** The last image gone, the store's own directories go too: the state dir is left as it was before any import. */
+function removeEmptyStore(): void {
+  for (const dir of [refsDir(), layersDir(), tmpDir(), storeRoot()]) {
+    try {
+      fs.rmdirSync(dir); // only when empty: another import may be under way in tmp
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+    }
+  }
 }
 
 function fileProblem(file: string, what: string, fix: string): void {
