@@ -6,6 +6,7 @@ import { UserError } from '../runtime/errors.js';
 import { startContainer, execInContainer, NAMESPACES, type ContainerSpec, type NamespaceName } from '../runtime/container.js';
 import { loadBundle } from '../runtime/configy.js';
 import { parseLimitFlags } from '../runtime/cgroups/limits.js';
+import { securitySpecFrom } from '../runtime/security/options.js';
 import type { BindMount } from '../runtime/start/protocol.js';
 import type { StageProcess } from '../runtime/start/stage-process.js';
 import type { Container } from '../runtime/container.js';
@@ -32,6 +33,11 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'cpus', value: true },
   { name: 'cpu-shares', value: true },
   { name: 'blkio-weight', value: true },
+  { name: 'privileged' },
+  { name: 'cap-add', value: true, repeat: true },
+  { name: 'cap-drop', value: true, repeat: true },
+  { name: 'security-opt', value: true, repeat: true },
+  { name: 'read-only' },
   ...ENV_OPTIONS,
 ];
 
@@ -80,6 +86,16 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
   const flagLimits = Object.keys(limits).length ? limits : undefined;
   const namespaces = one(p, 'ns') !== undefined ? parseNamespaceList(one(p, 'ns')!) : base.namespaces;
   const volumes = parseVolumes(p);
+  // Docker's defaults unless a flag says otherwise; a bad name or profile stops here, before anything exists.
+  // docker also takes --cap-add A,B: split on commas.
+  const list = (name: string) => (p.options.get(name) ?? []).flatMap((v) => v.split(',')).filter(Boolean);
+  const security = securitySpecFrom({
+    privileged: flag(p, 'privileged'),
+    capAdd: list('cap-add'),
+    capDrop: list('cap-drop'),
+    securityOpt: p.options.get('security-opt') ?? [],
+    readOnly: flag(p, 'read-only'),
+  });
   // The workshop's demos, as learners have always had them, wherever a bind can go.
   const mnt = namespaces === undefined || namespaces.includes('mnt');
   const demos = mnt ? demoBinds().filter((d) => !volumes.some((v) => v.target === d.target)) : [];
@@ -96,6 +112,7 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
     cwd: one(p, 'workdir'),
     binds: [...volumes, ...demos],
     stdio: 'inherit',
+    security,
   };
 }
 
@@ -120,6 +137,8 @@ export async function runCommand(argv: string[], signals: ProcessSignals): Promi
   const spec = specFromRunArgs(argv);
   // Loaded only when needed: the builder is large, and `run` should start fast.
   if (spec.rootfs === undefined) await (await import('./rootfs.js')).ensureBaseRootfs();
+  // As docker says nothing, but a learner should know what they turned off.
+  if (spec.security?.privileged) process.stderr.write('containy-learn: note: --privileged: every capability, no seccomp filter, nothing masked: root inside is root on the host\n');
   // This process starts one container and then only waits for it: its own thread can enter the namespaces.
   const container: Container = await startContainer(spec, { onThisThread: true });
   // What the host could not limit as asked (for example swap without swap accounting).

@@ -15,6 +15,8 @@ import { NAMESPACES, NAMESPACE_FLAGS, checkSpec, commandEnv, requireRoot, type C
 import { execInPid, type ExecOptions } from './exec.js';
 import { collect, refusal, type ContainerExit, type RunResult } from './run-result.js';
 import * as records from './records.js';
+import { compileSecurity, type StageSecurity } from './security/compile.js';
+import { defaultSecuritySpec } from './security/options.js';
 
 export { NAMESPACES, type ContainerSpec, type NamespaceName } from './spec.js';
 export { execInContainer, type ExecOptions } from './exec.js';
@@ -182,8 +184,9 @@ async function cgroupFor(name: string, limits: CgroupLimits | undefined, stage: 
   return cgroup;
 }
 
-function orderFor(spec: ContainerSpec, checked: CheckedSpec, root: RootSetup | undefined, hostname: string | undefined): StageOrder {
+function orderFor(spec: ContainerSpec, checked: CheckedSpec, root: RootSetup | undefined, hostname: string | undefined, security: StageSecurity): StageOrder {
   return {
+    security,
     newMountNamespace: checked.namespaces.includes('mnt'),
     root,
     hostname,
@@ -205,6 +208,8 @@ export class Container extends HeldOutputEmitter {
     private readonly stage: StageProcess,
     private readonly limits: CgroupLimits | undefined,
     private readonly scratchDir: string | undefined,
+    /** What the command entered; an exec enters the same. */
+    readonly security: StageSecurity,
   ) {
     super();
     stage.on('stdout', (b: Buffer) => this.emitOutput('stdout', b));
@@ -242,14 +247,17 @@ export class Container extends HeldOutputEmitter {
     let plan: RootPlan = {};
     let cgroup: ContainerCgroup | undefined;
     try {
+      // While the stage boots: libseccomp compiles the filter here, so the stage
+      // loads no libseccomp, and a missing library is refused before any mount or cgroup.
+      const security = compileSecurity(spec.security ?? defaultSecuritySpec());
       plan = planRoot(spec, checked, name, discard);
-      records.update(name, { scratchDir: plan.scratchDir });
+      records.update(name, { scratchDir: plan.scratchDir, security });
       cgroup = await cgroupFor(name, spec.limits, prepared);
       records.update(name, { cgroupPaths: cgroup.paths });
       const hostname = checked.namespaces.includes('uts') ? (spec.hostname ?? name) : undefined;
-      const order = orderFor(spec, checked, plan.root, hostname);
+      const order = orderFor(spec, checked, plan.root, hostname, security);
 
-      const container = new Container(name, checked.namespaces, hostname, plan.layers, cgroup, stage, spec.limits, plan.scratchDir);
+      const container = new Container(name, checked.namespaces, hostname, plan.layers, cgroup, stage, spec.limits, plan.scratchDir, security);
       live.add(container);
       records.update(name, { pid: stage.pid });
       try {
@@ -294,7 +302,7 @@ export class Container extends HeldOutputEmitter {
   async exec(argv: string[], opts: Omit<ExecOptions, 'onThisThread'> = {}): Promise<StageProcess> {
     if (!this.running) throw new UserError(`container ${this.name} is not running`);
     const hostRoot = this.layers === undefined && !this.namespaces.includes('mnt');
-    return execInPid(this.pid, this.namespaces, this.cgroup, argv, { ...opts, hostRoot });
+    return execInPid(this.pid, this.namespaces, this.cgroup, argv, { ...opts, hostRoot, security: this.security });
   }
 
   /** exec and collect the output. */

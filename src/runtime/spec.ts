@@ -9,6 +9,7 @@ import { requireRoot as requireRootFor } from './privilege.js';
 import { CONTAINER_PATH as CONTAINER_PATH_DIRS, defaultRootfs } from './paths.js';
 import type { BindMount, RootMountPoint, StdioMode } from './start/protocol.js';
 import type { CgroupLimits } from './cgroups/index.js';
+import type { SecuritySpec } from './security/options.js';
 
 export { NAMESPACES, type NamespaceName };
 
@@ -43,6 +44,8 @@ export interface ContainerSpec {
   binds?: BindMount[];
   tmpfs?: string[];
   stdio?: StdioMode;
+  /** Capabilities, seccomp, masked/read-only paths, no_new_privs (security/options.ts); default docker's defaults. */
+  security?: SecuritySpec;
 }
 
 /** A spec with its defaults filled in, checked. */

@@ -6,7 +6,8 @@ import { demoBinds } from '../../demos.js';
 import { describeError } from '../../runtime/errors.js';
 import { NAMESPACES } from '../../runtime/namespaces.js';
 import type { Container, ContainerSpec, NamespaceName, RunResult } from '../../runtime/index.js';
-import { argvOf, command, CONTAINER_PARAMS, handleName, IN_PARAM, limitControllers, MAIN, toCgroupLimits, workdirPath } from '../params.js';
+import { securitySpecFrom, type SecuritySpec } from '../../runtime/security/options.js';
+import { argvOf, command, CONTAINER_PARAMS, handleName, IN_PARAM, limitControllers, MAIN, toCgroupLimits, workdirPath, type StepSecurity } from '../params.js';
 import type { Need } from '../types.js';
 import { STOP_GRACE_MS, type ActionContext, type ActionDef, type ActionOutcome } from './types.js';
 
@@ -36,6 +37,17 @@ export function inWorkdir(ctx: ActionContext, p: string): string {
   return path.isAbsolute(p) ? p : path.join(ctx.workdir(), p);
 }
 
+/** A step's `security:` as docker's flags would say it; none = docker's defaults. */
+function securityOf(ctx: ActionContext, s: StepSecurity | undefined): SecuritySpec {
+  const securityOpt: string[] = [];
+  if (s?.seccomp !== undefined && s.seccomp !== 'default') securityOpt.push(`seccomp=${s.seccomp === 'unconfined' ? 'unconfined' : inWorkdir(ctx, s.seccomp)}`);
+  if (s?.noNewPrivileges) securityOpt.push('no-new-privileges');
+  return securitySpecFrom({ privileged: s?.privileged, capAdd: s?.capAdd, capDrop: s?.capDrop, securityOpt, readOnly: s?.readOnly });
+}
+
+/** What a process on the host has: root's, not a container's (chroot(1), a host program). */
+const HOST_PROCESS_SECURITY = { privileged: true };
+
 /** The runtime's ContainerSpec for a start/run step. */
 function containerSpec(ctx: ActionContext, p: Record<string, unknown>, argv: string[]): ContainerSpec {
   const spec: ContainerSpec = { argv, stdio: 'pipe' };
@@ -54,6 +66,7 @@ function containerSpec(ctx: ActionContext, p: Record<string, unknown>, argv: str
   if (p.env !== undefined) spec.env = p.env as Record<string, string>;
   if (p.cwd !== undefined) spec.cwd = p.cwd as string;
   if (p.tmpfs !== undefined) spec.tmpfs = p.tmpfs as string[];
+  spec.security = securityOf(ctx, p.security as StepSecurity | undefined);
   return spec;
 }
 
@@ -92,7 +105,12 @@ export const start: ActionDef = {
     const handle = (p.as as string | undefined) ?? MAIN;
     const previous = ctx.handle(handle);
     if (previous?.container.running) await previous.container.stop(STOP_GRACE_MS);
-    const spec = containerSpec(ctx, p, p.command === undefined ? ['sleep', 'infinity'] : argvOf(p.command));
+    let spec: ContainerSpec;
+    try {
+      spec = containerSpec(ctx, p, p.command === undefined ? ['sleep', 'infinity'] : argvOf(p.command));
+    } catch (err) {
+      return { error: describeError(err), focus: handle };
+    }
     spec.name = ctx.containerName((p.name as string | undefined) ?? (handle === MAIN ? undefined : handle));
     if (p.name !== undefined) ctx.rememberStored(spec.name);
     else spec.remove = true;
@@ -150,12 +168,12 @@ export const run: ActionDef = {
   needs: containerNeeds,
   controllers: (p) => limitControllers(p.limits),
   async run(ctx, p) {
-    const spec = containerSpec(ctx, p, argvOf(p.command));
-    if (p.name !== undefined) {
-      spec.name = ctx.containerName(p.name as string);
-      ctx.rememberStored(spec.name);
-    }
     try {
+      const spec = containerSpec(ctx, p, argvOf(p.command));
+      if (p.name !== undefined) {
+        spec.name = ctx.containerName(p.name as string);
+        ctx.rememberStored(spec.name);
+      }
       return fromRun(await ctx.runtime.runOnce(spec));
     } catch (err) {
       return { error: describeError(err) };
@@ -196,7 +214,7 @@ export const chroot: ActionDef = {
   async run(ctx, p) {
     const root = inWorkdir(ctx, (p.root as string | undefined) ?? 'jail');
     try {
-      return fromRun(await ctx.runtime.runOnce({ argv: argvOf(p.command), rootfs: root, overlay: false, pivot: false, namespaces: [], stdio: 'pipe' }));
+      return fromRun(await ctx.runtime.runOnce({ argv: argvOf(p.command), rootfs: root, overlay: false, pivot: false, namespaces: [], stdio: 'pipe', security: securityOf(ctx, HOST_PROCESS_SECURITY) }));
     } catch (err) {
       return { error: describeError(err) };
     }
@@ -219,6 +237,7 @@ export const hostProcess: ActionDef = {
     try {
       const container = await ctx.runtime.startContainer({
         argv: argvOf(p.command), rootfs: null, namespaces: [], stdio: 'pipe', name: ctx.containerName(handle), remove: true,
+        security: securityOf(ctx, HOST_PROCESS_SECURITY),
       });
       ctx.keep(handle, 'host-process', container);
       return { output: `started ${argvOf(p.command).join(' ')} on the host as ${handle}: PID ${container.pid}\n` };

@@ -2,6 +2,7 @@
 // The stage reads one StageOrder as a JSON line on fd 3 and answers with
 // StageReport lines on the same fd; fd 3 is close-on-exec, so end-of-file
 // without an error report means the command was exec'd.
+import type { StageSecurity } from '../security/compile.js';
 
 export const CONTROL_FD = 3;
 /** For exec: the container's mount namespace, which the stage joins itself. */
@@ -14,7 +15,8 @@ export const MOUNT_NS_FD = 4;
  */
 export const START_STEPS = [
   'namespaces', 'prepare', 'mount namespace', 'overlay', 'root mount point', '/proc', '/sys', '/dev',
-  'tmpfs', 'binds', 'pivot_root', 'chroot', 'hostname', 'cgroup namespace', 'cwd', 'exec',
+  'read-only paths', 'masked paths', 'tmpfs', 'binds', 'pivot_root', 'chroot', 'read-only root', 'hostname',
+  'cgroup namespace', 'cwd', 'security', 'exec',
 ] as const;
 export type StartStep = (typeof START_STEPS)[number];
 
@@ -72,6 +74,12 @@ export interface StageOrder {
   argv: string[];
   env: string[];
   cwd: string;
+  /**
+   * Capabilities, no_new_privs and the compiled seccomp filter (entered just
+   * before execve), and the masked/read-only paths (applied with the root).
+   * Absent: the stage keeps what it has (every capability, no filter).
+   */
+  security?: StageSecurity;
 }
 
 export type StageReport =
