@@ -21,7 +21,7 @@ export interface ParamSpec {
 /** The lesson's own container is the handle named "container". */
 export const MAIN = 'container';
 /** Reserved words that cannot be handle names. */
-const RESERVED = new Set(['host', 'container', 'layers', 'workdir', 'output', 'stdout', 'stderr', 'exit', 'error', 'limits', 'files', 'whiteouts', 'running']);
+const RESERVED = new Set(['host', 'container', 'layers', 'workdir', 'output', 'stdout', 'stderr', 'exit', 'error', 'limits', 'security', 'files', 'whiteouts', 'running']);
 /** A lesson's named container is called lesson<id>-<name>: the runtime's limit less "lesson", up to 8 digits and the dash. */
 const LESSON_NAME_MAX = CONTAINER_NAME_MAX - 15;
 

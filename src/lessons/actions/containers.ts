@@ -7,6 +7,8 @@ import { describeError } from '../../runtime/errors.js';
 import { NAMESPACES } from '../../runtime/namespaces.js';
 import type { Container, ContainerSpec, NamespaceName, RunResult } from '../../runtime/index.js';
 import { securitySpecFrom, type SecuritySpec } from '../../runtime/security/options.js';
+import { explainRefusals } from '../../runtime/security/explain.js';
+import type { StageSecurity } from '../../runtime/security/compile.js';
 import { argvOf, command, CONTAINER_PARAMS, handleName, IN_PARAM, limitControllers, MAIN, toCgroupLimits, workdirPath, type StepSecurity } from '../params.js';
 import type { Need } from '../types.js';
 import { STOP_GRACE_MS, type ActionContext, type ActionDef, type ActionOutcome } from './types.js';
@@ -71,8 +73,16 @@ function containerSpec(ctx: ActionContext, p: Record<string, unknown>, argv: str
 }
 
 /** A refused command keeps its status too, as docker reports it: 127 not found, 126 cannot execute, 125 the runtime refused. */
-function fromRun(r: RunResult): ActionOutcome {
-  return { stdout: r.stdout, stderr: r.stderr, exit: r.status, error: r.error, limitMessages: r.limitMessages };
+function fromRun(r: RunResult, security: SecuritySpec | StageSecurity | undefined): ActionOutcome {
+  const outcome: ActionOutcome = { stdout: r.stdout, stderr: r.stderr, exit: r.status, error: r.error, limitMessages: r.limitMessages };
+  const notes = security ? explainRefusals(r.stdout + r.stderr, knownOf(security)) : [];
+  if (notes.length) outcome.securityNotes = notes;
+  return outcome;
+}
+
+function knownOf(s: SecuritySpec | StageSecurity): Parameters<typeof explainRefusals>[1] {
+  const seccomp = typeof s.seccomp === 'object' ? s.seccomp.kind : s.seccomp;
+  return { capabilities: s.capabilities, seccomp, readonlyPaths: s.readonlyPaths, maskedPaths: s.maskedPaths };
 }
 
 export function notRunning(ctx: ActionContext, handle: string): ActionOutcome {
@@ -130,6 +140,8 @@ export const start: ActionDef = {
       }
     }
     outcome.output = kept.output();
+    const notes = container.security ? explainRefusals(outcome.output, knownOf(container.security)) : [];
+    if (notes.length) outcome.securityNotes = notes;
     return outcome;
   },
 };
@@ -153,7 +165,7 @@ export const exec: ActionDef = {
     if (p.env !== undefined) opts.env = p.env as Record<string, string>;
     if (p.cwd !== undefined) opts.cwd = p.cwd as string;
     try {
-      return { ...fromRun(await container.run(argvOf(p.command), opts)), focus: handle };
+      return { ...fromRun(await container.run(argvOf(p.command), opts), container.security), focus: handle };
     } catch (err) {
       return { error: describeError(err), focus: handle };
     }
@@ -174,7 +186,7 @@ export const run: ActionDef = {
         spec.name = ctx.containerName(p.name as string);
         ctx.rememberStored(spec.name);
       }
-      return fromRun(await ctx.runtime.runOnce(spec));
+      return fromRun(await ctx.runtime.runOnce(spec), spec.security);
     } catch (err) {
       return { error: describeError(err) };
     }
@@ -214,7 +226,7 @@ export const chroot: ActionDef = {
   async run(ctx, p) {
     const root = inWorkdir(ctx, (p.root as string | undefined) ?? 'jail');
     try {
-      return fromRun(await ctx.runtime.runOnce({ argv: argvOf(p.command), rootfs: root, overlay: false, pivot: false, namespaces: [], stdio: 'pipe', security: securityOf(ctx, HOST_PROCESS_SECURITY) }));
+      return fromRun(await ctx.runtime.runOnce({ argv: argvOf(p.command), rootfs: root, overlay: false, pivot: false, namespaces: [], stdio: 'pipe', security: securityOf(ctx, HOST_PROCESS_SECURITY) }), undefined);
     } catch (err) {
       return { error: describeError(err) };
     }
