@@ -135,6 +135,8 @@ export interface StepSecurity {
   capDrop?: string[];
   /** 'unconfined', 'default', or a docker profile in the work directory. */
   seccomp?: string;
+  /** 'unconfined': none of docker's masked and read-only paths (docker's systempaths=unconfined). */
+  systemPaths?: string;
   noNewPrivileges?: boolean;
   readOnly?: boolean;
 }
@@ -144,6 +146,7 @@ const SECURITY_KEYS: Record<keyof StepSecurity, Validator> = {
   privileged: bool,
   noNewPrivileges: bool,
   readOnly: bool,
+  systemPaths: (v) => (v === 'unconfined' ? undefined : 'must be unconfined (no masked or read-only paths), or left out'),
   capAdd: (v) => capabilityList(v, 'capAdd'),
   capDrop: (v) => capabilityList(v, 'capDrop'),
   seccomp: (v) => (v === 'unconfined' || v === 'default' ? undefined : workdirPath(v) && 'must be unconfined, default, or a docker seccomp profile (JSON) in the work directory'),

@@ -44,6 +44,7 @@ function securityOf(ctx: ActionContext, s: StepSecurity | undefined): SecuritySp
   const securityOpt: string[] = [];
   if (s?.seccomp !== undefined && s.seccomp !== 'default') securityOpt.push(`seccomp=${s.seccomp === 'unconfined' ? 'unconfined' : inWorkdir(ctx, s.seccomp)}`);
   if (s?.noNewPrivileges) securityOpt.push('no-new-privileges');
+  if (s?.systemPaths === 'unconfined') securityOpt.push('systempaths=unconfined');
   return securitySpecFrom({ privileged: s?.privileged, capAdd: s?.capAdd, capDrop: s?.capDrop, securityOpt, readOnly: s?.readOnly });
 }
 
