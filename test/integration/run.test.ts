@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cli, hostState, isRoot, tempStateDir, warnIfNotRoot, PACKAGE_ROOT } from '../helpers/host.js';
+import { cli, expectNothingLeft, hostState, isRoot, tempStateDir, warnIfNotRoot, PACKAGE_ROOT } from '../helpers/host.js';
 
 warnIfNotRoot('run integration tests');
 
@@ -27,18 +27,7 @@ describe.skipIf(!isRoot)('containy-learn run', () => {
     before = hostState();
   });
 
-  afterEach(() => {
-    // The host's mount table, our cgroups and links are exactly as before, and
-    // nothing is left in scratch or run records.
-    const after = hostState();
-    const records = fs.readdirSync(path.join(state, 'run'));
-    const scratch = path.join(state, 'scratch');
-    const scratchLeft = fs.existsSync(scratch) ? fs.readdirSync(scratch) : [];
-    fs.rmSync(state, { recursive: true, force: true });
-    expect(after).toEqual(before);
-    expect(records).toEqual([]);
-    expect(scratchLeft).toEqual([]);
-  });
+  afterEach(() => expectNothingLeft(state, before));
 
   it('gives the container its own hostname and leaves the host one alone', async () => {
     // sethostname(2) needs CAP_SYS_ADMIN, which docker's default set leaves out: as in docker, ask for it.

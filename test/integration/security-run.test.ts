@@ -5,7 +5,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cli, hostState, isRoot, tempStateDir, warnIfNotRoot } from '../helpers/host.js';
+import { cli, expectNothingLeft, hostState, isRoot, tempStateDir, warnIfNotRoot } from '../helpers/host.js';
 import { DOCKER_DEFAULT_CAPABILITIES, capabilityMask, formatCapMask } from '../../src/runtime/security/capabilities.js';
 
 warnIfNotRoot('security run integration tests');
@@ -35,17 +35,7 @@ describe.skipIf(!isRoot)('containy-learn run: docker\'s security defaults and fl
     env = { CONTAINY_STATE_DIR: state };
     before = hostState();
   });
-  afterEach(() => {
-    // Nothing left: mounts, cgroups, links, run records, scratch layers.
-    const after = hostState();
-    const records = fs.existsSync(path.join(state, 'run')) ? fs.readdirSync(path.join(state, 'run')) : [];
-    const scratch = path.join(state, 'scratch');
-    const scratchLeft = fs.existsSync(scratch) ? fs.readdirSync(scratch) : [];
-    fs.rmSync(state, { recursive: true, force: true });
-    expect(after).toEqual(before);
-    expect(records).toEqual([]);
-    expect(scratchLeft).toEqual([]);
-  });
+  afterEach(() => expectNothingLeft(state, before));
 
   it("a default container: docker's 14 capabilities in every set (CapBnd 00000000a80425fb), a seccomp filter, NoNewPrivs 0", async () => {
     const r = await sh([], STATUS);
