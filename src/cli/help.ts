@@ -72,7 +72,7 @@ and others masked, /proc/sys and others read-only, no-new-privileges off.
       --security-opt seccomp=PROFILE.json
                            a docker seccomp profile instead of the default
       --security-opt systempaths=unconfined
-                           nothing masked or read-only in /proc and /sys
+                           none of docker's masked or read-only paths
       --security-opt no-new-privileges
                            execve cannot gain privileges: setuid bits and file
                            capabilities are ignored (prctl PR_SET_NO_NEW_PRIVS)
