@@ -169,7 +169,8 @@ const security: Validator = (v) => {
     const check = SECURITY_KEYS[key as keyof StepSecurity];
     if (!check) return `has no key ${key}; use ${Object.keys(SECURITY_KEYS).join(', ')}`;
     const problem = check(value);
-    if (problem) return `${key} ${problem}`;
+    // The capability parser names its key itself ("capAdd: unknown capability ...").
+    if (problem) return problem.startsWith(`${key}:`) ? problem : `${key} ${problem}`;
   }
   return undefined;
 };
