@@ -71,10 +71,32 @@ Options:
       --trace              print every libc call of the start (ours and the
                            stage's, up to execve) on stderr, like strace -f
 
+Security (docker's defaults unless a flag says otherwise): 14 capabilities
+(CapBnd 00000000a80425fb), docker's seccomp profile, /proc/kcore, /proc/keys
+and others masked, /proc/sys and others read-only, no-new-privileges off.
+      --privileged         every capability, no seccomp filter, nothing masked
+                           or read-only: root inside is root on the host
+      --cap-add CAP        add a capability, e.g. SYS_ADMIN or CAP_NET_ADMIN;
+                           ALL adds every one (may repeat, or A,B)
+      --cap-drop CAP       drop a capability from the set; ALL drops every
+                           one, leaving only what --cap-add names
+      --security-opt seccomp=unconfined
+                           no seccomp filter (capabilities still apply)
+      --security-opt seccomp=PROFILE.json
+                           a docker seccomp profile instead of the default
+      --security-opt systempaths=unconfined
+                           none of docker's masked or read-only paths
+      --security-opt no-new-privileges
+                           execve cannot gain privileges: setuid bits and file
+                           capabilities are ignored (prctl PR_SET_NO_NEW_PRIVS)
+      --read-only          mount the container's root read-only (tmpfs and
+                           -v mounts stay writable)
+
 Examples:
   sudo containy-learn run --rm -- /bin/sh
   sudo containy-learn run --name web --hostname box -- sh -c 'hostname; ps'
-  sudo containy-learn run --rm --memory 512M -- python3 /cgroups_example/mem.py`,
+  sudo containy-learn run --rm --memory 512M -- python3 /cgroups_example/mem.py
+  sudo containy-learn run --rm --cap-drop ALL -- grep Cap /proc/self/status`,
 
   exec: `Usage:
   sudo containy-learn exec NAME [--] COMMAND [ARG...]

@@ -11,6 +11,7 @@ import { specFromImage } from '../images/run-defaults.js';
 import { loadOciBundle } from '../runtime/oci.js';
 import { detectLayout } from '../runtime/cgroups/layout.js';
 import { parseLimitFlags } from '../runtime/cgroups/limits.js';
+import { securitySpecFrom } from '../runtime/security/options.js';
 import type { BindMount } from '../runtime/start/protocol.js';
 import type { StageProcess } from '../runtime/start/stage-process.js';
 import type { Container } from '../runtime/container.js';
@@ -40,6 +41,11 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'cpus', value: true },
   { name: 'cpu-shares', value: true },
   { name: 'blkio-weight', value: true },
+  { name: 'privileged' },
+  { name: 'cap-add', value: true, repeat: true },
+  { name: 'cap-drop', value: true, repeat: true },
+  { name: 'security-opt', value: true, repeat: true },
+  { name: 'read-only' },
   ...ENV_OPTIONS,
 ];
 
@@ -96,6 +102,16 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
   const flagLimits = Object.keys(limits).length ? limits : undefined;
   const namespaces = one(p, 'ns') !== undefined ? parseNamespaceList(one(p, 'ns')!) : base.namespaces;
   const volumes = parseVolumes(p);
+  // Docker's defaults unless a flag says otherwise; a bad name or profile stops here, before anything exists.
+  // docker also takes --cap-add A,B: split on commas.
+  const list = (name: string) => (p.options.get(name) ?? []).flatMap((v) => v.split(',')).filter(Boolean);
+  const security = securitySpecFrom({
+    privileged: flag(p, 'privileged'),
+    capAdd: list('cap-add'),
+    capDrop: list('cap-drop'),
+    securityOpt: p.options.get('security-opt') ?? [],
+    readOnly: flag(p, 'read-only'),
+  });
   // The workshop's demos, as learners have always had them, wherever a bind can go.
   // Not in an OCI bundle: its mounts are exactly what config.json lists, as with runc.
   const mnt = !oci && (namespaces === undefined || namespaces.includes('mnt'));
@@ -114,6 +130,7 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
     binds: [...(base.binds ?? []), ...volumes, ...demos],
     stdio: 'inherit',
     trace: flag(p, 'trace'),
+    security,
   };
 }
 
@@ -185,6 +202,8 @@ export async function runCommand(argv: string[], signals: ProcessSignals): Promi
   const spec = specFromRunArgs(argv);
   // Loaded only when needed: the builder is large, and `run` should start fast.
   if (spec.rootfs === undefined) await (await import('./rootfs.js')).ensureBaseRootfs();
+  // As docker says nothing, but a learner should know what they turned off.
+  if (spec.security?.privileged) process.stderr.write('containy-learn: note: --privileged: every capability, no seccomp filter, nothing masked: root inside is root on the host\n');
   const terminal = lendTerminal(signals);
   try {
     // The launcher's own calls (unshare on this thread) and the stage's, in one timeline.

@@ -18,6 +18,7 @@ export const STEP_SUBJECTS: Record<string, string> = {
   exit: 'the command\'s exit status (128 + N when killed by signal N)',
   error: 'the runtime\'s refusal or the action\'s failure ("" when none)',
   limits: 'why a cgroup limit ended or hampered the command ("" when none)',
+  security: 'why the container\'s capabilities, seccomp filter or read-only paths refused a syscall the output shows ("" when none)',
   files: 'the paths an inspect listed or a copy-binary copied',
   whiteouts: 'the paths an inspect found to be overlay whiteouts (0/0 character devices)',
   running: 'whether the lesson\'s container is running',
@@ -35,6 +36,10 @@ const PROBE_FIELDS: Record<ProbeKind, string[] | null> = {
   namespaces: ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'uts', 'user', 'time'],
   ids: ['uid', 'gid'],
   cgroup: null, // limits/usage/events, or a value by label or file name: cgroup["memory limit"]
+  caps: ['effective', 'permitted', 'bounding'],
+  seccomp: ['mode', 'filters'],
+  nnp: [],
+  masks: ['masked', 'readonly'],
 };
 
 /** One segment of a subject path: a name, an index, or a quoted key. */
@@ -148,6 +153,7 @@ export interface CheckFacts {
   exit?: number;
   error: string;
   limits: string;
+  security: string;
   files?: string[];
   whiteouts?: string[];
   running: boolean;

@@ -147,7 +147,7 @@ export class LessonSession {
     if (cannotRun) return { ok: false, checks: [], output: '', ms: 0, cannotRun };
 
     const started = performance.now();
-    const readsOutput = step.checks.some((c) => ['output', 'stdout', 'stderr', 'exit', 'limits'].includes(String(parseSubject(c.left)[0])));
+    const readsOutput = step.checks.some((c) => ['output', 'stdout', 'stderr', 'exit', 'limits', 'security'].includes(String(parseSubject(c.left)[0])));
     let outcome: ActionOutcome;
     try {
       const params = substitute(step.action.params, (ref) => this.variable(ref, step));
@@ -171,6 +171,7 @@ export class LessonSession {
       exit: outcome.exit,
       error: outcome.error ?? '',
       limits: (outcome.limitMessages ?? []).join('\n'),
+      security: (outcome.securityNotes ?? []).join('\n'),
       files: outcome.files,
       whiteouts: outcome.whiteouts,
       running: this.container !== undefined,
@@ -186,6 +187,7 @@ export class LessonSession {
     const result: StepResult = { ok, checks, output, ms: Math.round(performance.now() - started) };
     if (outcome.exit !== undefined) result.exit = outcome.exit;
     if (outcome.error) result.error = outcome.error;
+    if (outcome.securityNotes?.length) result.securityNotes = outcome.securityNotes;
     if (snapshots.host) result.host = snapshots.host;
     if (snapshots.container) result.container = snapshots.container;
     return result;

@@ -7,6 +7,7 @@ import { parseLimits, type LimitNames, type LimitText } from '../runtime/cgroups
 import type { CgroupLimits } from '../runtime/cgroups/types.js';
 import { CONTAINER_NAME_MAX, containerNameProblem } from '../runtime/container-name.js';
 import { NAMESPACES, type NamespaceName } from '../runtime/namespaces.js';
+import { parseCapabilityName } from '../runtime/security/capabilities.js';
 
 /** Checks one parameter's value; returns what is wrong with it, or undefined. */
 export type Validator = (value: unknown) => string | undefined;
@@ -20,7 +21,7 @@ export interface ParamSpec {
 /** The lesson's own container is the handle named "container". */
 export const MAIN = 'container';
 /** Reserved words that cannot be handle names. */
-const RESERVED = new Set(['host', 'container', 'layers', 'workdir', 'output', 'stdout', 'stderr', 'exit', 'error', 'limits', 'files', 'whiteouts', 'running']);
+const RESERVED = new Set(['host', 'container', 'layers', 'workdir', 'output', 'stdout', 'stderr', 'exit', 'error', 'limits', 'security', 'files', 'whiteouts', 'running']);
 /** A lesson's named container is called lesson<id>-<name>: the runtime's limit less "lesson", up to 8 digits and the dash. */
 const LESSON_NAME_MAX = CONTAINER_NAME_MAX - 15;
 
@@ -125,6 +126,55 @@ const limits: Validator = (v) => {
   }
 };
 
+// ---- security ----
+
+/** What a step may loosen or tighten: docker's flags, in a lesson's words. */
+export interface StepSecurity {
+  privileged?: boolean;
+  capAdd?: string[];
+  capDrop?: string[];
+  /** 'unconfined', 'default', or a docker profile in the work directory. */
+  seccomp?: string;
+  /** 'unconfined': none of docker's masked and read-only paths (docker's systempaths=unconfined). */
+  systemPaths?: string;
+  noNewPrivileges?: boolean;
+  readOnly?: boolean;
+}
+
+const SECURITY_EXAMPLE = '{capAdd: [SYS_ADMIN]}, {privileged: true} or {seccomp: unconfined}';
+const SECURITY_KEYS: Record<keyof StepSecurity, Validator> = {
+  privileged: bool,
+  noNewPrivileges: bool,
+  readOnly: bool,
+  systemPaths: (v) => (v === 'unconfined' ? undefined : 'must be unconfined (no masked or read-only paths), or left out'),
+  capAdd: (v) => capabilityList(v, 'capAdd'),
+  capDrop: (v) => capabilityList(v, 'capDrop'),
+  seccomp: (v) => (v === 'unconfined' || v === 'default' ? undefined : workdirPath(v) && 'must be unconfined, default, or a docker seccomp profile (JSON) in the work directory'),
+};
+
+function capabilityList(v: unknown, key: string): string | undefined {
+  if (!Array.isArray(v) || !v.every((c) => typeof c === 'string')) return 'must be a list of capabilities, e.g. [SYS_ADMIN, NET_ADMIN] or [ALL]';
+  try {
+    for (const c of v) parseCapabilityName(c, key);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+/** Docker's defaults unless the step asks, visibly, for more or less. */
+const security: Validator = (v) => {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return `must be a map such as ${SECURITY_EXAMPLE}`;
+  for (const [key, value] of Object.entries(v)) {
+    const check = SECURITY_KEYS[key as keyof StepSecurity];
+    if (!check) return `has no key ${key}; use ${Object.keys(SECURITY_KEYS).join(', ')}`;
+    const problem = check(value);
+    // The capability parser names its key itself ("capAdd: unknown capability ...").
+    if (problem) return problem.startsWith(`${key}:`) ? problem : `${key} ${problem}`;
+  }
+  return undefined;
+};
+
 // ---- shared by several actions ----
 
 export const CONTAINER_PARAMS: Record<string, ParamSpec> = {
@@ -141,6 +191,7 @@ export const CONTAINER_PARAMS: Record<string, ParamSpec> = {
   tmpfs: { describe: 'tmpfs mounts inside, e.g. [/tmp]', validate: absolutePaths },
   name: { describe: 'a named container keeps its changes across runs (as containy does)', validate: containerName },
   image: { describe: 'an image of the store (load-image) whose layers, stacked, are the root', validate: text('two:latest') },
+  security: { describe: `more or less than docker's defaults, e.g. ${SECURITY_EXAMPLE}`, validate: security },
 };
 
 export const IN_PARAM: ParamSpec = { describe: 'which container (default: the lesson\'s), a name given with as:', validate: handleName };

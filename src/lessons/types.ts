@@ -69,6 +69,8 @@ export interface StepResult {
   exit?: number;
   /** The runtime's refusal or the action's failure, in one sentence. */
   error?: string;
+  /** A refused syscall in the output, explained from the container's capabilities and filter. */
+  securityNotes?: string[];
   /** Time spent on the action and its checks. */
   ms: number;
   /** Why this step cannot run here and what to change, e.g. 'this step needs root: run sudo containy-learn'. Set instead of running. */

@@ -16,6 +16,8 @@ import { NAMESPACES, NAMESPACE_FLAGS, checkSpec, commandEnv, requireRoot, type C
 import { execInPid, type ExecOptions } from './exec.js';
 import { collect, refusal, type ContainerExit, type RunResult } from './run-result.js';
 import * as records from './records.js';
+import { compileSecurity, type StageSecurity } from './security/compile.js';
+import { defaultSecuritySpec } from './security/options.js';
 
 export { NAMESPACES, type ContainerSpec, type NamespaceName } from './spec.js';
 export { execInContainer, type ExecOptions } from './exec.js';
@@ -158,7 +160,6 @@ function planRoot(spec: ContainerSpec, checked: CheckedSpec, name: string, disca
     binds: spec.binds ?? [],
     tmpfs: mnt ? (spec.tmpfs ?? []) : [],
     mounts: mnt ? spec.mounts : undefined,
-    readonly: spec.readonlyRoot,
   };
   return { layers, root, scratchDir };
 }
@@ -188,8 +189,9 @@ async function cgroupFor(name: string, limits: CgroupLimits | undefined, stage: 
   return cgroup;
 }
 
-function orderFor(spec: ContainerSpec, checked: CheckedSpec, root: RootSetup | undefined, hostname: string | undefined): StageOrder {
+function orderFor(spec: ContainerSpec, checked: CheckedSpec, root: RootSetup | undefined, hostname: string | undefined, security: StageSecurity): StageOrder {
   return {
+    security,
     newMountNamespace: checked.namespaces.includes('mnt'),
     root,
     hostname,
@@ -200,7 +202,6 @@ function orderFor(spec: ContainerSpec, checked: CheckedSpec, root: RootSetup | u
       : commandEnv(checked.rootfs === null, { ...(hostname ? { HOSTNAME: hostname } : {}), ...spec.env }),
     cwd: spec.cwd ?? '/',
     rlimits: spec.rlimits,
-    noNewPrivileges: spec.noNewPrivileges,
     trace: spec.trace,
   };
 }
@@ -216,6 +217,8 @@ export class Container extends HeldOutputEmitter {
     private readonly stage: StageProcess,
     private readonly limits: CgroupLimits | undefined,
     private readonly scratchDir: string | undefined,
+    /** What the command entered; an exec enters the same. */
+    readonly security: StageSecurity,
   ) {
     super();
     stage.on('stdout', (b: Buffer) => this.emitOutput('stdout', b));
@@ -258,14 +261,17 @@ export class Container extends HeldOutputEmitter {
     let plan: RootPlan = {};
     let cgroup: ContainerCgroup | undefined;
     try {
+      // While the stage boots: libseccomp compiles the filter here, so the stage
+      // loads no libseccomp, and a missing library is refused before any mount or cgroup.
+      const security = compileSecurity(spec.security ?? defaultSecuritySpec());
       plan = planRoot(spec, checked, name, discard);
-      records.update(name, { scratchDir: plan.scratchDir });
+      records.update(name, { scratchDir: plan.scratchDir, security });
       cgroup = await cgroupFor(name, spec.limits, prepared);
       records.update(name, { cgroupPaths: cgroup.paths });
       const hostname = checked.namespaces.includes('uts') ? (spec.hostname ?? name) : undefined;
-      const order = orderFor(spec, checked, plan.root, hostname);
+      const order = orderFor(spec, checked, plan.root, hostname, security);
 
-      const container = new Container(name, checked.namespaces, hostname, plan.layers, cgroup, stage, spec.limits, plan.scratchDir);
+      const container = new Container(name, checked.namespaces, hostname, plan.layers, cgroup, stage, spec.limits, plan.scratchDir, security);
       live.add(container);
       records.update(name, { pid: stage.pid });
       try {
@@ -310,7 +316,7 @@ export class Container extends HeldOutputEmitter {
   async exec(argv: string[], opts: Omit<ExecOptions, 'onThisThread'> = {}): Promise<StageProcess> {
     if (!this.running) throw new UserError(`container ${this.name} is not running`);
     const hostRoot = this.layers === undefined && !this.namespaces.includes('mnt');
-    return execInPid(this.pid, this.namespaces, this.cgroup, argv, { ...opts, hostRoot });
+    return execInPid(this.pid, this.namespaces, this.cgroup, argv, { ...opts, hostRoot, security: this.security });
   }
 
   /** exec and collect the output. */

@@ -8,6 +8,7 @@ import { NAMESPACES, NAMESPACE_FLAGS, commandEnv, requireRoot, type NamespaceNam
 import { StageProcess, type StdioMode } from './start/stage-process.js';
 import type { ContainerCgroup } from './cgroups/index.js';
 import * as records from './records.js';
+import type { StageSecurity } from './security/compile.js';
 
 export interface ExecOptions {
   stdio?: StdioMode;
@@ -31,7 +32,7 @@ export async function execInPid(
   namespaces: NamespaceName[],
   cgroup: Pick<ContainerCgroup, 'join'> | undefined,
   argv: string[],
-  opts: ExecOptions & { hostRoot: boolean },
+  opts: ExecOptions & { hostRoot: boolean; security?: StageSecurity },
 ): Promise<StageProcess> {
   if (!argv.length || !argv[0]) throw new UserError('no command given: say what to run, e.g. `-- ps`');
   requireRoot();
@@ -46,7 +47,7 @@ export async function execInPid(
     await stage.ready;
     cgroup?.join(stage.pid);
     const env = commandEnv(opts.hostRoot, opts.env);
-    await stage.go({ newMountNamespace: false, joinMountNamespace: namespaces.includes('mnt'), newCgroupNamespace: false, argv, env, cwd: opts.cwd ?? '/' });
+    await stage.go({ newMountNamespace: false, joinMountNamespace: namespaces.includes('mnt'), newCgroupNamespace: false, argv, env, cwd: opts.cwd ?? '/', security: opts.security });
     return stage;
   } catch (err) {
     await stage.destroy();
@@ -66,7 +67,7 @@ export async function execInContainer(name: string, argv: string[], opts: ExecOp
     }
   });
   const cgroup = record.cgroupPaths ? cgroupJoinerFor(record.cgroupPaths) : undefined;
-  return execInPid(record.pid, namespaces, cgroup, argv, { ...opts, hostRoot: !namespaces.includes('mnt') });
+  return execInPid(record.pid, namespaces, cgroup, argv, { ...opts, hostRoot: !namespaces.includes('mnt'), security: record.security });
 }
 
 /** Only join() is needed to exec into a container another process started. */

@@ -9,6 +9,7 @@ import type { CgroupLimits } from './cgroups/index.js';
 import type { ContainerSpec, NamespaceName } from './spec.js';
 import type { BindMount, FilesystemMount, ResourceLimit } from './start/protocol.js';
 import { CONTAINER_PATH } from './paths.js';
+import { defaultSecuritySpec } from './security/options.js';
 
 /** The spec version our config.json says (Debian 12's runc 1.1.5 writes the same). */
 export const OCI_VERSION = '1.0.2-dev';
@@ -85,7 +86,7 @@ function num(v: unknown, field: string): number {
   return v;
 }
 
-const NOT_YET_SECURITY = 'capabilities, masked and read-only paths are not wired into the runtime yet, and running without what it asks would be less safe than asked';
+const NOT_YET_SECURITY = "a bundle's own capabilities, masked and read-only paths are not read yet: remove the field, and the container gets docker's defaults (its 14 capabilities, masked and read-only /proc paths, seccomp)";
 
 const NAMESPACE_TYPES: Record<string, NamespaceName> = { pid: 'pid', network: 'net', ipc: 'ipc', uts: 'uts', mount: 'mnt', cgroup: 'cgroup' };
 
@@ -187,7 +188,9 @@ export function loadOciBundle(bundleDir: string, opts: OciLoadOptions): Containe
 
   const spec: ContainerSpec = {
     argv, env, cwd, exactEnv: true, rootfs, overlay: false, pivot: true, rootMountPoint: 'bind',
-    readonlyRoot: json.root.readonly === true, rlimits, noNewPrivileges: p.noNewPrivileges === true,
+    rlimits,
+    // A bundle's own capabilities and paths are refused above; what it may say goes onto docker's defaults.
+    security: { ...defaultSecuritySpec(), readonlyRoot: json.root.readonly === true, noNewPrivileges: p.noNewPrivileges === true },
     specialFilesystems: false, namespaces: [],
   };
   if (json.hostname !== undefined) spec.hostname = str(json.hostname, 'hostname', 'e.g. "hostname": "box"');

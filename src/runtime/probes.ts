@@ -6,6 +6,8 @@ import fs from 'node:fs';
 import * as libc from './libc.js';
 import { readMountinfo } from './mountinfo.js';
 import type { CgroupReport, ContainerCgroup } from './cgroups/types.js';
+import { decodeCapMask } from './security/capabilities.js';
+import { DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS } from './security/docker-paths.js';
 
 import type { ProbeKind } from './probe-kinds.js';
 
@@ -21,6 +23,14 @@ export interface ProbeSnapshot {
   namespaces?: Record<string, number>;
   ids?: { uid: number; gid: number };
   cgroup?: CgroupReport | null;
+  /** CapEff, CapPrm, CapBnd of /proc/PID/status, decoded to names (CAP_CHOWN, ...). */
+  caps?: { effective: string[]; permitted: string[]; bounding: string[] };
+  /** Seccomp: 0 off, 1 strict, 2 filter; Seccomp_filters (Linux 5.9+) when the kernel shows it. */
+  seccomp?: { mode: number; filters?: number };
+  /** NoNewPrivs of /proc/PID/status. */
+  nnp?: boolean;
+  /** Docker's masked and read-only paths in force in that side's mount table. */
+  masks?: { masked: string[]; readonly: string[] };
   /** A probe that failed says which call failed and why. */
   errors?: Partial<Record<ProbeKind, string>>;
 }
@@ -119,6 +129,42 @@ function readIds(pid: number | 'self'): { uid: number; gid: number } {
   return { uid: field('Uid'), gid: field('Gid') };
 }
 
+function statusField(pid: number | 'self', name: string): string | undefined {
+  return new RegExp(`^${name}:\\s+(\\S+)`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+}
+
+function readCaps(pid: number | 'self'): { effective: string[]; permitted: string[]; bounding: string[] } {
+  const set = (field: string) => decodeCapMask(statusField(pid, field) ?? '0');
+  return { effective: set('CapEff'), permitted: set('CapPrm'), bounding: set('CapBnd') };
+}
+
+function readSeccomp(pid: number | 'self'): { mode: number; filters?: number } {
+  const mode = Number(statusField(pid, 'Seccomp') ?? 0);
+  const filters = statusField(pid, 'Seccomp_filters');
+  return filters === undefined ? { mode } : { mode, filters: Number(filters) };
+}
+
+/**
+ * Which of docker's masked and read-only paths are in force there, from its
+ * mount table: a path is masked when something is mounted on it read from
+ * /dev/null (a file: a bind of the null device) or an empty read-only tmpfs
+ * (a directory); read-only when a read-only mount sits on it.
+ */
+function readMasks(pid: number | 'self'): { masked: string[]; readonly: string[] } {
+  const mounts = readMountinfo(pid);
+  const top = (p: string) => mounts.filter((m) => m.mountPoint === p).pop();
+  const isRo = (options: string) => options.split(',').includes('ro');
+  const masked = DOCKER_MASKED_PATHS.filter((p) => {
+    const m = top(p);
+    return m !== undefined && (m.root === '/null' || (m.fstype === 'tmpfs' && isRo(m.options)));
+  });
+  const readonly = DOCKER_READONLY_PATHS.filter((p) => {
+    const m = top(p);
+    return m !== undefined && isRo(m.options);
+  });
+  return { masked, readonly };
+}
+
 function explain(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -135,6 +181,10 @@ export function probe(pid: number | undefined, kinds: ProbeKind[], cgroup?: Cont
     namespaces: () => (snap.namespaces = readNamespaces(who)),
     ids: () => (snap.ids = readIds(who)),
     cgroup: () => (snap.cgroup = cgroup ? cgroup.read() : null),
+    caps: () => (snap.caps = readCaps(who)),
+    seccomp: () => (snap.seccomp = readSeccomp(who)),
+    nnp: () => (snap.nnp = statusField(who, 'NoNewPrivs') === '1'),
+    masks: () => (snap.masks = readMasks(who)),
   };
   for (const kind of kinds) {
     try {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { UserError } from './errors.js';
 import { stateRoot } from './paths.js';
 import { isAlive } from './pids.js';
+import type { StageSecurity } from './security/compile.js';
 
 export { isAlive };
 import { removeCgroupDirs, sweepCgroups } from './cgroups/index.js';
@@ -19,6 +20,8 @@ export interface RunRecord {
   cgroupPaths?: string[];
   /** Overlay dirs to delete when the container ends (unnamed or --rm). */
   scratchDir?: string;
+  /** What an exec into it must enter too (docker exec keeps the container's capabilities and filter). */
+  security?: StageSecurity;
   startedAt: string;
 }
 

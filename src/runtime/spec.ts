@@ -9,6 +9,7 @@ import { requireRoot as requireRootFor } from './privilege.js';
 import { CONTAINER_PATH as CONTAINER_PATH_DIRS, defaultRootfs } from './paths.js';
 import type { BindMount, FilesystemMount, ResourceLimit, RootMountPoint, StdioMode } from './start/protocol.js';
 import type { CgroupLimits } from './cgroups/index.js';
+import type { SecuritySpec } from './security/options.js';
 
 export { NAMESPACES, type NamespaceName };
 
@@ -48,16 +49,14 @@ export interface ContainerSpec {
   stdio?: StdioMode;
   /** `env` is the whole environment, as an OCI bundle's process.env is: no PATH, HOME, TERM or HOSTNAME added. */
   exactEnv?: boolean;
-  /** The root remounted read-only (OCI root.readonly). */
-  readonlyRoot?: boolean;
   /** Filesystems mounted inside besides /proc, /sys, /dev and the tmpfs ones (an OCI bundle's mqueue, cgroup). */
   mounts?: FilesystemMount[];
   /** setrlimit before exec (OCI process.rlimits). */
   rlimits?: ResourceLimit[];
-  /** prctl(PR_SET_NO_NEW_PRIVS) before exec (OCI process.noNewPrivileges). */
-  noNewPrivileges?: boolean;
   /** The stage records its libc calls (Container.stageTrace). */
   trace?: boolean;
+  /** Capabilities, seccomp, masked/read-only paths, no_new_privs (security/options.ts); default docker's defaults. */
+  security?: SecuritySpec;
 }
 
 /** A spec with its defaults filled in, checked. */

@@ -101,6 +101,23 @@ function entriesOf(kind: ProbeKind, snap: ProbeSnapshot): Entry[] {
       return (snap.mounts ?? []).map((m) => ({ key: m.target, value: `${m.fstype} ${m.source}`, text: `${m.target} ${m.fstype} ${m.source}` }));
     case 'cgroup':
       return snap.cgroup ? cgroupEntries(snap.cgroup) : [];
+    case 'caps': {
+      // One row per capability in the bounding set, with the sets it is in: e(ffective) p(ermitted) b(ounding).
+      const caps = snap.caps;
+      if (!caps) return [];
+      return caps.bounding.map((name) => {
+        const sets = `${caps.effective.includes(name) ? 'e' : '-'}${caps.permitted.includes(name) ? 'p' : '-'}b`;
+        return { key: name, value: sets, text: `${sets} ${name.replace(/^CAP_/, '')}` };
+      });
+    }
+    case 'masks': {
+      const masks = snap.masks;
+      if (!masks) return [];
+      return [
+        ...masks.masked.map((p) => ({ key: p, value: 'masked', text: `masked    ${p}` })),
+        ...masks.readonly.map((p) => ({ key: p, value: 'read-only', text: `read-only ${p}` })),
+      ];
+    }
     default:
       return [];
   }
@@ -132,6 +149,26 @@ function heading(kind: ProbeKind, snap: ProbeSnapshot): { text: string; value: s
       if (snap.cgroup === null || snap.cgroup === undefined) return { text: 'cgroup: none of ours', value: 'none' };
       const dir = cgroupDir(snap.cgroup);
       return { text: dir ? `cgroup: ${dir}` : 'cgroup', value: 'some' };
+    }
+    case 'caps': {
+      const c = snap.caps;
+      const text = c ? `${c.effective.length} eff, ${c.permitted.length} prm, ${c.bounding.length} bnd` : '?';
+      return { text: `caps: ${text}`, value: text };
+    }
+    case 'seccomp': {
+      const s = snap.seccomp;
+      const mode = s ? (['off', 'strict', 'filter'][s.mode] ?? String(s.mode)) : '?';
+      const text = s && s.filters !== undefined ? `${mode}, ${s.filters} filter${s.filters === 1 ? '' : 's'}` : mode;
+      return { text: `seccomp: ${text}`, value: text };
+    }
+    case 'nnp': {
+      const text = snap.nnp === undefined ? '?' : snap.nnp ? '1 (setuid gains nothing)' : '0';
+      return { text: `no_new_privs: ${text}`, value: text };
+    }
+    case 'masks': {
+      const m = snap.masks;
+      const text = m ? `${m.masked.length} masked, ${m.readonly.length} read-only` : '?';
+      return { text: `docker's paths: ${text}`, value: text };
     }
   }
 }

@@ -33,6 +33,7 @@ export function resultRows(result: StepResult, width: number): DocRow[] {
   }
   if (result.error) rows.push(...wrapped(result.error, width, 'fail', 'error: ', 2));
   if (result.exit !== undefined) rows.push({ text: `exit status ${result.exit}`, kind: 'dim' });
+  for (const note of result.securityNotes ?? []) rows.push(...wrapped(note, width, 'warn', 'security: ', 2));
   const output = result.output.replace(/\n+$/, '');
   if (output) {
     const lines = output.split('\n');

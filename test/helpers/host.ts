@@ -103,3 +103,20 @@ export function cli(args: string[], opts: { env?: Record<string, string>; input?
     child.stdin.end(opts.input ?? '');
   });
 }
+
+/**
+ * After a test of `containy-learn run`: the host's mount table, our cgroups and
+ * links are exactly as `before`, and no run record or scratch layer is left in
+ * `state`, which is then removed. Uses vitest's expect.
+ */
+export async function expectNothingLeft(state: string, before: ReturnType<typeof hostState>): Promise<void> {
+  const { expect } = await import('vitest');
+  const after = hostState();
+  const list = (dir: string) => (fs.existsSync(path.join(state, dir)) ? fs.readdirSync(path.join(state, dir)) : []);
+  const records = list('run');
+  const scratch = list('scratch');
+  fs.rmSync(state, { recursive: true, force: true });
+  expect(after).toEqual(before);
+  expect(records).toEqual([]);
+  expect(scratch).toEqual([]);
+}

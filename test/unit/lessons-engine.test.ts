@@ -11,6 +11,7 @@ import { loadLesson, parseLesson } from '../../src/lessons/loader.js';
 import { checkAll } from '../../src/lessons/check-all.js';
 import { formatLessonListPlain, formatLessonPlain } from '../../src/lessons/plain.js';
 import { UserError } from '../../src/runtime/errors.js';
+import { defaultSecuritySpec, securitySpecFrom } from '../../src/runtime/security/options.js';
 import { hostFiles } from '../../src/lessons/runtime-like.js';
 import { lessonsDir, removeStaleWorkdirs } from '../../src/lessons/workdirs.js';
 import { fakeRuntime, type FakeRuntime } from './lessons-fake-runtime.js';
@@ -57,6 +58,7 @@ describe('LessonSession', () => {
     expect(first.host?.hostname).toBe('fake-host');
     expect(rt.started[0].spec).toEqual({
       argv: ['sleep', 'infinity'], stdio: 'pipe', namespaces: ['uts', 'mnt', 'pid'], hostname: 'fixture-box', rootfs: null, name: 'lesson0', remove: true,
+      security: defaultSecuritySpec(), // no security: in the step, so docker's defaults
     });
     expect(s.container?.pid).toBe(rt.started[0].pid);
 
@@ -162,7 +164,8 @@ describe('LessonSession', () => {
     const victim = await s.runStep(1);
     expect(victim.ok).toBe(true);
     const victimContainer = rt.started[0];
-    expect(victimContainer.spec).toMatchObject({ argv: ['sleep', '1000'], rootfs: null, namespaces: [], name: 'lesson9-victim' });
+    // A process on the host, and chroot(1), have root's capabilities, not a container's.
+    expect(victimContainer.spec).toMatchObject({ argv: ['sleep', '1000'], rootfs: null, namespaces: [], name: 'lesson9-victim', security: securitySpecFrom({ privileged: true }) });
     expect(victim.output).toBe(`started sleep 1000 on the host as victim: PID ${victimContainer.pid}\n`);
 
     const kill = await s.runStep(2);
@@ -171,7 +174,7 @@ describe('LessonSession', () => {
       { text: 'victim.alive == false', ok: true, actual: 'false' },
       { text: 'victim.exit == 143', ok: true, actual: '143' },
     ]);
-    expect(rt.onceSpecs[0]).toEqual({ argv: ['sh', '-c', `kill ${victimContainer.pid}`], rootfs: `${workdir}/jail`, overlay: false, pivot: false, namespaces: [], stdio: 'pipe' });
+    expect(rt.onceSpecs[0]).toEqual({ argv: ['sh', '-c', `kill ${victimContainer.pid}`], rootfs: `${workdir}/jail`, overlay: false, pivot: false, namespaces: [], stdio: 'pipe', security: securitySpecFrom({ privileged: true }) });
 
     expect((await s.runStep(3)).ok).toBe(true);
     expect(fs.readFileSync(path.join(workdir, 'secret.txt'), 'utf8')).toBe("the host's secret");

@@ -152,6 +152,13 @@ describe('a lesson with a mistake', () => {
     expectStepError(GOOD.replace('hostname: fixture-box', 'hostnme: fixture-box'), 1, /action start has no parameter hostnme; its parameters are namespaces, hostname/);
   });
 
+  it('a security: that docker would refuse, named when the lesson loads', () => {
+    expectStepError(GOOD.replace('hostname: fixture-box', 'hostname: fixture-box\nsecurity: {capAdd: [SYS_WIZARD]}'), 1, /start: security capAdd: unknown capability 'SYS_WIZARD'/);
+    expectStepError(GOOD.replace('hostname: fixture-box', 'hostname: fixture-box\nsecurity: {privileged: yes please}'), 1, /security privileged must be true or false/);
+    expectStepError(GOOD.replace('hostname: fixture-box', 'hostname: fixture-box\nsecurity: {seccomp: /etc/p.json}'), 1, /security seccomp must be unconfined, default, or a docker seccomp profile/);
+    expectStepError(GOOD.replace('hostname: fixture-box', 'hostname: fixture-box\nsecurity: {apparmor: off}'), 1, /security has no key apparmor; use privileged, noNewPrivileges/);
+  });
+
   it('bad parameter values, checked per action', () => {
     expectStepError(GOOD.replace('hostname: fixture-box', 'hostname: [a, b]'), 1, /start: hostname must be text/);
     expectStepError(GOOD.replace('rootfs: host', 'rootfs: host\npivot: "no"'), 1, /start: pivot must be true or false/);

@@ -115,12 +115,15 @@ describe('run security flags', () => {
     const profile: SeccompProfile = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [] };
     expect(securitySpecFrom({ securityOpt: ['seccomp=/x.json'] }, (file) => (expect(file).toBe('/x.json'), profile)).seccomp).toEqual({ kind: 'profile', file: '/x.json', profile });
     expect(securitySpecFrom({ readOnly: true }).readonlyRoot).toBe(true);
+    const open = securitySpecFrom({ securityOpt: ['systempaths=unconfined'] });
+    expect([open.maskedPaths, open.readonlyPaths, open.seccomp.kind]).toEqual([[], [], 'docker-default']);
   });
 
   it('refuses what it does not understand, naming the option', () => {
     expect(userError(() => securitySpecFrom({ securityOpt: ['no-new-privileges:maybe'] }))).toMatch(/^--security-opt no-new-privileges:maybe: expected true or false/);
     expect(userError(() => securitySpecFrom({ securityOpt: ['seccomp='] }))).toMatch(/^--security-opt seccomp=: give seccomp=unconfined/);
     expect(userError(() => securitySpecFrom({ securityOpt: ['selinux=off'] }))).toMatch(/^--security-opt selinux=off: unknown option/);
+    expect(userError(() => securitySpecFrom({ securityOpt: ['systempaths=open'] }))).toMatch(/^--security-opt systempaths=open: the only value is systempaths=unconfined/);
     expect(userError(() => securitySpecFrom({ capAdd: ['SYS_ADMN'] }))).toMatch(/^--cap-add: unknown capability 'SYS_ADMN'/);
   });
 });

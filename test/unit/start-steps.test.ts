@@ -45,6 +45,10 @@ function fakeSystem(failOn?: { call: string; match?: string; err: Error }) {
     symlink: (_target, file) => record('symlink', file),
     kind: (file) => (file.endsWith('/bin/sh') || files.has(file) ? 'file' : file.startsWith('/host') ? undefined : 'dir'),
     touch: (file) => record('touch', file),
+    applyReadonlyPaths: (root, paths) => (record('readonly', root, paths.join(',')), [...paths]),
+    applyMaskedPaths: (root, paths) => (record('mask', root, paths.join(',')), [...paths]),
+    remountReadonly: (target) => record('remount-ro', target),
+    enterSecurity: (security) => record('security', security.capabilities.length),
   };
   return { sys, calls };
 }
@@ -128,6 +132,41 @@ describe('the stage start sequence', () => {
     expect(START_STEPS).toContain(step);
     expect((failure as StepFailure).message.startsWith(message)).toBe(true);
     expect((failure as StepFailure).bug).toBe(false);
+  });
+
+  it('with security: read-only then masked paths after /dev, the read-only root after pivot_root, and security last before execve', () => {
+    const { sys, calls } = fakeSystem();
+    const security = {
+      capabilities: ['CAP_CHOWN' as const], lastCap: 40, noNewPrivileges: false,
+      maskedPaths: ['/proc/kcore'], readonlyPaths: ['/proc/sys'], readonlyRoot: true,
+    };
+    expect(run({ ...ORDER, security }, sys)).toBe('executed');
+    const key = calls.filter((c) => /^(mount tmpfs \/c\/merged\/(dev\/shm|tmp)|readonly|mask|pivot_root|remount-ro|sethostname|security|execve)/.test(c));
+    expect(key).toEqual([
+      'mount tmpfs /c/merged/dev/shm',
+      'readonly /c/merged /proc/sys',
+      'mask /c/merged /proc/kcore',
+      'mount tmpfs /c/merged/tmp',
+      'pivot_root . .',
+      'remount-ro /',
+      'sethostname box',
+      'security 1',
+      'execve /usr/bin/sh',
+    ]);
+    expect(calls.slice(-2)).toEqual(['security 1', 'execve /usr/bin/sh']);
+  });
+
+  it.each([
+    ['read-only paths', { call: 'readonly', err: new SyscallError('mount', 'EPERM') }],
+    ['masked paths', { call: 'mask', err: new SyscallError('mount', 'EPERM') }],
+    ['read-only root', { call: 'remount-ro', err: new SyscallError('mount', 'EPERM') }],
+    ['security', { call: 'security', err: new SyscallError('capset', 'EPERM') }],
+  ])('names the step when %s fails', (step, failOn) => {
+    const { sys } = fakeSystem(failOn);
+    const security = { capabilities: [], lastCap: 40, noNewPrivileges: false, maskedPaths: ['/proc/kcore'], readonlyPaths: ['/proc/sys'], readonlyRoot: true };
+    const failure = run({ ...ORDER, security }, sys);
+    expect((failure as StepFailure).step).toBe(step);
+    expect(START_STEPS).toContain(step);
   });
 
   it('gives pivot_root a plain directory with rootMountPoint as-given, and binds the root onto itself by default', () => {

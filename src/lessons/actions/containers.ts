@@ -6,7 +6,10 @@ import { demoBinds } from '../../demos.js';
 import { describeError } from '../../runtime/errors.js';
 import { NAMESPACES } from '../../runtime/namespaces.js';
 import type { Container, ContainerSpec, NamespaceName, RunResult } from '../../runtime/index.js';
-import { argvOf, bool, command, CONTAINER_PARAMS, handleName, IN_PARAM, limitControllers, MAIN, toCgroupLimits, workdirPath } from '../params.js';
+import { securitySpecFrom, type SecuritySpec } from '../../runtime/security/options.js';
+import { explainRefusals } from '../../runtime/security/explain.js';
+import type { StageSecurity } from '../../runtime/security/compile.js';
+import { argvOf, bool, command, CONTAINER_PARAMS, handleName, IN_PARAM, limitControllers, MAIN, toCgroupLimits, workdirPath, type StepSecurity } from '../params.js';
 import type { Need } from '../types.js';
 import { formatTrace } from '../../runtime/trace.js';
 import { STOP_GRACE_MS, type ActionContext, type ActionDef, type ActionOutcome } from './types.js';
@@ -37,6 +40,18 @@ export function inWorkdir(ctx: ActionContext, p: string): string {
   return path.isAbsolute(p) ? p : path.join(ctx.workdir(), p);
 }
 
+/** A step's `security:` as docker's flags would say it; none = docker's defaults. */
+function securityOf(ctx: ActionContext, s: StepSecurity | undefined): SecuritySpec {
+  const securityOpt: string[] = [];
+  if (s?.seccomp !== undefined && s.seccomp !== 'default') securityOpt.push(`seccomp=${s.seccomp === 'unconfined' ? 'unconfined' : inWorkdir(ctx, s.seccomp)}`);
+  if (s?.noNewPrivileges) securityOpt.push('no-new-privileges');
+  if (s?.systemPaths === 'unconfined') securityOpt.push('systempaths=unconfined');
+  return securitySpecFrom({ privileged: s?.privileged, capAdd: s?.capAdd, capDrop: s?.capDrop, securityOpt, readOnly: s?.readOnly });
+}
+
+/** What a process on the host has: root's, not a container's (chroot(1), a host program). */
+const HOST_PROCESS_SECURITY = { privileged: true };
+
 /** The runtime's ContainerSpec for a start/run step. */
 function containerSpec(ctx: ActionContext, p: Record<string, unknown>, argv: string[]): ContainerSpec {
   const spec: ContainerSpec = { argv, stdio: 'pipe' };
@@ -58,14 +73,23 @@ function containerSpec(ctx: ActionContext, p: Record<string, unknown>, argv: str
   if (p.cwd !== undefined) spec.cwd = p.cwd as string;
   if (p.tmpfs !== undefined) spec.tmpfs = p.tmpfs as string[];
   if (p.trace === true) spec.trace = true;
+  spec.security = securityOf(ctx, p.security as StepSecurity | undefined);
   return spec;
 }
 
 /** A refused command keeps its status too, as docker reports it: 127 not found, 126 cannot execute, 125 the runtime refused. */
-function fromRun(r: RunResult): ActionOutcome {
+function fromRun(r: RunResult, security: SecuritySpec | StageSecurity | undefined): ActionOutcome {
+  const outcome: ActionOutcome = { stdout: r.stdout, stderr: r.stderr, exit: r.status, error: r.error, limitMessages: r.limitMessages };
   // With trace: true, the start's libc calls come first in the output, as strace -f would interleave them.
-  const trace = r.trace ? { output: formatTrace(r.trace) + r.stdout + r.stderr } : {};
-  return { stdout: r.stdout, stderr: r.stderr, exit: r.status, error: r.error, limitMessages: r.limitMessages, ...trace };
+  if (r.trace) outcome.output = formatTrace(r.trace) + r.stdout + r.stderr;
+  const notes = security ? explainRefusals(r.stdout + r.stderr, knownOf(security)) : [];
+  if (notes.length) outcome.securityNotes = notes;
+  return outcome;
+}
+
+function knownOf(s: SecuritySpec | StageSecurity): Parameters<typeof explainRefusals>[1] {
+  const seccomp = typeof s.seccomp === 'object' ? s.seccomp.kind : s.seccomp;
+  return { capabilities: s.capabilities, seccomp, readonlyPaths: s.readonlyPaths, maskedPaths: s.maskedPaths };
 }
 
 export function notRunning(ctx: ActionContext, handle: string): ActionOutcome {
@@ -98,7 +122,12 @@ export const start: ActionDef = {
     const handle = (p.as as string | undefined) ?? MAIN;
     const previous = ctx.handle(handle);
     if (previous?.container.running) await previous.container.stop(STOP_GRACE_MS);
-    const spec = containerSpec(ctx, p, p.command === undefined ? ['sleep', 'infinity'] : argvOf(p.command));
+    let spec: ContainerSpec;
+    try {
+      spec = containerSpec(ctx, p, p.command === undefined ? ['sleep', 'infinity'] : argvOf(p.command));
+    } catch (err) {
+      return { error: describeError(err), focus: handle };
+    }
     spec.name = ctx.containerName((p.name as string | undefined) ?? (handle === MAIN ? undefined : handle));
     if (p.name !== undefined) ctx.rememberStored(spec.name);
     else spec.remove = true;
@@ -118,6 +147,8 @@ export const start: ActionDef = {
       }
     }
     outcome.output = kept.output();
+    const notes = container.security ? explainRefusals(outcome.output, knownOf(container.security)) : [];
+    if (notes.length) outcome.securityNotes = notes;
     return outcome;
   },
 };
@@ -141,7 +172,7 @@ export const exec: ActionDef = {
     if (p.env !== undefined) opts.env = p.env as Record<string, string>;
     if (p.cwd !== undefined) opts.cwd = p.cwd as string;
     try {
-      return { ...fromRun(await container.run(argvOf(p.command), opts)), focus: handle };
+      return { ...fromRun(await container.run(argvOf(p.command), opts), container.security), focus: handle };
     } catch (err) {
       return { error: describeError(err), focus: handle };
     }
@@ -160,13 +191,13 @@ export const run: ActionDef = {
   needs: containerNeeds,
   controllers: (p) => limitControllers(p.limits),
   async run(ctx, p) {
-    const spec = containerSpec(ctx, p, argvOf(p.command));
-    if (p.name !== undefined) {
-      spec.name = ctx.containerName(p.name as string);
-      ctx.rememberStored(spec.name);
-    }
     try {
-      return fromRun(await ctx.runtime.runOnce(spec));
+      const spec = containerSpec(ctx, p, argvOf(p.command));
+      if (p.name !== undefined) {
+        spec.name = ctx.containerName(p.name as string);
+        ctx.rememberStored(spec.name);
+      }
+      return fromRun(await ctx.runtime.runOnce(spec), spec.security);
     } catch (err) {
       return { error: describeError(err) };
     }
@@ -206,7 +237,7 @@ export const chroot: ActionDef = {
   async run(ctx, p) {
     const root = inWorkdir(ctx, (p.root as string | undefined) ?? 'jail');
     try {
-      return fromRun(await ctx.runtime.runOnce({ argv: argvOf(p.command), rootfs: root, overlay: false, pivot: false, namespaces: [], stdio: 'pipe' }));
+      return fromRun(await ctx.runtime.runOnce({ argv: argvOf(p.command), rootfs: root, overlay: false, pivot: false, namespaces: [], stdio: 'pipe', security: securityOf(ctx, HOST_PROCESS_SECURITY) }), undefined);
     } catch (err) {
       return { error: describeError(err) };
     }
@@ -229,6 +260,7 @@ export const hostProcess: ActionDef = {
     try {
       const container = await ctx.runtime.startContainer({
         argv: argvOf(p.command), rootfs: null, namespaces: [], stdio: 'pipe', name: ctx.containerName(handle), remove: true,
+        security: securityOf(ctx, HOST_PROCESS_SECURITY),
       });
       ctx.keep(handle, 'host-process', container);
       return { output: `started ${argvOf(p.command).join(' ')} on the host as ${handle}: PID ${container.pid}\n` };

@@ -41,6 +41,8 @@ export interface ActionOutcome {
   exit?: number;
   error?: string;
   limitMessages?: string[];
+  /** explainRefusals' sentences for the output. */
+  securityNotes?: string[];
   files?: string[];
   whiteouts?: string[];
   /** The handle whose container the panes show after this step (default: the lesson's container). */

@@ -18,6 +18,8 @@ export interface StageSecurity {
   /** The kernel's highest capability number, read here: the stage's /proc may not be the host's. */
   lastCap: number;
   noNewPrivileges: boolean;
+  /** Which filter (for explaining a refusal): none, docker's default, or a profile file. */
+  seccomp?: 'unconfined' | 'docker-default' | 'profile';
   /** The compiled filter, base64 of struct sock_filter[]; absent = unconfined. */
   seccompBpf?: string;
   maskedPaths: string[];
@@ -68,7 +70,7 @@ function cachedBpf(resolved: ReturnType<typeof resolveProfile>): string {
 /** In the launcher, before the stage's order is sent (it may run while the stage boots). */
 export function compileSecurity(spec: SecuritySpec): StageSecurity {
   const { capabilities, noNewPrivileges, maskedPaths, readonlyPaths, readonlyRoot } = spec;
-  const stage: StageSecurity = { capabilities, lastCap: kernelLastCap(), noNewPrivileges, maskedPaths, readonlyPaths, readonlyRoot };
+  const stage: StageSecurity = { capabilities, lastCap: kernelLastCap(), noNewPrivileges, maskedPaths, readonlyPaths, readonlyRoot, seccomp: spec.seccomp.kind };
   const profile = profileOf(spec);
   if (!profile) return stage;
   return { ...stage, seccompBpf: cachedBpf(resolveProfile(profile, { capabilities })) };

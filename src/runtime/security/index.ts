@@ -20,3 +20,4 @@ export { applyMaskedPaths, applyReadonlyPaths, remountReadonly, DOCKER_MASKED_PA
 export { compileSeccompFilter, type CompiledFilter } from './seccomp.js';
 export { compileSecurity, type StageSecurity } from './compile.js';
 export { enterSecurity, dropBoundingSet, setCapabilitySets } from './enter.js';
+export { explainRefusals } from './explain.js';

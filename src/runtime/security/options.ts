@@ -48,6 +48,7 @@ export function securitySpecFrom(flags: SecurityFlags, readProfile: (file: strin
   const privileged = !!flags.privileged;
   let seccomp: SeccompChoice = { kind: 'docker-default' };
   let noNewPrivileges = false;
+  let systemPaths = true;
   for (const opt of flags.securityOpt ?? []) {
     // docker takes key=value, and the older key:value
     const sep = opt.search(/[=:]/);
@@ -57,10 +58,14 @@ export function securitySpecFrom(flags: SecurityFlags, readProfile: (file: strin
     else if (key === 'seccomp') {
       if (!value) throw new UserError(`--security-opt ${opt}: give seccomp=unconfined or seccomp=PROFILE.json`);
       seccomp = value === 'unconfined' ? { kind: 'unconfined' } : { kind: 'profile', file: value, profile: readProfile(value) };
+    } else if (key === 'systempaths') {
+      // docker's systempaths=unconfined: no masked and no read-only paths
+      if (value !== 'unconfined') throw new UserError(`--security-opt ${opt}: the only value is systempaths=unconfined`);
+      systemPaths = false;
     } else if (key === 'apparmor' || key === 'label') {
       throw new UserError(`--security-opt ${opt}: containy-learn applies no AppArmor or SELinux profile; leave this option out`);
     } else {
-      throw new UserError(`--security-opt ${opt}: unknown option: use seccomp=unconfined|PROFILE.json or no-new-privileges[:true|false]`);
+      throw new UserError(`--security-opt ${opt}: unknown option: use seccomp=unconfined|PROFILE.json, no-new-privileges[:true|false] or systempaths=unconfined`);
     }
   }
   // Names are checked even with --privileged (docker ignores them then): a typo is still a typo.
@@ -81,8 +86,8 @@ export function securitySpecFrom(flags: SecurityFlags, readProfile: (file: strin
     capabilities,
     seccomp,
     noNewPrivileges,
-    maskedPaths: [...DOCKER_MASKED_PATHS],
-    readonlyPaths: [...DOCKER_READONLY_PATHS],
+    maskedPaths: systemPaths ? [...DOCKER_MASKED_PATHS] : [],
+    readonlyPaths: systemPaths ? [...DOCKER_READONLY_PATHS] : [],
     readonlyRoot: !!flags.readOnly,
   };
 }

@@ -3,6 +3,7 @@ import type { TraceCall } from '../libc.js';
 // The stage reads one StageOrder as a JSON line on fd 3 and answers with
 // StageReport lines on the same fd; fd 3 is close-on-exec, so end-of-file
 // without an error report means the command was exec'd.
+import type { StageSecurity } from '../security/compile.js';
 
 export const CONTROL_FD = 3;
 /** For exec: the container's mount namespace, which the stage joins itself. */
@@ -15,8 +16,8 @@ export const MOUNT_NS_FD = 4;
  */
 export const START_STEPS = [
   'namespaces', 'prepare', 'mount namespace', 'overlay', 'root mount point', '/proc', '/sys', '/dev',
-  'tmpfs', 'mounts', 'binds', 'pivot_root', 'chroot', 'readonly root', 'hostname', 'cgroup namespace', 'cwd',
-  'rlimits', 'no_new_privs', 'terminal', 'exec',
+  'read-only paths', 'masked paths', 'tmpfs', 'mounts', 'binds', 'pivot_root', 'chroot', 'read-only root',
+  'hostname', 'cgroup namespace', 'cwd', 'rlimits', 'terminal', 'security', 'exec',
 ] as const;
 export type StartStep = (typeof START_STEPS)[number];
 
@@ -104,10 +105,14 @@ export interface StageOrder {
   cwd: string;
   /** setrlimit before exec (an OCI bundle's process.rlimits). */
   rlimits?: ResourceLimit[];
-  /** prctl(PR_SET_NO_NEW_PRIVS) before exec (process.noNewPrivileges). */
-  noNewPrivileges?: boolean;
   /** Record every libc call and send them (a 'trace' report) just before execve. */
   trace?: boolean;
+  /**
+   * Capabilities, no_new_privs and the compiled seccomp filter (entered just
+   * before execve), and the masked/read-only paths (applied with the root).
+   * Absent: the stage keeps what it has (every capability, no filter).
+   */
+  security?: StageSecurity;
 }
 
 export type StageReport =

@@ -6,6 +6,8 @@
 import fs from 'node:fs';
 import * as libc from '../libc.js';
 import { EXIT } from '../errors.js';
+import { applyMaskedPaths, applyReadonlyPaths, remountReadonly } from '../security/paths.js';
+import { enterSecurity } from '../security/enter.js';
 import { CONTROL_FD, type StageOrder, type StageReport } from './protocol.js';
 import { StepFailure, startInStage, type StageSystem } from './steps.js';
 
@@ -72,7 +74,10 @@ const system: StageSystem = {
   },
   touch: (file) => fs.writeFileSync(file, ''),
   setrlimit: libc.setrlimit,
-  setNoNewPrivileges: libc.setNoNewPrivileges,
+  applyReadonlyPaths,
+  applyMaskedPaths,
+  remountReadonly,
+  enterSecurity,
 };
 
 report({ type: 'ready' });

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { CLONE, MS } from '../linux.js';
 import { EXIT, describeStepFailure } from '../errors.js';
 import { MOUNT_NS_FD, type BindMount, type StageOrder, type StartStep } from './protocol.js';
+import type { StageSecurity } from '../security/compile.js';
 
 /** What the stage needs of the kernel and the filesystem: libc.ts and node:fs in the real stage. */
 export interface StageSystem {
@@ -37,7 +38,14 @@ export interface StageSystem {
   /** Create an empty file, for a bind mount of a file onto it. */
   touch(file: string): void;
   setrlimit(resource: number, soft: number, hard: number, name: string): void;
-  setNoNewPrivileges(): void;
+  /** security/paths.ts: bind each existing path under root read-only; the paths done. */
+  applyReadonlyPaths(root: string, paths: readonly string[]): string[];
+  /** security/paths.ts: /dev/null or an empty read-only tmpfs over each existing path; the paths done. */
+  applyMaskedPaths(root: string, paths: readonly string[]): string[];
+  /** security/paths.ts: remount a mount read-only, keeping nosuid/nodev/noexec. */
+  remountReadonly(target: string): void;
+  /** security/enter.ts: bounding set, no_new_privs, the filter, capset; then only execve. */
+  enterSecurity(security: StageSecurity): void;
 }
 
 /** A failed step: its name, and the message the learner reads. */
@@ -156,9 +164,17 @@ export function startInStage(order: StageOrder, sys: StageSystem): never {
       step('/dev', () => mountDev(sys, mkdirIn(sys, dir, 'dev')));
     }
 
-    // ---- slot: masked and read-only paths (runc's maskPaths/readonlyPaths):
-    // /proc/kcore, /proc/keys, ... bind-mounted over with /dev/null, /proc/sys
-    // remounted read-only. After /proc and /sys, which they lie in. ----
+    const security = order.security;
+    if (security && root.specialFilesystems) {
+      // Docker's read-only paths (runc's readonlyPath): /proc/sys and the like are
+      // host-global knobs; bound onto themselves and remounted read-only. After
+      // /proc and /sys, which they lie in; before the masks, which lie in them too.
+      step('read-only paths', () => sys.applyReadonlyPaths(dir, security.readonlyPaths));
+      // Docker's masked paths (runc's maskPath): files that show the host's state
+      // (/proc/kcore, /proc/keys, ...) get /dev/null bound over them, directories
+      // an empty read-only tmpfs.
+      step('masked paths', () => sys.applyMaskedPaths(dir, security.maskedPaths));
+    }
 
     step('tmpfs', () => {
       // A scratch filesystem of its own for each (e.g. /tmp), gone with the container.
@@ -191,10 +207,8 @@ export function startInStage(order: StageOrder, sys: StageSystem): never {
         sys.chdir('/');
       });
     }
-    if (root.readonly) {
-      // As runc does once the root is in place: the root's own mount read-only, the mounts on it as they are.
-      step('readonly root', () => sys.mount(null, '/', null, MS.REMOUNT | MS.BIND | MS.RDONLY));
-    }
+    // --read-only: the root itself, now "/"; its submounts (/proc, /dev, tmpfs, binds) keep their own flags.
+    if (order.security?.readonlyRoot) step('read-only root', () => sys.remountReadonly('/'));
   }
 
   if (order.hostname !== undefined) {
@@ -213,26 +227,24 @@ export function startInStage(order: StageOrder, sys: StageSystem): never {
       for (const r of order.rlimits!) sys.setrlimit(r.resource, r.soft, r.hard, r.name);
     });
   }
-  if (order.noNewPrivileges) {
-    // No set-uid bit or file capability can raise the command's privileges after exec.
-    step('no_new_privs', () => sys.setNoNewPrivileges());
-  }
 
   if (order.foregroundTerminal) step('terminal', () => takeForeground(sys));
 
   const program = step('exec', () => findProgram(sys, order.argv[0], order.env));
   if (!program) throw new StepFailure('exec', EXIT.NOT_FOUND, `stage: exec: ${order.argv[0]}: not found in the container's PATH`, false);
 
-  // ---- slot: capabilities. Drop to the container's set (docker's 14) here,
-  // after the last step that needs CAP_SYS_ADMIN. ----
-
-  // ---- slot: seccomp. Last, just before exec: a filter installed earlier
-  // would have to allow every syscall of the steps above. ----
-
   // Node marks 0-2 close-on-exec too (fact 6): the command would start without stdio.
   step('exec', () => {
     for (const fd of [0, 1, 2]) sys.setCloseOnExec(fd, false);
   });
+  if (order.security) {
+    // Last, after every step that needed CAP_SYS_ADMIN: the bounding set, then
+    // (without no_new_privs) the seccomp filter while we may still install one,
+    // then capset to the container's set. Capabilities and the filter belong to
+    // this thread, the one that calls execve (security/enter.ts). From here on
+    // nothing but execve (and, if it fails, the report).
+    step('security', () => sys.enterSecurity(order.security!));
+  }
   try {
     // Replaces this Node process, all its threads with it, by the command.
     sys.execve(program, order.argv, order.env);
