@@ -105,13 +105,18 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
   // Docker's defaults unless a flag says otherwise; a bad name or profile stops here, before anything exists.
   // docker also takes --cap-add A,B: split on commas.
   const list = (name: string) => (p.options.get(name) ?? []).flatMap((v) => v.split(',')).filter(Boolean);
-  const security = securitySpecFrom({
+  const fromFlags = securitySpecFrom({
     privileged: flag(p, 'privileged'),
     capAdd: list('cap-add'),
     capDrop: list('cap-drop'),
     securityOpt: p.options.get('security-opt') ?? [],
     readOnly: flag(p, 'read-only'),
   });
+  // A bundle may ask for a read-only root and no_new_privs (config.json's root.readonly,
+  // process.noNewPrivileges); the flags can add to that, not take it away.
+  const security = base.security
+    ? { ...fromFlags, readonlyRoot: fromFlags.readonlyRoot || base.security.readonlyRoot, noNewPrivileges: fromFlags.noNewPrivileges || base.security.noNewPrivileges }
+    : fromFlags;
   // The workshop's demos, as learners have always had them, wherever a bind can go.
   // Not in an OCI bundle: its mounts are exactly what config.json lists, as with runc.
   const mnt = !oci && (namespaces === undefined || namespaces.includes('mnt'));

@@ -86,7 +86,7 @@ function num(v: unknown, field: string): number {
   return v;
 }
 
-const NOT_YET_SECURITY = "a bundle's own capabilities, masked and read-only paths are not read yet: remove the field, and the container gets docker's defaults (its 14 capabilities, masked and read-only /proc paths, seccomp)";
+const NOT_YET_SECURITY = "a bundle's own capabilities, masked and read-only paths are not read yet (without the field the container gets docker's defaults: 14 capabilities, masked and read-only /proc paths, seccomp)";
 
 const NAMESPACE_TYPES: Record<string, NamespaceName> = { pid: 'pid', network: 'net', ipc: 'ipc', uts: 'uts', mount: 'mnt', cgroup: 'cgroup' };
 

@@ -113,7 +113,7 @@ describe.skipIf(!isRoot)('OCI bundles', () => {
 
     const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
     const refusals: Array<[(c: Record<string, any>) => void, RegExp]> = [
-      [(c) => (c.process.capabilities = { bounding: ['CAP_KILL'] }), /^containy-learn: config\.json: process\.capabilities: capabilities, masked and read-only paths are not wired/],
+      [(c) => (c.process.capabilities = { bounding: ['CAP_KILL'] }), /^containy-learn: config\.json: process\.capabilities: a bundle's own capabilities, masked and read-only paths are not read yet/],
       [(c) => (c.linux.seccomp = {}), /^containy-learn: config\.json: linux\.seccomp: containy-learn does not implement this field; remove it/],
       [(c) => (c.process.user = { uid: 1000, gid: 0 }), /^containy-learn: config\.json: process\.user\.uid: 1000 is not 0/],
       [(c) => (c.mounts = [...c.mounts, { destination: '/x', type: 'nfs', source: 'srv:/x' }]), /^containy-learn: config\.json: mounts\[7\]\.type: mounts of type 'nfs' are not implemented/],
