@@ -8,11 +8,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { writeTar, type TarWriteEntry } from '../../src/images/tar.js';
-import { cli, hostState, isRoot, tempStateDir, warnIfNotRoot, PACKAGE_ROOT } from '../helpers/host.js';
+import { cli, hostState, isRoot, tempStateDir, warnIfNotRoot } from '../helpers/host.js';
+import { defaultRootfs } from '../../src/runtime/paths.js';
 import { dockerSave, treeDigest, treeEntries } from '../helpers/images.js';
 
 warnIfNotRoot('the image store integration tests');
-const BASE = path.join(PACKAGE_ROOT, 'rootfs', 'base');
+// The base the CLI uses: rootfs/base, or CONTAINY_ROOTFS (each base of the test matrix).
+const BASE = defaultRootfs();
 
 describe.skipIf(!isRoot)('images', () => {
   let work: string;

@@ -7,12 +7,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cli, hostState, isRoot, tempStateDir, warnIfNotRoot, PACKAGE_ROOT } from '../helpers/host.js';
+import { defaultRootfs } from '../../src/runtime/paths.js';
 
 warnIfNotRoot('the OCI bundle integration tests');
 const RUNC = process.env.CONTAINY_TEST_RUNC;
 const runcUsable = RUNC !== undefined && fs.existsSync(RUNC);
 if (!runcUsable) console.warn(`OCI tests: CONTAINY_TEST_RUNC is ${RUNC === undefined ? 'not set' : `${RUNC}, which does not exist`}: the comparisons with runc are skipped (set it to a runc binary, e.g. from \`apt-get download runc; dpkg-deb -x runc_*.deb DIR\`)`);
-const BASE = path.join(PACKAGE_ROOT, 'rootfs', 'base');
+// The base the CLI uses: rootfs/base, or CONTAINY_ROOTFS (each base of the test matrix).
+const BASE = defaultRootfs();
 
 function runc(args: string[], input = '') {
   const r = spawnSync(RUNC!, args, { input, encoding: 'utf8' });
