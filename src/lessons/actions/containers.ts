@@ -14,8 +14,14 @@ import type { Need } from '../types.js';
 import { formatTrace } from '../../runtime/trace.js';
 import { STOP_GRACE_MS, type ActionContext, type ActionDef, type ActionOutcome } from './types.js';
 
-/** How long a `start` waits for a short command's output when a check reads it. */
-const START_OUTPUT_WAIT_MS = 1000;
+/**
+ * How long a `start` waits for what a check reads: until the command exits, or
+ * has printed and then been quiet a while. The cap is for a command that prints
+ * nothing; it is generous because a slow machine (an emulated guest) may take
+ * seconds to start python3.
+ */
+const START_OUTPUT_WAIT_MS = 5000;
+const START_OUTPUT_QUIET_MS = 300;
 
 function containerCrossCheck(p: Record<string, unknown>): string | undefined {
   if (p.rootfs === 'host') {
@@ -106,6 +112,23 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Resolves once the output has something and has not changed for START_OUTPUT_QUIET_MS, or at START_OUTPUT_WAIT_MS. */
+async function outputSettled(output: () => string): Promise<void> {
+  const deadline = Date.now() + START_OUTPUT_WAIT_MS;
+  let seen = output();
+  let quietSince = Date.now();
+  while (Date.now() < deadline) {
+    await sleep(50);
+    const now = output();
+    if (now !== seen) {
+      seen = now;
+      quietSince = Date.now();
+    } else if (seen !== '' && Date.now() - quietSince >= START_OUTPUT_QUIET_MS) {
+      return;
+    }
+  }
+}
+
 export const start: ActionDef = {
   name: 'start',
   summary: 'start (or replace) the lesson\'s long-lived container; a refusal is the step\'s error',
@@ -140,7 +163,7 @@ export const start: ActionDef = {
     const kept = ctx.keep(handle, 'container', container);
     const outcome: ActionOutcome = { focus: handle };
     if (ctx.wantsOutput) {
-      const exit = await Promise.race([container.exited, sleep(START_OUTPUT_WAIT_MS).then(() => undefined)]);
+      const exit = await Promise.race([container.exited, outputSettled(kept.output).then(() => undefined)]);
       if (exit) {
         outcome.exit = exit.status;
         outcome.limitMessages = exit.limitMessages;
