@@ -236,6 +236,15 @@ export class Container extends HeldOutputEmitter {
     return this.stage.pid;
   }
 
+  /** The program its first process runs now (/proc/PID/comm), e.g. sh, then sleep after a script's `exec sleep`; undefined once gone. */
+  program(): string | undefined {
+    try {
+      return fs.readFileSync(`/proc/${this.stage.pid}/comm`, 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  }
+
   get running(): boolean {
     return this.stage.running;
   }

@@ -16,11 +16,12 @@ import { STOP_GRACE_MS, type ActionContext, type ActionDef, type ActionOutcome }
 
 /**
  * How long a `start` waits for what a check reads: until the command exits, or
- * has printed and then been quiet a while. The cap is for a command that prints
- * nothing; it is generous because a slow machine (an emulated guest) may take
- * seconds to start python3.
+ * its script has reached its last program (`exec sleep infinity`: the first
+ * process runs another program) and the output has been quiet a moment. The cap
+ * is for a command that never does either; it is generous because a slow machine
+ * (the emulated v2 guest) takes seconds per command.
  */
-const START_OUTPUT_WAIT_MS = 5000;
+const START_OUTPUT_WAIT_MS = 10_000;
 const START_OUTPUT_QUIET_MS = 300;
 
 function containerCrossCheck(p: Record<string, unknown>): string | undefined {
@@ -112,9 +113,10 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Resolves once the output has something and has not changed for START_OUTPUT_QUIET_MS, or at START_OUTPUT_WAIT_MS. */
-async function outputSettled(output: () => string): Promise<void> {
+/** Resolves once the first process has exec'd another program and the output has been quiet START_OUTPUT_QUIET_MS, or at START_OUTPUT_WAIT_MS. */
+async function outputSettled(output: () => string, container: Container): Promise<void> {
   const deadline = Date.now() + START_OUTPUT_WAIT_MS;
+  const startedAs = container.program?.();
   let seen = output();
   let quietSince = Date.now();
   while (Date.now() < deadline) {
@@ -123,9 +125,10 @@ async function outputSettled(output: () => string): Promise<void> {
     if (now !== seen) {
       seen = now;
       quietSince = Date.now();
-    } else if (seen !== '' && Date.now() - quietSince >= START_OUTPUT_QUIET_MS) {
-      return;
+      continue;
     }
+    const moved = container.program === undefined || container.program() !== startedAs;
+    if (moved && Date.now() - quietSince >= START_OUTPUT_QUIET_MS) return;
   }
 }
 
@@ -163,7 +166,7 @@ export const start: ActionDef = {
     const kept = ctx.keep(handle, 'container', container);
     const outcome: ActionOutcome = { focus: handle };
     if (ctx.wantsOutput) {
-      const exit = await Promise.race([container.exited, outputSettled(kept.output).then(() => undefined)]);
+      const exit = await Promise.race([container.exited, outputSettled(kept.output, container).then(() => undefined)]);
       if (exit) {
         outcome.exit = exit.status;
         outcome.limitMessages = exit.limitMessages;
