@@ -17,7 +17,7 @@ export interface RunResult {
   limitMessages: string[];
   /** The runtime's refusal (for example pivot_root's EINVAL), when the command never started. */
   error?: string;
-  /** The start step that failed (see START_STEPS), for a lesson to show. */
+  /** The start step that failed (see START_STEPS), for a caller to show. */
   failedStep?: string;
   /** The stage's libc calls up to execve, when the spec asked for a trace. */
   trace?: TraceCall[];
@@ -32,7 +32,7 @@ export async function collect(proc: EventEmitter, exited: Promise<ContainerExit>
   return { status: status.status, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), limitMessages: status.limitMessages };
 }
 
-/** A refusal as a result (the lessons check it); anything else is thrown on. */
+/** A refusal as a result (a caller can check it); anything else is thrown on. */
 export function refusal(err: unknown): RunResult {
   if (!(err instanceof UserError)) throw err;
   const failedStep = err instanceof StartStepError ? { failedStep: err.step } : {};

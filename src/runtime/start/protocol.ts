@@ -46,7 +46,7 @@ export interface RootSetup {
    * (inside the container's mount namespace only, so the host never sees it). */
   dir: string;
   overlay?: OverlayLayers;
-  /** pivot_root (true) or plain chroot (false, the lessons' comparison). */
+  /** pivot_root (true) or plain chroot (false: chroot, which a process can climb out of). */
   pivot: boolean;
   /** Without an overlay: how the directory becomes a mount point for pivot_root. */
   rootMountPoint: RootMountPoint;

@@ -202,7 +202,7 @@ export function startInStage(order: StageOrder, sys: StageSystem): never {
     } else {
       step('chroot', () => {
         sys.chdir(dir);
-        // Only this process's idea of "/" changes: the lessons' escapable comparison.
+        // Only this process's idea of "/" changes: chroot, which a process can climb out of.
         sys.chroot('.');
         sys.chdir('/');
       });
