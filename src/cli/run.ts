@@ -5,6 +5,8 @@ import fs from 'node:fs';
 import { UserError } from '../runtime/errors.js';
 import { startContainer, execInContainer, NAMESPACES, type ContainerSpec, type NamespaceName } from '../runtime/container.js';
 import { loadBundle } from '../runtime/configy.js';
+import { parseNetworkMode } from '../runtime/network.js';
+import { parsePublishList } from '../runtime/net/publish.js';
 import { parseLimitFlags } from '../runtime/cgroups/limits.js';
 import type { BindMount } from '../runtime/start/protocol.js';
 import type { StageProcess } from '../runtime/start/stage-process.js';
@@ -24,6 +26,8 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'rootfs', value: true },
   { name: 'ns', value: true },
   { name: 'no-pivot' },
+  { name: 'network', value: true },
+  { name: 'publish', short: 'p', value: true, repeat: true },
   { name: 'volume', short: 'v', value: true, repeat: true },
   { name: 'bundle', value: true },
   { name: 'memory', value: true },
@@ -80,6 +84,10 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
   const flagLimits = Object.keys(limits).length ? limits : undefined;
   const namespaces = one(p, 'ns') !== undefined ? parseNamespaceList(one(p, 'ns')!) : base.namespaces;
   const volumes = parseVolumes(p);
+  const network = one(p, 'network');
+  if (network !== undefined) parseNetworkMode(network);
+  const publish = p.options.get('publish') ?? [];
+  parsePublishList(publish); // refused here, before the base rootfs is looked at
   // The workshop's demos, as learners have always had them, wherever a bind can go.
   const mnt = namespaces === undefined || namespaces.includes('mnt');
   const demos = mnt ? demoBinds().filter((d) => !volumes.some((v) => v.target === d.target)) : [];
@@ -96,6 +104,8 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
     cwd: one(p, 'workdir'),
     binds: [...volumes, ...demos],
     stdio: 'inherit',
+    ...(network !== undefined ? { network } : {}),
+    ...(publish.length ? { publish } : {}),
   };
 }
 

@@ -9,6 +9,10 @@ import { isAlive } from './pids.js';
 
 export { isAlive };
 import { removeCgroupDirs, sweepCgroups } from './cgroups/index.js';
+import { DEFAULT_BRIDGE, cleanupBridgeNetwork, teardownBridgeNetwork, type BridgeAttachment } from './net/index.js';
+
+/** What a run record keeps of a bridge attachment (network.ts), for teardown after a kill -9. */
+export type NetworkRecord = Pick<BridgeAttachment, 'bridge' | 'hostVeth' | 'address'>;
 
 export interface RunRecord {
   name: string;
@@ -19,6 +23,7 @@ export interface RunRecord {
   cgroupPaths?: string[];
   /** Overlay dirs to delete when the container ends (unnamed or --rm). */
   scratchDir?: string;
+  network?: NetworkRecord;
   startedAt: string;
 }
 
@@ -29,6 +34,8 @@ const recordFile = (name: string) => path.join(runDir(), `${name}.json`);
 export const persistentDir = (name: string) => path.join(stateRoot(), 'containers', name);
 /** Where a discarded container's overlay dirs live while it runs. */
 export const scratchDir = (name: string) => path.join(stateRoot(), 'scratch', name);
+/** Where a container's /etc/hosts and /etc/hostname are written while it runs. */
+export const etcDir = (name: string) => path.join(stateRoot(), 'etc', name);
 
 function read(name: string): RunRecord | undefined {
   try {
@@ -85,6 +92,8 @@ export function findLive(name: string): RunRecord | undefined {
 function removeLeftovers(record: RunRecord): string[] {
   const cgroups = record.cgroupPaths ? removeCgroupDirs(record.cgroupPaths) : [];
   if (record.scratchDir) fs.rmSync(record.scratchDir, { recursive: true, force: true });
+  fs.rmSync(etcDir(record.name), { recursive: true, force: true });
+  if (record.network) teardownBridgeNetwork(record.network, { stateDir: stateRoot() });
   release(record.name);
   return cgroups;
 }
@@ -93,11 +102,13 @@ export interface CleanupReport {
   records: string[];
   cgroups: string[];
   directories: string[];
+  /** Host veths of dead runs, and the bridge if no container uses it any more. */
+  links: string[];
 }
 
 /** `containy-learn cleanup`: remove what dead runs left (their cgroups, scratch overlay dirs, records). */
 export function cleanupLeftovers(): CleanupReport {
-  const report: CleanupReport = { records: [], cgroups: [], directories: [] };
+  const report: CleanupReport = { records: [], cgroups: [], directories: [], links: [] };
   const liveNames = new Set<string>();
   for (const record of listRecords()) {
     if (isLive(record)) {
@@ -115,6 +126,12 @@ export function cleanupLeftovers(): CleanupReport {
     fs.rmSync(path.join(scratch, name), { recursive: true, force: true });
     report.directories.push(path.join(scratch, name));
   }
+  for (const name of safeReaddir(path.join(stateRoot(), 'etc'))) {
+    if (!liveNames.has(name)) fs.rmSync(etcDir(name), { recursive: true, force: true });
+  }
+  // Leases of dead owners, the veths they left, then the bridge if it is unused.
+  const net = cleanupBridgeNetwork({ stateDir: stateRoot() });
+  report.links.push(...net.links, ...(net.bridgeRemoved ? [DEFAULT_BRIDGE] : []));
   return report;
 }
 

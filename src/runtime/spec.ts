@@ -43,6 +43,10 @@ export interface ContainerSpec {
   binds?: BindMount[];
   tmpfs?: string[];
   stdio?: StdioMode;
+  /** docker's --network: none (default: an empty netns), bridge, host, container:NAME (network.ts). */
+  network?: string;
+  /** docker's -p [IP:]HOSTPORT:CONTAINERPORT[/tcp], each; needs network bridge. */
+  publish?: string[];
 }
 
 /** A spec with its defaults filled in, checked. */
