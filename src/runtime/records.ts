@@ -89,11 +89,11 @@ export function findLive(name: string): RunRecord | undefined {
 }
 
 /** What a dead run left: its cgroup (and anything still in it), its scratch layers, its record. */
-function removeLeftovers(record: RunRecord): string[] {
+function removeLeftovers(record: RunRecord, opts: { keepBridge?: boolean } = {}): string[] {
   const cgroups = record.cgroupPaths ? removeCgroupDirs(record.cgroupPaths) : [];
   if (record.scratchDir) fs.rmSync(record.scratchDir, { recursive: true, force: true });
   fs.rmSync(etcDir(record.name), { recursive: true, force: true });
-  if (record.network) teardownBridgeNetwork(record.network, { stateDir: stateRoot() });
+  if (record.network) teardownBridgeNetwork(record.network, { stateDir: stateRoot(), keepBridge: opts.keepBridge });
   release(record.name);
   return cgroups;
 }
@@ -115,7 +115,8 @@ export function cleanupLeftovers(): CleanupReport {
       liveNames.add(record.name);
       continue;
     }
-    report.cgroups.push(...removeLeftovers(record));
+    // The bridge is left to cleanupBridgeNetwork below, which says whether it went.
+    report.cgroups.push(...removeLeftovers(record, { keepBridge: true }));
     report.records.push(record.name);
   }
   // Killing what is left in them, cgroups of containers without a live record go.
