@@ -202,7 +202,7 @@ describe('a lesson with a mistake', () => {
   });
 
   it('unknown probe', () => {
-    expectStepError(GOOD.replace('probes: hostname', 'probes: [hostname, cpu]'), 2, /unknown probe "cpu"; probes are hostname, processes, interfaces, mounts, namespaces, ids, cgroup/);
+    expectStepError(GOOD.replace('probes: hostname', 'probes: [hostname, cpu]'), 2, /unknown probe "cpu"; probes are hostname, processes, interfaces, routes, mounts, namespaces, ids, cgroup/);
   });
 
   it('bad check syntax', () => {
