@@ -73,6 +73,7 @@ async function main(): Promise<number> {
 
   /** setupBridgeNetwork's own time in each bridge run: the netlink setup's share. */
   const bridgeSetupMs: number[] = [];
+  const bridgeTeardownMs: number[] = [];
   const subjects: Subject[] = [
     {
       name: 'containy-learn run (CLI)',
@@ -97,6 +98,7 @@ async function main(): Promise<number> {
         const exit = await c.exited;
         if (exit.status !== 0) throw new Error(`in-process bridge run exited ${exit.status}`);
         bridgeSetupMs.push(c.network?.setupMs ?? NaN);
+        bridgeTeardownMs.push(c.network?.teardownMs ?? NaN);
       },
     },
   ];
@@ -145,9 +147,10 @@ async function main(): Promise<number> {
     out.push(`${s.name.padEnd(28)} ${m.toFixed(1).padStart(10)} ${Math.min(...t).toFixed(1).padStart(8)} ${ratio.padStart(8)}  ${s.note}`);
   }
   const bridge = median(times.get('in-process --network bridge')!);
-  const setup = median(bridgeSetupMs.slice(-ROUNDS));
-  out.push(`--network bridge: netlink setup (bridge, veth pair, addresses, route) median ${setup.toFixed(1)} ms = ${((setup / bridge) * 100).toFixed(0)}% of its start; `
-    + `${(bridge - median(times.get('runtime in-process (warm)')!)).toFixed(1)} ms over the warm start with setup and teardown`);
+  const [setup, teardown] = [median(bridgeSetupMs.slice(-ROUNDS)), median(bridgeTeardownMs.slice(-ROUNDS))];
+  const share = (ms: number) => `${ms.toFixed(1)} ms (${((ms / bridge) * 100).toFixed(0)}%)`;
+  out.push(`--network bridge, medians: netlink setup (bridge, veth pair, addresses, route) ${share(setup)}, `
+    + `teardown (veth, bridge) ${share(teardown)}; ${(bridge - median(times.get('runtime in-process (warm)')!)).toFixed(1)} ms over the warm start`);
   out.push('');
   out.push(`peak RSS of this Node process with the runtime in-process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
   const cliRss = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, CLI, 'run', '--rm', '--', '/bin/true'], { env: cliEnv, encoding: 'utf8' });

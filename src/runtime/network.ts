@@ -33,8 +33,9 @@ export function parseNetworkMode(text: string): NetworkMode {
 export class ContainerNetwork {
   private attachment?: BridgeAttachment;
   private detached = false;
-  /** How long the bridge's netlink setup took (bridge mode), for the benchmark. */
+  /** How long the bridge's netlink setup and teardown took (bridge mode), for the benchmark. */
   setupMs?: number;
+  teardownMs?: number;
 
   private constructor(
     readonly mode: NetworkMode,
@@ -130,6 +131,9 @@ export class ContainerNetwork {
     this.closePorts();
     fs.rmSync(records.etcDir(name), { recursive: true, force: true });
     const record = this.record;
-    if (record) teardownBridgeNetwork(record, { stateDir: stateRoot() });
+    if (!record) return;
+    const t0 = performance.now();
+    teardownBridgeNetwork(record, { stateDir: stateRoot() });
+    this.teardownMs = performance.now() - t0;
   }
 }
