@@ -2,7 +2,9 @@
 import path from 'node:path';
 import { parseArgs, one, flag, type OptionSpec, type Parsed } from './args.js';
 import fs from 'node:fs';
-import { UserError } from '../runtime/errors.js';
+import { isatty } from 'node:tty';
+import { SyscallError, UserError } from '../runtime/errors.js';
+import { getpgrp, holdsTerminal, setpgid, takeTerminal } from '../runtime/libc.js';
 import { startContainer, execInContainer, NAMESPACES, type ContainerSpec, type NamespaceName } from '../runtime/container.js';
 import { loadBundle } from '../runtime/configy.js';
 import { parseNetworkMode } from '../runtime/network.js';
@@ -109,10 +111,57 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
   };
 }
 
+interface LentTerminal {
+  /** Join the command's process group, now the terminal's foreground one. */
+  join(pid: number): void;
+  /** Back to our own group, and take the terminal back; once. */
+  reclaim(): void;
+}
+
+/**
+ * The container's command takes our terminal when we hold it (the stage's
+ * `terminal` step). We join its group, so that Ctrl-C and a hangup still reach
+ * us from the terminal (three Ctrl-Cs kill it, a hangup stops it). When it is
+ * done we go home and take the terminal back: else we and the shell after us
+ * would be a background group of a terminal whose foreground group is gone
+ * (SIGTTIN, SIGTTOU, or EIO). Reclaimed when the container ends (after a stop
+ * by signal too), and at exit.
+ */
+function lendTerminal(signals: ProcessSignals): LentTerminal {
+  if (!isatty(0) || !holdsTerminal(0)) return { join() {}, reclaim() {} };
+  const home = getpgrp();
+  let releaseStops: (() => void) | undefined;
+  let lent = true;
+  const refusedIsFine = (call: () => void) => {
+    try {
+      call();
+    } catch (err) {
+      if (!(err instanceof SyscallError)) throw err;
+    }
+  };
+  const reclaim = (): void => {
+    if (!lent) return;
+    lent = false;
+    process.off('exit', reclaim);
+    releaseStops?.();
+    // Home is our own group or one with members left (the shell that ran us): it can be rejoined.
+    refusedIsFine(() => setpgid(0, home));
+    refusedIsFine(() => takeTerminal(0)); // refused: the terminal is gone (a hangup)
+  };
+  process.on('exit', reclaim);
+  return {
+    join(pid) {
+      releaseStops = signals.ignoreStops();
+      refusedIsFine(() => setpgid(0, pid)); // refused: it has already exited
+    },
+    reclaim,
+  };
+}
+
 /**
  * Signals while a container runs in the foreground. Ctrl-C reaches the container
- * straight from the terminal (same process group); we pass on what came from
- * elsewhere. Three SIGINTs in a row, or SIGTERM or SIGHUP, stop it for good.
+ * straight from the terminal (we share its process group); we pass on what came
+ * from elsewhere. Three SIGINTs in a row, or SIGTERM or SIGHUP, stop it for good.
  */
 function forwardSignals(signals: ProcessSignals, target: { signal(s: NodeJS.Signals): void }, stop: () => void): () => void {
   let interrupts = 0;
@@ -130,17 +179,24 @@ export async function runCommand(argv: string[], signals: ProcessSignals): Promi
   const spec = specFromRunArgs(argv);
   // Loaded only when needed: the builder is large, and `run` should start fast.
   if (spec.rootfs === undefined) await (await import('./rootfs.js')).ensureBaseRootfs();
-  // This process starts one container and then only waits for it: its own thread can enter the namespaces.
-  const container: Container = await startContainer(spec, { onThisThread: true });
-  // What the host could not limit as asked (for example swap without swap accounting).
-  for (const note of container.cgroup?.notes ?? []) process.stderr.write(`containy-learn: note: ${note}\n`);
-  const release = forwardSignals(signals, container, () => void container.stop(3000));
+  const terminal = lendTerminal(signals);
   try {
-    const exit = await container.exited;
-    for (const line of exit.limitMessages) process.stderr.write(`containy-learn: ${line}\n`);
-    return exit.status;
+    // This process starts one container and then only waits for it: its own thread can enter the namespaces.
+    const container: Container = await startContainer(spec, { onThisThread: true });
+    terminal.join(container.pid);
+    // What the host could not limit as asked (for example swap without swap accounting).
+    for (const note of container.cgroup?.notes ?? []) process.stderr.write(`containy-learn: note: ${note}\n`);
+    const release = forwardSignals(signals, container, () => void container.stop(3000));
+    try {
+      const exit = await container.exited;
+      terminal.reclaim();
+      for (const line of exit.limitMessages) process.stderr.write(`containy-learn: ${line}\n`);
+      return exit.status;
+    } finally {
+      release();
+    }
   } finally {
-    release();
+    terminal.reclaim();
   }
 }
 
@@ -149,11 +205,17 @@ export async function execCommand(argv: string[], signals: ProcessSignals): Prom
   const [name, ...command] = p.rest[0] === '--' ? p.rest.slice(1) : p.rest;
   if (!name) throw new UserError('exec: name the container: containy-learn exec NAME -- COMMAND');
   const cmd = command[0] === '--' ? command.slice(1) : command;
-  const proc: StageProcess = await execInContainer(name, cmd, { stdio: 'inherit', env: parseEnv(p), cwd: one(p, 'workdir'), onThisThread: true });
-  const release = forwardSignals(signals, proc, () => proc.signal('SIGTERM'));
+  const terminal = lendTerminal(signals);
   try {
-    return (await proc.exited).status;
+    const proc: StageProcess = await execInContainer(name, cmd, { stdio: 'inherit', env: parseEnv(p), cwd: one(p, 'workdir'), onThisThread: true });
+    terminal.join(proc.pid);
+    const release = forwardSignals(signals, proc, () => proc.signal('SIGTERM'));
+    try {
+      return (await proc.exited).status;
+    } finally {
+      release();
+    }
   } finally {
-    release();
+    terminal.reclaim();
   }
 }

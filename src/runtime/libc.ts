@@ -29,6 +29,10 @@ const PR_SET_SECCOMP = 22;
 const SECCOMP_MODE_FILTER = 2;
 const _LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 const MFD_CLOEXEC = 1;
+const SIG_BLOCK = 0;
+const SIG_SETMASK = 2;
+const SIGTTOU = 22;
+const SIGSET_BYTES = 128; // glibc's sigset_t: 1024 bits
 
 // pivot_root has no glibc wrapper: the raw syscall number differs per architecture.
 const SYS_pivot_root: Record<string, number> = { x64: 155, arm64: 41 };
@@ -75,6 +79,13 @@ const c = {
   // header: { u32 version; i32 pid }, data: 2 x { u32 effective, permitted, inheritable }
   capset: lib.func('int capset(void *header, void *data)'),
   capget: lib.func('int capget(void *header, _Out_ void *data)'),
+  isatty: lib.func('int isatty(int fd)'),
+  getpgrp: lib.func('int getpgrp()'),
+  setpgid: lib.func('int setpgid(int pid, int pgid)'),
+  tcgetpgrp: lib.func('int tcgetpgrp(int fd)'),
+  tcsetpgrp: lib.func('int tcsetpgrp(int fd, int pgrp)'),
+  // Returns the error number itself (0 on success), not -1 and errno.
+  pthreadSigmask: lib.func('int pthread_sigmask(int how, void *set, void *oldset)'),
   // glibc's struct statvfs on LP64: ten unsigned longs/u64s, f_flag the tenth (offset 72).
   statvfs: lib.func('int statvfs(const char *path, _Out_ uint8_t *buf)'),
 };
@@ -240,6 +251,43 @@ export function capget(): CapabilitySets {
   check('capget', c.capget(capHeader(), data));
   const join = (off: number) => BigInt(data.readUInt32LE(off)) | (BigInt(data.readUInt32LE(off + 12)) << 32n);
   return { effective: join(0), permitted: join(4), inheritable: join(8) };
+}
+
+/** setpgid(2): pid 0 is this process, pgid 0 makes it the leader of a group of its own. */
+export function setpgid(pid: number, pgid: number): void {
+  check('setpgid', c.setpgid(pid, pgid), `pid ${pid}, group ${pgid}`);
+}
+
+export function getpgrp(): number {
+  return c.getpgrp(); // never fails
+}
+
+/**
+ * Whether `fd` is a terminal whose foreground process group is ours: a process
+ * started from it in the foreground may take it over for its own child.
+ */
+export function holdsTerminal(fd: number): boolean {
+  return c.isatty(fd) === 1 && c.tcgetpgrp(fd) === c.getpgrp();
+}
+
+/**
+ * Make this process's group the foreground group of the terminal on `fd`
+ * (tcsetpgrp(3)). From a background group the kernel answers that with SIGTTOU,
+ * which stops us (or, for PID 1 of a PID namespace, is dropped and the call
+ * restarted for ever) unless it is blocked: blocked here on this thread for the
+ * call only, since a blocked mask survives execve(2).
+ */
+export function takeTerminal(fd: number): void {
+  const ttou = Buffer.alloc(SIGSET_BYTES);
+  ttou[(SIGTTOU - 1) >> 3] = 1 << ((SIGTTOU - 1) & 7);
+  const old = Buffer.alloc(SIGSET_BYTES);
+  const blocked = c.pthreadSigmask(SIG_BLOCK, ttou, old);
+  if (blocked !== 0) throw new SyscallError('pthread_sigmask', errnoName(blocked), 'blocking SIGTTOU');
+  try {
+    check('tcsetpgrp', c.tcsetpgrp(fd, c.getpgrp()), `fd ${fd}`);
+  } finally {
+    c.pthreadSigmask(SIG_SETMASK, old, null);
+  }
 }
 
 /** The mount flags of the filesystem holding `path` (statvfs's f_flag: ST_RDONLY, ST_NOSUID, ST_NODEV, ST_NOEXEC share MS_*'s values). */

@@ -29,6 +29,8 @@ function fakeSystem(failOn?: { call: string; match?: string; err: Error }) {
     mknod: (file) => record('mknod', file),
     setCloseOnExec: (fd, on) => record('cloexec', fd, on),
     setParentDeathSignal: (signal) => record('pdeathsig', signal),
+    setpgid: (pid, pgid) => record('setpgid', pid, pgid),
+    takeTerminal: (fd) => record('tcsetpgrp', fd),
     execve: (program) => {
       record('execve', program);
       throw new Executed();
@@ -165,5 +167,19 @@ describe('the stage start sequence', () => {
     const order: StageOrder = { newMountNamespace: false, joinMountNamespace: true, newCgroupNamespace: false, argv: ['/bin/sh'], env: [], cwd: '/' };
     expect(run(order, sys)).toBe('executed');
     expect(calls.filter((c) => /^(unshare|setns|mount|pivot_root)/.test(c))).toEqual(['unshare 0x200', 'setns 4 131072']);
+  });
+
+  it('with a terminal, makes the command its own foreground group after the root, before exec; without one, leaves the group alone', () => {
+    const withTerminal = fakeSystem();
+    expect(run({ ...ORDER, foregroundTerminal: true }, withTerminal.sys)).toBe('executed');
+    const at = (line: string) => withTerminal.calls.indexOf(line);
+    expect(withTerminal.calls.slice(at('setpgid 0 0'), at('setpgid 0 0') + 2)).toEqual(['setpgid 0 0', 'tcsetpgrp 0']);
+    expect(at('setpgid 0 0')).toBeGreaterThan(at('chdir /tmp'));
+    expect(at('tcsetpgrp 0')).toBeLessThan(at('execve /usr/bin/sh'));
+    const without = fakeSystem();
+    run(ORDER, without.sys);
+    expect(without.calls.filter((c) => /^(setpgid|tcsetpgrp)/.test(c))).toEqual([]);
+    const refused = run({ ...ORDER, foregroundTerminal: true }, fakeSystem({ call: 'tcsetpgrp', err: new SyscallError('tcsetpgrp', 'ENOTTY') }).sys) as StepFailure;
+    expect([refused.step, refused.exitCode]).toEqual(['terminal', 125]);
   });
 });

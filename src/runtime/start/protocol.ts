@@ -14,7 +14,7 @@ export const MOUNT_NS_FD = 4;
  */
 export const START_STEPS = [
   'namespaces', 'prepare', 'mount namespace', 'overlay', 'root mount point', '/proc', '/sys', '/dev',
-  'tmpfs', 'binds', 'pivot_root', 'chroot', 'hostname', 'cgroup namespace', 'cwd', 'exec',
+  'tmpfs', 'binds', 'pivot_root', 'chroot', 'hostname', 'cgroup namespace', 'cwd', 'terminal', 'exec',
 ] as const;
 export type StartStep = (typeof START_STEPS)[number];
 
@@ -69,6 +69,11 @@ export interface StageOrder {
   joinMountNamespace?: boolean;
   /** unshare(CLONE_NEWCGROUP) after the launcher has moved us into our cgroup. */
   newCgroupNamespace: boolean;
+  /**
+   * stdin is the launcher's terminal and the launcher is in its foreground: the
+   * command becomes a process group of its own and that terminal's foreground group.
+   */
+  foregroundTerminal?: boolean;
   argv: string[];
   env: string[];
   cwd: string;

@@ -2,6 +2,7 @@
 // namespaces and the stage process it spawned. The stage is ready (Node and
 // koffi loaded) before it is given its order, so it can be started ahead of
 // time: that is what makes a warm start fast.
+import { isatty } from 'node:tty';
 import { Worker } from 'node:worker_threads';
 import { HeldOutputEmitter } from '../held-output.js';
 import { distScript } from '../paths.js';
@@ -44,9 +45,11 @@ export class StageProcess extends HeldOutputEmitter {
   private readonly send: (m: ToWorker) => void;
   private readonly execd: Promise<void>;
   private hasExited = false;
+  private readonly stdio: StdioMode;
 
   private constructor(data: StageWorkerData, onThisThread: boolean) {
     super();
+    this.stdio = data.stdio;
     let resolveReady!: () => void;
     let rejectAll!: (err: Error) => void;
     let resolveExecd!: () => void;
@@ -153,6 +156,10 @@ export class StageProcess extends HeldOutputEmitter {
   /** Hand the stage its order; resolves once the command has been exec'd. */
   async go(order: StageOrder): Promise<void> {
     await this.ready;
+    // The launcher's terminal, inherited: the command takes it over, as a shell's
+    // job does (steps.ts, takeForeground). Not when we are a background job ourselves.
+    // koffi only then: node:tty answers the common case.
+    if (this.stdio === 'inherit' && isatty(0) && (await import('../libc.js')).holdsTerminal(0)) order = { ...order, foregroundTerminal: true };
     this.send({ type: 'order', line: JSON.stringify(order) + '\n' });
     await this.execd;
   }

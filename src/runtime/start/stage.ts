@@ -49,6 +49,8 @@ const system: StageSystem = {
   mknod: libc.mknod,
   setCloseOnExec: libc.setCloseOnExec,
   setParentDeathSignal: libc.setParentDeathSignal,
+  setpgid: libc.setpgid,
+  takeTerminal: libc.takeTerminal,
   execve: libc.execve,
   umask: (mask) => process.umask(mask),
   closeFd: (fd) => fs.closeSync(fd),

@@ -22,6 +22,9 @@ export interface StageSystem {
   mknod(file: string, mode: number, major: number, minor: number): void;
   setCloseOnExec(fd: number, on: boolean): void;
   setParentDeathSignal(signal: number): void;
+  setpgid(pid: number, pgid: number): void;
+  /** tcsetpgrp(fd, getpgrp()) with SIGTTOU blocked around it. */
+  takeTerminal(fd: number): void;
   execve(program: string, argv: string[], env: string[]): never;
   umask(mask: number): number;
   closeFd(fd: number): void;
@@ -194,6 +197,8 @@ export function startInStage(order: StageOrder, sys: StageSystem): never {
   }
   if (order.cwd !== '/') step('cwd', () => sys.chdir(order.cwd));
 
+  if (order.foregroundTerminal) step('terminal', () => takeForeground(sys));
+
   const program = step('exec', () => findProgram(sys, order.argv[0], order.env));
   if (!program) throw new StepFailure('exec', EXIT.NOT_FOUND, `stage: exec: ${order.argv[0]}: not found in the container's PATH`, false);
 
@@ -215,6 +220,20 @@ export function startInStage(order: StageOrder, sys: StageSystem): never {
     const exitCode = (err as { code?: string }).code === 'ENOENT' ? EXIT.NOT_FOUND : EXIT.CANNOT_EXECUTE;
     throw new StepFailure('exec', exitCode, `stage: exec: ${order.argv[0]}: ${describeStepFailure('execve', err)}`, !isRefusal(err), err);
   }
+}
+
+/**
+ * The command gets the terminal as a job-control shell gives it to a job. We
+ * are still in the launcher's process group, which lies outside our PID
+ * namespace, so getpgrp() and tcgetpgrp() read 0 here (credentials(7)): dash
+ * saves that 0 at start and exits 2 when tcsetpgrp(0) fails (ESRCH) on its
+ * way out. A group of our own, made the foreground group, reads as our pid.
+ * takeTerminal blocks SIGTTOU for the call (we are in the background until it
+ * succeeds) and restores the mask, which execve keeps.
+ */
+function takeForeground(sys: StageSystem): void {
+  sys.setpgid(0, 0);
+  sys.takeTerminal(0);
 }
 
 function mkdirIn(sys: StageSystem, root: string, dir: string): string {
