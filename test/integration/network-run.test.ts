@@ -106,6 +106,16 @@ describe.skipIf(!isRoot)('containy-learn run --network', () => {
     expect(got.trim()).toBe('200');
   });
 
+  it('SIGTERM to containy-learn stops the container and removes its veth, the bridge and the published port', async () => {
+    const port = 19000 + (process.pid % 1000);
+    const web = await server('term', ['-p', `127.0.0.1:${port}:8000`]);
+    const closed = new Promise<number | null>((r) => web.child.once('close', (code) => r(code)));
+    web.child.kill('SIGTERM');
+    expect(await closed).toBe(137); // python as PID 1 has no SIGTERM handler: killed after the grace period
+    expect((await tcpReachable('127.0.0.1', port, 500)).reachable).toBe(false);
+    // afterEach: links, addresses and routes as before, no record, no lease.
+  });
+
   it('--network host sees the host\'s links', async () => {
     const r = await run(['--rm', '--network', 'host', '--', 'ls', '/sys/class/net']);
     expect(r.status, r.stderr).toBe(0);
