@@ -53,6 +53,15 @@ Options:
       --ns LIST            namespaces, comma-separated, from
                            pid,uts,ipc,net,mnt,cgroup (default: all six)
       --no-pivot           enter the root with chroot instead of pivot_root
+      --network MODE       none (default here: an empty network namespace,
+                           only lo; docker's default is bridge), bridge (eth0
+                           on the bridge containy0, an address, a default
+                           route), host (no network namespace), or
+                           container:NAME (share a running container's)
+  -p, --publish [IP:]HOSTPORT:CONTAINERPORT[/tcp]
+                           publish a container port on the host (may repeat;
+                           needs --network bridge; IP defaults to 0.0.0.0,
+                           so 127.0.0.1:HOSTPORT works too)
   -v, --volume SRC:DST[:ro]
                            bind the host path SRC at DST inside (may repeat;
                            :ro read-only); /cgroups_example is bound by default
@@ -96,7 +105,9 @@ Examples:
   sudo containy-learn run --rm -- /bin/sh
   sudo containy-learn run --name web --hostname box -- sh -c 'hostname; ps'
   sudo containy-learn run --rm --memory 512M -- python3 /cgroups_example/mem.py
-  sudo containy-learn run --rm --cap-drop ALL -- grep Cap /proc/self/status`,
+  sudo containy-learn run --rm --cap-drop ALL -- grep Cap /proc/self/status
+  sudo containy-learn run --rm --network bridge -p 8080:8000 -- \\
+    python3 -m http.server`,
 
   exec: `Usage:
   sudo containy-learn exec NAME [--] COMMAND [ARG...]

@@ -10,6 +10,8 @@ import { loadBundle } from '../runtime/configy.js';
 import { specFromImage } from '../images/run-defaults.js';
 import { loadOciBundle } from '../runtime/oci.js';
 import { detectLayout } from '../runtime/cgroups/layout.js';
+import { parseNetworkMode } from '../runtime/network.js';
+import { parsePublishList } from '../runtime/net/publish.js';
 import { parseLimitFlags } from '../runtime/cgroups/limits.js';
 import { securitySpecFrom } from '../runtime/security/options.js';
 import type { BindMount } from '../runtime/start/protocol.js';
@@ -31,6 +33,8 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'rootfs', value: true },
   { name: 'ns', value: true },
   { name: 'no-pivot' },
+  { name: 'network', value: true },
+  { name: 'publish', short: 'p', value: true, repeat: true },
   { name: 'volume', short: 'v', value: true, repeat: true },
   { name: 'bundle', value: true },
   { name: 'image', value: true },
@@ -117,6 +121,10 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
   const security = base.security
     ? { ...fromFlags, readonlyRoot: fromFlags.readonlyRoot || base.security.readonlyRoot, noNewPrivileges: fromFlags.noNewPrivileges || base.security.noNewPrivileges }
     : fromFlags;
+  const network = one(p, 'network');
+  if (network !== undefined) parseNetworkMode(network);
+  const publish = p.options.get('publish') ?? [];
+  parsePublishList(publish); // refused here, before the base rootfs is looked at
   // The workshop's demos, as learners have always had them, wherever a bind can go.
   // Not in an OCI bundle: its mounts are exactly what config.json lists, as with runc.
   const mnt = !oci && (namespaces === undefined || namespaces.includes('mnt'));
@@ -136,6 +144,8 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
     stdio: 'inherit',
     trace: flag(p, 'trace'),
     security,
+    ...(network !== undefined ? { network } : {}),
+    ...(publish.length ? { publish } : {}),
   };
 }
 

@@ -31,7 +31,8 @@ export const HANDLE_FIELDS = ['alive', 'pid', 'exit'];
 const PROBE_FIELDS: Record<ProbeKind, string[] | null> = {
   hostname: [],
   processes: ['pid', 'command'],
-  interfaces: ['name', 'up'],
+  interfaces: ['name', 'up', 'state', 'address', 'addresses', 'peer', 'peerIndex', 'master'],
+  routes: ['destination', 'gateway', 'dev'],
   mounts: ['target', 'fstype', 'source'],
   namespaces: ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'uts', 'user', 'time'],
   ids: ['uid', 'gid'],

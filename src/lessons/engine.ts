@@ -269,6 +269,11 @@ export class LessonSession {
       return String(h.container.pid);
     }
     if (field === 'name') return h.container.name;
+    if (field === 'address') {
+      const address = h.container.running ? h.container.network?.address : undefined;
+      if (!address) throw new ValueError(`\${${ref}}: ${who} has no address on the bridge (start it with network: bridge)${runFirst}`);
+      return address;
+    }
     const layers = h.container.layers;
     if (!layers) throw new ValueError(`\${${ref}}: ${who} has no overlay layers (it was started without an overlay)`);
     return layers[field as keyof typeof layers];

@@ -8,6 +8,7 @@ import type { CgroupLimits } from '../runtime/cgroups/types.js';
 import { CONTAINER_NAME_MAX, containerNameProblem } from '../runtime/container-name.js';
 import { NAMESPACES, type NamespaceName } from '../runtime/namespaces.js';
 import { parseCapabilityName } from '../runtime/security/capabilities.js';
+import { parsePublish } from '../runtime/net/publish.js';
 
 /** Checks one parameter's value; returns what is wrong with it, or undefined. */
 export type Validator = (value: unknown) => string | undefined;
@@ -80,6 +81,25 @@ const stringMap: Validator = (v) =>
 
 const absolutePaths: Validator = (v) =>
   Array.isArray(v) && v.every((p) => typeof p === 'string' && p.startsWith('/')) ? undefined : 'must be a list of absolute paths in the container, e.g. [/tmp]';
+
+/** docker's --network, as the runtime takes it; container:NAME is the CLI's (a lesson's names are its own). */
+const NETWORK_MODES = ['none', 'bridge', 'host'];
+const network: Validator = (v) => (NETWORK_MODES.includes(v as string) ? undefined : `must be one of ${NETWORK_MODES.join(', ')}, e.g. bridge`);
+
+/** -p values, checked by the runtime's own parser (the one `run -p` uses). */
+const publish: Validator = (v) => {
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) return 'must be a list of HOSTPORT:CONTAINERPORT, e.g. ["48080:8000"]';
+  try {
+    v.forEach((x) => parsePublish(x as string));
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+};
+
+/** HOST:PORT for a TCP connect, e.g. ${web.address}:8000 or 127.0.0.1:48080. */
+export const hostPort: Validator = (v) =>
+  typeof v === 'string' && /^(\$\{[\w.-]+\}|[\d.]+):\d+$/.test(v) ? undefined : 'must be ADDRESS:PORT, e.g. ${web.address}:8000 or 127.0.0.1:48080';
 
 // ---- limits ----
 
@@ -192,6 +212,8 @@ export const CONTAINER_PARAMS: Record<string, ParamSpec> = {
   name: { describe: 'a named container keeps its changes across runs (as containy does)', validate: containerName },
   image: { describe: 'an image of the store (load-image) whose layers, stacked, are the root', validate: text('two:latest') },
   security: { describe: `more or less than docker's defaults, e.g. ${SECURITY_EXAMPLE}`, validate: security },
+  network: { describe: 'none (default: an empty netns), bridge (eth0 on containy0), host (no netns)', validate: network },
+  publish: { describe: 'ports published on the host, e.g. ["48080:8000"] (needs network: bridge)', validate: publish },
 };
 
 export const IN_PARAM: ParamSpec = { describe: 'which container (default: the lesson\'s), a name given with as:', validate: handleName };

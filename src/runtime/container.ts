@@ -18,6 +18,7 @@ import { collect, refusal, type ContainerExit, type RunResult } from './run-resu
 import * as records from './records.js';
 import { compileSecurity, type StageSecurity } from './security/compile.js';
 import { defaultSecuritySpec } from './security/options.js';
+import { ContainerNetwork } from './network.js';
 
 export { NAMESPACES, type ContainerSpec, type NamespaceName } from './spec.js';
 export { execInContainer, type ExecOptions } from './exec.js';
@@ -55,8 +56,8 @@ class PreparedStage implements WarmStage {
     this.ready.catch(() => {});
   }
 
-  static start(shape: StageShape, opts: { ahead: boolean; onThisThread?: boolean }): PreparedStage {
-    const process = StageProcess.start({ ...shape, onThisThread: opts.onThisThread });
+  static start(shape: StageShape, opts: { ahead: boolean; onThisThread?: boolean; joinNetPid?: number }): PreparedStage {
+    const process = StageProcess.start({ ...shape, onThisThread: opts.onThisThread, joinNetPid: opts.joinNetPid });
     if (!opts.ahead || detectLayout() === 'v2') return new PreparedStage(process);
     const cgroup = createCgroup(`warm-${randomBytes(4).toString('hex')}`, {});
     const joined = process.spawned.then((pid) => cgroup.join(pid));
@@ -219,6 +220,8 @@ export class Container extends HeldOutputEmitter {
     private readonly scratchDir: string | undefined,
     /** What the command entered; an exec enters the same. */
     readonly security: StageSecurity,
+    /** --network and -p: what was attached, detached when the container ends. */
+    readonly network?: ContainerNetwork,
   ) {
     super();
     stage.on('stdout', (b: Buffer) => this.emitOutput('stdout', b));
@@ -245,15 +248,28 @@ export class Container extends HeldOutputEmitter {
     requireRoot();
     const name = spec.name ?? `c-${randomBytes(4).toString('hex')}`;
     const discard = spec.name === undefined || spec.remove === true;
-    records.claim(name);
+    // Before anything is made: a bad mode, a taken port or a missing container:NAME refuses the run.
+    const network = await ContainerNetwork.plan(spec, checked.namespaces);
+    checked.namespaces = network.namespaces;
+    try {
+      records.claim(name);
+    } catch (err) {
+      network.closePorts();
+      throw err;
+    }
 
     // Node's start-up in the stage is the slowest part: begin it first (or take a
     // warm one), and make the directories and the cgroup while it boots.
-    const shape: StageShape = { unshareFlags: unshareFlagsFor(checked.namespaces), stdio: checked.stdio };
+    const spawned = network.unsharesNet ? checked.namespaces : checked.namespaces.filter((ns) => ns !== 'net');
+    const shape: StageShape = { unshareFlags: unshareFlagsFor(spawned), stdio: checked.stdio };
+    // A bridge is set up from a thread in the host's network namespace, so this thread must stay there.
+    const onThisThread = opts.onThisThread && network.allowsOnThisThread;
     let prepared: PreparedStage;
     try {
-      prepared = (!opts.onThisThread && warmPool.take(shape)) || PreparedStage.start(shape, { ahead: false, onThisThread: opts.onThisThread });
+      const warm = !onThisThread && network.joinNetPid === undefined && warmPool.take(shape);
+      prepared = warm || PreparedStage.start(shape, { ahead: false, onThisThread, joinNetPid: network.joinNetPid });
     } catch (err) {
+      network.closePorts();
       records.release(name);
       throw err;
     }
@@ -269,9 +285,10 @@ export class Container extends HeldOutputEmitter {
       cgroup = await cgroupFor(name, spec.limits, prepared);
       records.update(name, { cgroupPaths: cgroup.paths });
       const hostname = checked.namespaces.includes('uts') ? (spec.hostname ?? name) : undefined;
+      network.attach(await stage.spawned, name, hostname, checked.namespaces.includes('mnt') ? plan.root : undefined);
       const order = orderFor(spec, checked, plan.root, hostname, security);
 
-      const container = new Container(name, checked.namespaces, hostname, plan.layers, cgroup, stage, spec.limits, plan.scratchDir, security);
+      const container = new Container(name, checked.namespaces, hostname, plan.layers, cgroup, stage, spec.limits, plan.scratchDir, security, network);
       live.add(container);
       records.update(name, { pid: stage.pid });
       try {
@@ -284,7 +301,7 @@ export class Container extends HeldOutputEmitter {
     } catch (err) {
       if (stage.running) await stage.destroy();
       if (!cgroup) prepared.cgroup?.destroy();
-      cleanupResources(name, cgroup, plan.scratchDir);
+      cleanupResources(name, cgroup, plan.scratchDir, network);
       throw err;
     }
   }
@@ -336,7 +353,7 @@ export class Container extends HeldOutputEmitter {
     } catch {
       // already gone
     }
-    cleanupResources(this.name, this.cgroup, this.scratchDir);
+    cleanupResources(this.name, this.cgroup, this.scratchDir, this.network);
   }
 
   private async finish(status: ExitStatus): Promise<ContainerExit> {
@@ -347,14 +364,15 @@ export class Container extends HeldOutputEmitter {
     } catch {
       // the cgroup's counters are a courtesy; the exit status is what matters
     }
-    cleanupResources(this.name, this.cgroup, this.scratchDir);
+    cleanupResources(this.name, this.cgroup, this.scratchDir, this.network);
     this.emit('exit', status);
     return { ...status, limitMessages };
   }
 }
 
-function cleanupResources(name: string, cgroup: ContainerCgroup | undefined, scratchDir: string | undefined): void {
+function cleanupResources(name: string, cgroup: ContainerCgroup | undefined, scratchDir: string | undefined, network?: ContainerNetwork): void {
   cgroup?.destroy();
+  network?.detach(name);
   if (scratchDir) fs.rmSync(scratchDir, { recursive: true, force: true });
   records.release(name);
 }

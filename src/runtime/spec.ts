@@ -57,6 +57,10 @@ export interface ContainerSpec {
   trace?: boolean;
   /** Capabilities, seccomp, masked/read-only paths, no_new_privs (security/options.ts); default docker's defaults. */
   security?: SecuritySpec;
+  /** docker's --network: none (default: an empty netns), bridge, host, container:NAME (network.ts). */
+  network?: string;
+  /** docker's -p [IP:]HOSTPORT:CONTAINERPORT[/tcp], each; needs network bridge. */
+  publish?: string[];
 }
 
 /** A spec with its defaults filled in, checked. */

@@ -96,7 +96,17 @@ function entriesOf(kind: ProbeKind, snap: ProbeSnapshot): Entry[] {
         .sort((a, b) => a.pid - b.pid)
         .map((p) => ({ key: String(p.pid), value: p.command, text: `${String(p.pid).padStart(5)} ${p.command}` }));
     case 'interfaces':
-      return (snap.interfaces ?? []).map((i) => ({ key: i.name, value: i.up ? 'up' : 'down', text: `${i.name} ${i.up ? 'UP' : 'down'}` }));
+      // "eth0 ↔ veth1a2b3c4@containy0 10.88.0.2/16 UP": the pair's two ends, and where the host end is plugged in.
+      return (snap.interfaces ?? []).map((i) => {
+        const name = i.peer ? `${i.name} ↔ ${i.peer}` : i.master ? `${i.name}@${i.master}` : i.name;
+        const value = [...(i.addresses ?? []), i.state ?? (i.up ? 'UP' : 'down')].join(' ');
+        return { key: i.name, value, text: `${name} ${value}` };
+      });
+    case 'routes':
+      return (snap.routes ?? []).map((r) => {
+        const text = `${r.destination}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`;
+        return { key: r.destination, value: text, text };
+      });
     case 'mounts':
       return (snap.mounts ?? []).map((m) => ({ key: m.target, value: `${m.fstype} ${m.source}`, text: `${m.target} ${m.fstype} ${m.source}` }));
     case 'cgroup':
@@ -143,6 +153,8 @@ function heading(kind: ProbeKind, snap: ProbeSnapshot): { text: string; value: s
     }
     case 'interfaces':
       return { text: `interfaces: ${snap.interfaces?.length ?? '?'}`, value: String(snap.interfaces?.length ?? '') };
+    case 'routes':
+      return { text: `routes: ${snap.routes?.length ?? '?'}`, value: String(snap.routes?.length ?? '') };
     case 'mounts':
       return { text: `mounts: ${snap.mounts?.length ?? '?'}`, value: String(snap.mounts?.length ?? '') };
     case 'cgroup': {

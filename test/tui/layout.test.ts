@@ -86,6 +86,26 @@ describe('host vs container', () => {
     expect(failed.container[0]).toMatchObject({ text: 'mounts: open /proc/42/mountinfo: no such process', mark: 'error' });
   });
 
+  it('shows a veth pair as its two ends, the host end on its bridge, and routes as ip route prints them', () => {
+    const [interfaces, routes] = compareSnapshots(
+      ['interfaces', 'routes'],
+      {
+        interfaces: [
+          { name: 'containy0', up: true, state: 'UP', addresses: ['10.88.0.1/16'], address: '10.88.0.1/16' },
+          { name: 'veth1a2b3c4', up: true, state: 'UP', addresses: [], master: 'containy0', peerIndex: 2 },
+        ],
+        routes: [{ destination: '10.88.0.0/16', dev: 'containy0' }],
+      },
+      {
+        interfaces: [{ name: 'eth0', up: true, state: 'UP', addresses: ['10.88.0.2/16'], address: '10.88.0.2/16', peer: 'veth1a2b3c4@containy0', peerIndex: 7 }],
+        routes: [{ destination: 'default', gateway: '10.88.0.1', dev: 'eth0' }, { destination: '10.88.0.0/16', dev: 'eth0' }],
+      },
+    );
+    expect(interfaces.container.map((r) => r.text)).toEqual(['interfaces: 1', 'eth0 ↔ veth1a2b3c4@containy0 10.88.0.2/16 UP']);
+    expect(interfaces.host.map((r) => r.text)).toEqual(['interfaces: 2', 'containy0 10.88.0.1/16 UP', 'veth1a2b3c4@containy0 UP']);
+    expect(routes.container.map((r) => r.text)).toEqual(['routes: 2', 'default via 10.88.0.1 dev eth0', '10.88.0.0/16 dev eth0']);
+  });
+
   it('lines sections up across the panes and cuts long ones with a count', () => {
     const many = { processes: Array.from({ length: 50 }, (_, i) => ({ pid: i + 1, command: `p${i + 1}` })), hostname: 'h' };
     const sections = compareSnapshots(['processes', 'hostname'], many, { processes: [{ pid: 1, command: 'sh' }], hostname: 'box' });

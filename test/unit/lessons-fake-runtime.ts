@@ -118,6 +118,9 @@ export function fakeRuntime(): FakeRuntime {
       }
       return snap;
     },
+    // A fake network: only 127.0.0.1:7 (echo) answers.
+    tcpReachable: async (host: string, port: number) =>
+      host === '127.0.0.1' && port === 7 ? { reachable: true, ms: 0.1 } : { reachable: false, ms: 0.1, reason: 'EHOSTUNREACH: no host answers at that address' },
     storedContainers: () => [...rt.stored],
     removeStored(name: string) {
       rt.removed.push(name);

@@ -209,7 +209,7 @@ describe('a lesson with a mistake', () => {
   });
 
   it('unknown probe', () => {
-    expectStepError(GOOD.replace('probes: hostname', 'probes: [hostname, cpu]'), 2, /unknown probe "cpu"; probes are hostname, processes, interfaces, mounts, namespaces, ids, cgroup/);
+    expectStepError(GOOD.replace('probes: hostname', 'probes: [hostname, cpu]'), 2, /unknown probe "cpu"; probes are hostname, processes, interfaces, routes, mounts, namespaces, ids, cgroup/);
   });
 
   it('bad check syntax', () => {
@@ -311,5 +311,17 @@ describe('what loading lessons loads', () => {
     const loaded = [...loadedBy(path.join(SRC, 'lessons/engine.ts'))].map((f) => path.relative(SRC, f));
     expect(loaded).toContain('runtime/libc.ts');
     expect(loaded).toContain('runtime/container.ts');
+  });
+});
+
+describe('network steps', () => {
+  it('refuses a network mode the runtime does not have, bad -p values, and publish without a bridge', () => {
+    expectStepError(GOOD.replace('action: start\n', 'action: start\nnetwork: wifi\n'), 1, /start: network must be one of none, bridge, host/);
+    expectStepError(GOOD.replace('action: start\n', 'action: start\nnetwork: bridge\npublish: ["70000:80"]\n'), 1, /publish .*host port 70000 is out of range/);
+    expectStepError(GOOD.replace('action: start\n', 'action: start\npublish: ["8080:80"]\n'), 1, /publish needs network: bridge/);
+  });
+
+  it('takes reach with ADDRESS:PORT, a variable allowed for the address', () => {
+    expectStepError(GOOD.replace('action: start\n', 'action: reach\naddress: somewhere\n').replace(/rootfs: host\n/, ''), 1, /reach: address must be ADDRESS:PORT/);
   });
 });

@@ -138,6 +138,8 @@ export interface StageWorkerData {
   stdio: StdioMode;
   /** unshare(2) flags for a new container. */
   unshareFlags: number;
+  /** --network container:NAME: join this (host) PID's network namespace before unsharing the rest. */
+  joinNetPid?: number;
   /** For exec: join the namespaces of this (host) PID instead. */
   join?: { pid: number; namespaces: Array<{ file: string; flag: number }> };
 }

@@ -27,6 +27,15 @@ function enterNamespaces(data: StageWorkerData): number | undefined {
     }
     return mountNamespace;
   }
+  if (data.joinNetPid !== undefined) {
+    // setns(CLONE_NEWNET) is allowed in a multithreaded process (docs/architecture.md, fact 11).
+    const fd = fs.openSync(`/proc/${data.joinNetPid}/ns/net`, 'r');
+    try {
+      libc.setns(fd, libc.CLONE.NEWNET, `network namespace of pid ${data.joinNetPid}`);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
   if (data.unshareFlags) libc.unshare(data.unshareFlags);
   return undefined;
 }

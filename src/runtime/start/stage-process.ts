@@ -148,7 +148,7 @@ export class StageProcess extends HeldOutputEmitter {
    * process that starts one container and has no more use for the host's
    * namespaces (the CLI's run and exec), where it saves booting a worker.
    */
-  static start(opts: { stdio: StdioMode; unshareFlags: number; join?: StageWorkerData['join']; onThisThread?: boolean }): StageProcess {
+  static start(opts: { stdio: StdioMode; unshareFlags: number; joinNetPid?: number; join?: StageWorkerData['join']; onThisThread?: boolean }): StageProcess {
     const { onThisThread = false, ...data } = opts;
     if (onThisThread) {
       if (thisThreadEntered) throw new BugError('a second stage was asked to start on a thread already in a container\'s namespaces');
