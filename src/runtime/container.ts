@@ -15,6 +15,8 @@ import { NAMESPACES, NAMESPACE_FLAGS, checkSpec, commandEnv, requireRoot, type C
 import { execInPid, type ExecOptions } from './exec.js';
 import { collect, refusal, type ContainerExit, type RunResult } from './run-result.js';
 import * as records from './records.js';
+import type { UsernsSpec } from './userns/idmap.js';
+import { prepareUsernsLayers } from './userns/layers.js';
 
 export { NAMESPACES, type ContainerSpec, type NamespaceName } from './spec.js';
 export { execInContainer, type ExecOptions } from './exec.js';
@@ -51,8 +53,8 @@ class PreparedStage implements WarmStage {
     this.ready.catch(() => {});
   }
 
-  static start(shape: StageShape, opts: { ahead: boolean; onThisThread?: boolean }): PreparedStage {
-    const process = StageProcess.start({ ...shape, onThisThread: opts.onThisThread });
+  static start(shape: StageShape, opts: { ahead: boolean; onThisThread?: boolean; userns?: UsernsSpec }): PreparedStage {
+    const process = StageProcess.start({ ...shape, onThisThread: opts.onThisThread, userns: opts.userns });
     if (!opts.ahead || detectLayout() === 'v2') return new PreparedStage(process);
     const cgroup = createCgroup(`warm-${randomBytes(4).toString('hex')}`, {});
     const joined = process.spawned.then((pid) => cgroup.join(pid));
@@ -125,6 +127,8 @@ interface RootPlan {
   root?: RootSetup;
   /** Removed when the container exits (an unnamed or --rm container's overlay dirs). */
   scratchDir?: string;
+  /** With a user namespace: where the idmapped base is attached, in the container's mount namespace. */
+  idmappedLower?: string;
 }
 
 function planRoot(spec: ContainerSpec, checked: CheckedSpec, name: string, discard: boolean): RootPlan {
@@ -133,12 +137,14 @@ function planRoot(spec: ContainerSpec, checked: CheckedSpec, name: string, disca
   let dir = checked.rootfs;
   let layers: Layers | undefined;
   let scratchDir: string | undefined;
+  let idmappedLower: string | undefined;
   if (checked.overlay) {
     const base = discard ? records.scratchDir(name) : records.persistentDir(name);
     if (discard) scratchDir = base;
     layers = { lower: checked.rootfs, upper: path.join(base, 'upper'), work: path.join(base, 'work'), merged: path.join(base, 'merged') };
     try {
       for (const d of [layers.upper, layers.work, layers.merged]) fs.mkdirSync(d, { recursive: true });
+      if (spec.userns) idmappedLower = prepareUsernsLayers(layers, spec.userns);
     } catch (err) {
       if (scratchDir) fs.rmSync(scratchDir, { recursive: true, force: true });
       throw err;
@@ -147,14 +153,14 @@ function planRoot(spec: ContainerSpec, checked: CheckedSpec, name: string, disca
   }
   const root: RootSetup = {
     dir,
-    overlay: layers && { lower: layers.lower, upper: layers.upper, work: layers.work },
+    overlay: layers && { lower: idmappedLower ?? layers.lower, upper: layers.upper, work: layers.work },
     pivot: checked.pivot,
     rootMountPoint: checked.rootMountPoint,
     specialFilesystems: mnt && (spec.specialFilesystems ?? true),
     binds: spec.binds ?? [],
     tmpfs: mnt ? (spec.tmpfs ?? []) : [],
   };
-  return { layers, root, scratchDir };
+  return { layers, root, scratchDir, idmappedLower };
 }
 
 /**
@@ -191,7 +197,15 @@ function orderFor(spec: ContainerSpec, checked: CheckedSpec, root: RootSetup | u
     argv: spec.argv,
     env: commandEnv(checked.rootfs === null, { ...(hostname ? { HOSTNAME: hostname } : {}), ...spec.env }),
     cwd: spec.cwd ?? '/',
+    inUserNamespace: spec.userns !== undefined || undefined,
+    user: commandUser(spec),
   };
+}
+
+/** The ids the command switches to, unless it stays root (0:0) inside. */
+function commandUser(spec: ContainerSpec): StageOrder['user'] {
+  const user = spec.user ?? spec.userns?.user;
+  return user && (user.uid !== 0 || user.gid !== 0) ? user : undefined;
 }
 
 export class Container extends HeldOutputEmitter {
@@ -233,7 +247,10 @@ export class Container extends HeldOutputEmitter {
     const shape: StageShape = { unshareFlags: unshareFlagsFor(checked.namespaces), stdio: checked.stdio };
     let prepared: PreparedStage;
     try {
-      prepared = (!opts.onThisThread && warmPool.take(shape)) || PreparedStage.start(shape, { ahead: false, onThisThread: opts.onThisThread });
+      // No warm stage with a user namespace: the helper makes it with this
+      // container's maps, and the other namespaces after it so that it owns them.
+      const warm = !opts.onThisThread && !spec.userns && warmPool.take(shape);
+      prepared = warm || PreparedStage.start(shape, { ahead: false, onThisThread: opts.onThisThread, userns: spec.userns });
     } catch (err) {
       records.release(name);
       throw err;
@@ -246,6 +263,8 @@ export class Container extends HeldOutputEmitter {
       records.update(name, { scratchDir: plan.scratchDir });
       cgroup = await cgroupFor(name, spec.limits, prepared);
       records.update(name, { cgroupPaths: cgroup.paths });
+      // The base, owned by container root through an idmapped mount that only the container's mount namespace has.
+      if (plan.idmappedLower) (await import('./userns/idmapped-mount.js')).attachIdmappedBase(plan.layers!.lower, await stage.spawned, plan.idmappedLower);
       const hostname = checked.namespaces.includes('uts') ? (spec.hostname ?? name) : undefined;
       const order = orderFor(spec, checked, plan.root, hostname);
 

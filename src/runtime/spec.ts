@@ -9,6 +9,7 @@ import { requireRoot as requireRootFor } from './privilege.js';
 import { CONTAINER_PATH as CONTAINER_PATH_DIRS, defaultRootfs } from './paths.js';
 import type { BindMount, RootMountPoint, StdioMode } from './start/protocol.js';
 import type { CgroupLimits } from './cgroups/index.js';
+import type { UsernsSpec } from './userns/idmap.js';
 
 export { NAMESPACES, type NamespaceName };
 
@@ -43,6 +44,10 @@ export interface ContainerSpec {
   binds?: BindMount[];
   tmpfs?: string[];
   stdio?: StdioMode;
+  /** A user namespace with these maps (validated: idmap.ts), made first, owning the others. */
+  userns?: UsernsSpec;
+  /** --user: the command's ids inside, in any container (with userns, its `user`). */
+  user?: { uid: number; gid: number };
 }
 
 /** A spec with its defaults filled in, checked. */

@@ -27,6 +27,7 @@ function fakeSystem(failOn?: { call: string; match?: string; err: Error }) {
     chdir: (dir) => record('chdir', dir),
     sethostname: (name) => record('sethostname', name),
     mknod: (file) => record('mknod', file),
+    switchUser: (uid, gid) => record('switchUser', uid, gid),
     setCloseOnExec: (fd, on) => record('cloexec', fd, on),
     setParentDeathSignal: (signal) => record('pdeathsig', signal),
     execve: (program) => {

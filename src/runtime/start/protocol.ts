@@ -3,6 +3,8 @@
 // StageReport lines on the same fd; fd 3 is close-on-exec, so end-of-file
 // without an error report means the command was exec'd.
 
+import type { UsernsSpec } from '../userns/idmap.js';
+
 export const CONTROL_FD = 3;
 /** For exec: the container's mount namespace, which the stage joins itself. */
 export const MOUNT_NS_FD = 4;
@@ -14,7 +16,7 @@ export const MOUNT_NS_FD = 4;
  */
 export const START_STEPS = [
   'namespaces', 'prepare', 'mount namespace', 'overlay', 'root mount point', '/proc', '/sys', '/dev',
-  'tmpfs', 'binds', 'pivot_root', 'chroot', 'hostname', 'cgroup namespace', 'cwd', 'exec',
+  'tmpfs', 'binds', 'pivot_root', 'chroot', 'hostname', 'cgroup namespace', 'cwd', 'user', 'exec',
 ] as const;
 export type StartStep = (typeof START_STEPS)[number];
 
@@ -72,6 +74,13 @@ export interface StageOrder {
   argv: string[];
   env: string[];
   cwd: string;
+  /**
+   * The stage runs in a user namespace a helper made, with the mount namespace
+   * (so no unshare(CLONE_NEWNS) here), an idmapped lower layer, and no mknod.
+   */
+  inUserNamespace?: boolean;
+  /** --user: the ids the command runs as (inside), switched to just before execve. */
+  user?: { uid: number; gid: number };
 }
 
 export type StageReport =
@@ -97,7 +106,9 @@ export interface StageWorkerData {
   /** unshare(2) flags for a new container. */
   unshareFlags: number;
   /** For exec: join the namespaces of this (host) PID instead. */
-  join?: { pid: number; namespaces: Array<{ file: string; flag: number }> };
+  join?: { pid: number; namespaces: Array<{ file: string; flag: number }>; userns?: boolean };
+  /** A new user namespace with these maps, made by the single-threaded helper (userns/helper.ts). */
+  userns?: UsernsSpec;
 }
 
 /** Launcher -> spawner. */

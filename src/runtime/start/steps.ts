@@ -20,6 +20,8 @@ export interface StageSystem {
   chdir(dir: string): void;
   sethostname(name: string): void;
   mknod(file: string, mode: number, major: number, minor: number): void;
+  /** setgroups([]), setresgid, setresuid: --user. */
+  switchUser(uid: number, gid: number): void;
   setCloseOnExec(fd: number, on: boolean): void;
   setParentDeathSignal(signal: number): void;
   execve(program: string, argv: string[], env: string[]): never;
@@ -102,7 +104,8 @@ export function startInStage(order: StageOrder, sys: StageSystem): never {
     step('mount namespace', () => {
       // Here, not on the spawning thread: pivot_root moves the root of every
       // thread in the mount namespace, and that thread may be the launcher's.
-      sys.unshare(CLONE.NEWNS);
+      // In a user namespace the helper made it, after the user namespace, so that it owns it.
+      if (!order.inUserNamespace) sys.unshare(CLONE.NEWNS);
       // Every mount private, recursively: nothing we mount may propagate to the host.
       sys.mount(null, '/', null, MS.REC | MS.PRIVATE);
     });
@@ -120,7 +123,8 @@ export function startInStage(order: StageOrder, sys: StageSystem): never {
       step('overlay', () => {
         // The container's root: the base rootfs read-only below, its own changes
         // above. Mounted here, in the new mount namespace, so the host never sees it.
-        sys.mount('overlay', dir, 'overlay', 0, `lowerdir=${lower},upperdir=${upper},workdir=${work}`);
+        // In a user namespace: userxattr, since trusted.* xattrs need CAP_SYS_ADMIN on the host.
+        sys.mount('overlay', dir, 'overlay', 0, `lowerdir=${lower},upperdir=${upper},workdir=${work}${order.inUserNamespace ? ',userxattr' : ''}`);
       });
     } else if (root.pivot) {
       step('root mount point', () => {
@@ -148,7 +152,7 @@ export function startInStage(order: StageOrder, sys: StageSystem): never {
         // Read-only: the container may look at the kernel's objects, not change them.
         sys.mount('sysfs', mkdirIn(sys, dir, 'sys'), 'sysfs', nosuidNodevNoexec | MS.RDONLY);
       });
-      step('/dev', () => mountDev(sys, mkdirIn(sys, dir, 'dev')));
+      step('/dev', () => mountDev(sys, mkdirIn(sys, dir, 'dev'), order.inUserNamespace === true));
     }
 
     // ---- slot: masked and read-only paths (runc's maskPaths/readonlyPaths):
@@ -197,6 +201,16 @@ export function startInStage(order: StageOrder, sys: StageSystem): never {
   const program = step('exec', () => findProgram(sys, order.argv[0], order.env));
   if (!program) throw new StepFailure('exec', EXIT.NOT_FOUND, `stage: exec: ${order.argv[0]}: not found in the container's PATH`, false);
 
+  if (order.user) {
+    // --user, last before the capabilities: mounting and pivoting needed root.
+    // A switch from uid 0 to non-zero uids clears the permitted, effective and
+    // ambient sets (capabilities(7), no SECBIT_KEEP_CAPS set), so the command
+    // starts with no capabilities, as docker runs a non-root user; the
+    // bounding set is left as it is (dropping from it needs CAP_SETPCAP, gone now).
+    const { uid, gid } = order.user;
+    step('user', () => sys.switchUser(uid, gid));
+  }
+
   // ---- slot: capabilities. Drop to the container's set (docker's 14) here,
   // after the last step that needs CAP_SYS_ADMIN. ----
 
@@ -223,11 +237,20 @@ function mkdirIn(sys: StageSystem, root: string, dir: string): string {
   return p;
 }
 
-function mountDev(sys: StageSystem, dev: string): void {
+function mountDev(sys: StageSystem, dev: string, bindHostDevices: boolean): void {
   // A tmpfs of our own, not the host's /dev: the container gets only the devices below.
   sys.mount('tmpfs', dev, 'tmpfs', MS.NOSUID | MS.STRICTATIME, 'mode=755,size=65536k');
   const umask = sys.umask(0); // device nodes are 0666, as runc makes them
-  for (const [name, major, minor] of DEVICES) sys.mknod(path.join(dev, name), S_IFCHR | 0o666, major, minor);
+  for (const [name, major, minor] of DEVICES) {
+    const node = path.join(dev, name);
+    if (!bindHostDevices) sys.mknod(node, S_IFCHR | 0o666, major, minor);
+    else {
+      // In a user namespace mknod is EPERM (CAP_MKNOD counts only in the initial
+      // one): bind the host's node, still visible before pivot_root, as rootless runc does.
+      sys.touch(node);
+      sys.mount(`/dev/${name}`, node, null, MS.BIND);
+    }
+  }
   sys.umask(umask);
   for (const [name, target] of DEV_LINKS) sys.symlink(target, path.join(dev, name));
   // A devpts instance of its own: the container's ptys are not the host's.
