@@ -6,6 +6,7 @@ import { UserError } from '../runtime/errors.js';
 import { startContainer, execInContainer, NAMESPACES, type ContainerSpec, type NamespaceName } from '../runtime/container.js';
 import { loadBundle } from '../runtime/configy.js';
 import { parseLimitFlags } from '../runtime/cgroups/limits.js';
+import { parseUserFlag, usernsFromFlags, validateUserns } from '../runtime/userns/idmap.js';
 import type { BindMount } from '../runtime/start/protocol.js';
 import type { StageProcess } from '../runtime/start/stage-process.js';
 import type { Container } from '../runtime/container.js';
@@ -32,6 +33,10 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'cpus', value: true },
   { name: 'cpu-shares', value: true },
   { name: 'blkio-weight', value: true },
+  { name: 'userns', value: true },
+  { name: 'uidmap', value: true, repeat: true },
+  { name: 'gidmap', value: true, repeat: true },
+  { name: 'user', short: 'u', value: true },
   ...ENV_OPTIONS,
 ];
 
@@ -80,6 +85,7 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
   const flagLimits = Object.keys(limits).length ? limits : undefined;
   const namespaces = one(p, 'ns') !== undefined ? parseNamespaceList(one(p, 'ns')!) : base.namespaces;
   const volumes = parseVolumes(p);
+  const { userns, user } = usersFromFlags(p, base);
   // The workshop's demos, as learners have always had them, wherever a bind can go.
   const mnt = namespaces === undefined || namespaces.includes('mnt');
   const demos = mnt ? demoBinds().filter((d) => !volumes.some((v) => v.target === d.target)) : [];
@@ -96,7 +102,22 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
     cwd: one(p, 'workdir'),
     binds: [...volumes, ...demos],
     stdio: 'inherit',
+    userns,
+    user,
   };
+}
+
+/** --userns/--uidmap/--gidmap/--user over the bundle's userns section; --userns host drops it. */
+function usersFromFlags(p: Parsed, base: ContainerSpec): Pick<ContainerSpec, 'userns' | 'user'> {
+  const flags = { userns: one(p, 'userns'), uidmap: p.options.get('uidmap') ?? [], gidmap: p.options.get('gidmap') ?? [], user: one(p, 'user') };
+  const fromFlags = usernsFromFlags(flags);
+  const requested = flags.user === undefined ? undefined : parseUserFlag(flags.user);
+  const user = requested && { uid: requested.uid, gid: requested.gid ?? 0 };
+  if (fromFlags || flags.userns === 'host') return { userns: fromFlags, user };
+  if (!base.userns) return { user };
+  const userns = user ? { ...base.userns, user } : base.userns;
+  validateUserns(userns, { uidMappings: 'configy.json: userns.uidMappings', gidMappings: 'configy.json: userns.gidMappings', user: '--user' });
+  return { userns };
 }
 
 /**
