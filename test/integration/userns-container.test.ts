@@ -10,6 +10,7 @@ import { defaultRootfs } from '../../src/runtime/paths.js';
 import { loadBundle } from '../../src/runtime/configy.js';
 import { Container } from '../../src/runtime/container.js';
 import { collect } from '../../src/runtime/run-result.js';
+import { probe } from '../../src/runtime/probes.js';
 
 warnIfNotRoot('user-namespace container tests');
 
@@ -78,6 +79,12 @@ describe.skipIf(!isRoot)('containers with a user namespace', () => {
       expect(status).toMatch(/^Uid:\s+1000\s+1000\s+1000\s+1000$/m);
       expect(status).toMatch(/^Gid:\s+1000\s+1000\s+1000\s+1000$/m);
       expect(fs.readlinkSync(`/proc/${c.pid}/ns/user`)).not.toBe(fs.readlinkSync('/proc/self/ns/user'));
+      // The probe a lesson pane shows: the maps, the ids and the root's owner in both views.
+      expect(probe(c.pid, ['userns']).userns).toEqual({
+        uid_map: '0 1000 1000', gid_map: '0 1000 1000', setgroups: 'allow',
+        hostUid: 1000, hostGid: 1000, uid: 0, gid: 0, rootOwnerHost: '1000:1000', rootOwner: '0:0',
+      });
+      expect(probe(undefined, ['userns']).userns).toMatchObject({ uid_map: '0 0 4294967295', hostUid: 0, uid: 0 });
       // containy's limits hold: pids.max 10 (v1 and v2 name it alike).
       expect(c.cgroup!.paths.some((p) => fs.existsSync(path.join(p, 'pids.max')) && fs.readFileSync(path.join(p, 'pids.max'), 'utf8').trim() === '10')).toBe(true);
       c.write('ok\n');
