@@ -7,6 +7,7 @@ import { parseLimits, type LimitNames, type LimitText } from '../runtime/cgroups
 import type { CgroupLimits } from '../runtime/cgroups/types.js';
 import { CONTAINER_NAME_MAX, containerNameProblem } from '../runtime/container-name.js';
 import { NAMESPACES, type NamespaceName } from '../runtime/namespaces.js';
+import { parseMapFlag, parseUserFlag, validateUserns, type UsernsSpec } from '../runtime/userns/idmap.js';
 
 /** Checks one parameter's value; returns what is wrong with it, or undefined. */
 export type Validator = (value: unknown) => string | undefined;
@@ -125,6 +126,40 @@ const limits: Validator = (v) => {
   }
 };
 
+// ---- user namespaces ----
+
+/**
+ * A step's `uidmap` ("0:100000:65536", or a list of them, for uids and gids
+ * alike) and `user` ("1000" or "1000:1000") as the runtime's user-namespace
+ * spec, checked by the runtime's rules (idmap.ts), the ones `run --uidmap` uses.
+ * Throws with the problem.
+ */
+export function toUserns(uidmap: unknown, user: unknown): UsernsSpec {
+  const list = typeof uidmap === 'string' ? [uidmap] : uidmap;
+  if (!Array.isArray(list) || !list.length || !list.every((m) => typeof m === 'string')) throw new Error('must be CONTAINER:HOST:SIZE, or a list of them, e.g. "0:100000:65536"');
+  const maps = list.map((m) => parseMapFlag('uidmap', m));
+  const ids = user === undefined ? { uid: 0, gid: 0 } : toUser(user);
+  const spec = { uidMappings: maps, gidMappings: maps, user: ids };
+  validateUserns(spec, { uidMappings: 'uidmap', gidMappings: 'uidmap', user: 'user' });
+  return spec;
+}
+
+/** A step's `user`, "UID[:GID]" (gid 0 when not given, as docker without a passwd entry). */
+export function toUser(v: unknown): { uid: number; gid: number } {
+  if (typeof v !== 'string' && typeof v !== 'number') throw new Error('must be UID or UID:GID, e.g. "1000"');
+  const ids = parseUserFlag(String(v));
+  return { uid: ids.uid, gid: ids.gid ?? 0 };
+}
+
+const problemOf = (f: () => unknown): string | undefined => {
+  try {
+    f();
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+};
+
 // ---- shared by several actions ----
 
 export const CONTAINER_PARAMS: Record<string, ParamSpec> = {
@@ -140,6 +175,8 @@ export const CONTAINER_PARAMS: Record<string, ParamSpec> = {
   cwd: { describe: 'working directory inside', validate: text('/tmp') },
   tmpfs: { describe: 'tmpfs mounts inside, e.g. [/tmp]', validate: absolutePaths },
   name: { describe: 'a named container keeps its changes across runs (as containy does)', validate: containerName },
+  uidmap: { describe: 'a user namespace: CONTAINER:HOST:SIZE (or a list), for uids and gids, e.g. "0:100000:65536"', validate: (v) => problemOf(() => toUserns(v, undefined)) },
+  user: { describe: 'the command runs as UID[:GID] inside, e.g. "1000"', validate: (v) => problemOf(() => toUser(v)) },
 };
 
 export const IN_PARAM: ParamSpec = { describe: 'which container (default: the lesson\'s), a name given with as:', validate: handleName };

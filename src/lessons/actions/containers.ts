@@ -6,7 +6,7 @@ import { demoBinds } from '../../demos.js';
 import { describeError } from '../../runtime/errors.js';
 import { NAMESPACES } from '../../runtime/namespaces.js';
 import type { Container, ContainerSpec, NamespaceName, RunResult } from '../../runtime/index.js';
-import { argvOf, command, CONTAINER_PARAMS, handleName, IN_PARAM, limitControllers, MAIN, toCgroupLimits, workdirPath } from '../params.js';
+import { argvOf, command, CONTAINER_PARAMS, handleName, IN_PARAM, limitControllers, MAIN, toCgroupLimits, toUser, toUserns, workdirPath } from '../params.js';
 import type { Need } from '../types.js';
 import { STOP_GRACE_MS, type ActionContext, type ActionDef, type ActionOutcome } from './types.js';
 
@@ -54,6 +54,8 @@ function containerSpec(ctx: ActionContext, p: Record<string, unknown>, argv: str
   if (p.env !== undefined) spec.env = p.env as Record<string, string>;
   if (p.cwd !== undefined) spec.cwd = p.cwd as string;
   if (p.tmpfs !== undefined) spec.tmpfs = p.tmpfs as string[];
+  if (p.uidmap !== undefined) spec.userns = toUserns(p.uidmap, p.user);
+  else if (p.user !== undefined) spec.user = toUser(p.user);
   return spec;
 }
 
