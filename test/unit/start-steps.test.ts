@@ -167,4 +167,26 @@ describe('the stage start sequence', () => {
     expect(run(order, sys)).toBe('executed');
     expect(calls.filter((c) => /^(unshare|setns|mount|pivot_root)/.test(c))).toEqual(['unshare 0x200', 'setns 4 131072']);
   });
+  it('in a user namespace: no unshare of the mount namespace, overlay with userxattr, the host\'s device nodes bound, not made', () => {
+    const { sys, calls } = fakeSystem();
+    expect(run({ ...ORDER, inUserNamespace: true }, sys)).toBe('executed');
+    expect(calls).not.toContain('unshare 0x20000');
+    expect(calls).toContain('mount null /'); // still every mount private
+    expect(calls.filter((c) => c.startsWith('mknod'))).toEqual([]);
+    expect(calls).toContain('touch /c/merged/dev/null');
+    expect(calls).toContain('mount /dev/null /c/merged/dev/null');
+  });
+
+  it('--user: switches ids after the last mount, just before exec, and names the step when refused', () => {
+    const { sys, calls } = fakeSystem();
+    expect(run({ ...ORDER, user: { uid: 1000, gid: 1000 } }, sys)).toBe('executed');
+    const at = calls.indexOf('switchUser 1000 1000');
+    expect(at).toBeGreaterThan(calls.indexOf('chdir /tmp'));
+    expect(at).toBeLessThan(calls.indexOf('execve /usr/bin/sh'));
+    const refused = fakeSystem({ call: 'switchUser', err: new SyscallError('setresuid', 'EINVAL', 'uid 1000') });
+    const failure = run({ ...ORDER, user: { uid: 1000, gid: 1000 } }, refused.sys);
+    expect(failure).toBeInstanceOf(StepFailure);
+    expect((failure as StepFailure).step).toBe('user');
+    expect((failure as StepFailure).message).toMatch(/^stage: user: setresuid \(uid 1000\): EINVAL/);
+  });
 });
