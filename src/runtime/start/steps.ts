@@ -86,10 +86,10 @@ export function startInStage(order: StageOrder, sys: StageSystem): never {
     for (const fd of sys.openFds()) if (fd > 2) sys.setCloseOnExec(fd, true);
   });
 
-  // ---- slot: user namespace. It is not a step here: unshare(CLONE_NEWUSER)
-  // fails in a multithreaded process, which every Node process is
-  // (docs/architecture.md, fact 3). A single-threaded helper must create it
-  // before this stage exists, and the launcher writes its uid/gid maps. ----
+  // The user namespace is not a step here: unshare(CLONE_NEWUSER) fails in a
+  // multithreaded process, which every Node process is (docs/architecture.md,
+  // fact 3). With order.inUserNamespace, the single-threaded helper made it
+  // (start/userns-spawn.ts), the launcher wrote its maps, and we are root inside.
 
   if (order.joinMountNamespace) {
     step('mount namespace', () => {
