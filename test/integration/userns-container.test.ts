@@ -1,11 +1,11 @@
 // Containers with a user namespace, through the whole start (Container.start
 // and the CLI), as root: containy's own bundle, a file written inside as seen
 // on the host, --user, exec, and every bad map refused with nothing created.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cli, hostState, isRoot, tempStateDir, warnIfNotRoot } from '../helpers/host.js';
+import { buildBase, cli, isRoot, useStateDir, warnIfNotRoot } from '../helpers/host.js';
 import { defaultRootfs } from '../../src/runtime/paths.js';
 import { loadBundle } from '../../src/runtime/configy.js';
 import { Container } from '../../src/runtime/container.js';
@@ -29,40 +29,17 @@ function containyBundle(dir: string, command: string): string {
 }
 
 describe.skipIf(!isRoot)('containers with a user namespace', () => {
-  let state: string;
-  let env: Record<string, string>;
-  let before: ReturnType<typeof hostState>;
-  const run = (args: string[], input?: string) => cli(['run', ...args], { env, input });
+  // Root inside (a host uid without privilege) mounts the overlay below the state directory.
+  const ctx = useStateDir('userns', { mode: 0o711 });
+  const run = (args: string[], input?: string) => cli(['run', ...args], { env: ctx.env, input });
 
-  beforeAll(async () => {
-    const built = await cli(['rootfs', 'build']);
-    expect(built.status, built.stderr).toBe(0);
-  });
-
-  beforeEach(() => {
-    state = tempStateDir('userns');
-    fs.chmodSync(state, 0o711); // root inside (a host uid without privilege) mounts the overlay below it
-    env = { CONTAINY_STATE_DIR: state };
-    before = hostState();
-  });
-
-  afterEach(() => {
-    const after = hostState();
-    const runDir = path.join(state, 'run');
-    const records = fs.existsSync(runDir) ? fs.readdirSync(runDir) : [];
-    const scratch = path.join(state, 'scratch');
-    const scratchLeft = fs.existsSync(scratch) ? fs.readdirSync(scratch) : [];
-    fs.rmSync(state, { recursive: true, force: true });
-    expect(after).toEqual(before);
-    expect(records).toEqual([]);
-    expect(scratchLeft).toEqual([]);
-  });
+  beforeAll(buildBase);
 
   describe.skipIf(!fixtureHere)("containy's bundle", () => {
     let savedState: string | undefined;
     beforeEach(() => {
       savedState = process.env.CONTAINY_STATE_DIR;
-      process.env.CONTAINY_STATE_DIR = state;
+      process.env.CONTAINY_STATE_DIR = ctx.state;
     });
     afterAll(() => {
       if (savedState === undefined) delete process.env.CONTAINY_STATE_DIR;
@@ -70,7 +47,7 @@ describe.skipIf(!isRoot)('containers with a user namespace', () => {
     });
 
     it('runs as root inside, host uid 1000 outside, with its maps, hostname and cgroup limits', async () => {
-      const bundle = containyBundle(path.join(state, 'bundle'), 'id -u; id -g; cat /proc/self/uid_map; hostname; ls -nd /etc; read line; echo got $line');
+      const bundle = containyBundle(path.join(ctx.state, 'bundle'), 'id -u; id -g; cat /proc/self/uid_map; hostname; ls -nd /etc; read line; echo got $line');
       const spec = loadBundle(bundle);
       const c = await Container.start({ ...spec, stdio: 'pipe' });
       const result = collect(c, c.exited);
@@ -106,12 +83,12 @@ describe.skipIf(!isRoot)('containers with a user namespace', () => {
     const r = await run(['--name', 'owned', '--uidmap', '0:100000:65536', '--', 'sh', '-c', 'echo hi > /made-inside; mkdir /d; ls -n /made-inside']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/\s0\s+0\s.*\/made-inside/);
-    const upper = path.join(state, 'containers', 'owned', 'upper');
+    const upper = path.join(ctx.state, 'containers', 'owned', 'upper');
     for (const file of ['made-inside', 'd']) {
       const st = fs.statSync(path.join(upper, file));
       expect([st.uid, st.gid]).toEqual([100000, 100000]);
     }
-    expect((await cli(['rm', 'owned'], { env })).status).toBe(0);
+    expect((await cli(['rm', 'owned'], { env: ctx.env })).status).toBe(0);
   });
 
   it('--user runs the command as that uid, without capabilities, with or without a user namespace', async () => {
@@ -125,8 +102,8 @@ describe.skipIf(!isRoot)('containers with a user namespace', () => {
   });
 
   it('exec joins the user namespace first', async () => {
-    const started = cli(['run', '--rm', '--name', 'joined', '--uidmap', '0:200000:65536', '--', 'sleep', '30'], { env, timeoutMs: 20_000 });
-    const record = path.join(state, 'run', 'joined.json');
+    const started = cli(['run', '--rm', '--name', 'joined', '--uidmap', '0:200000:65536', '--', 'sleep', '30'], { env: ctx.env, timeoutMs: 20_000 });
+    const record = path.join(ctx.state, 'run', 'joined.json');
     const deadline = Date.now() + 10_000;
     let pid: number | undefined;
     while (!pid && Date.now() < deadline) {
@@ -139,7 +116,7 @@ describe.skipIf(!isRoot)('containers with a user namespace', () => {
       await new Promise((res) => setTimeout(res, 25));
     }
     expect(pid).toBeDefined();
-    const e = await cli(['exec', 'joined', '--', 'sh', '-c', 'id -u; cat /proc/self/uid_map; echo $$'], { env });
+    const e = await cli(['exec', 'joined', '--', 'sh', '-c', 'id -u; cat /proc/self/uid_map; echo $$'], { env: ctx.env });
     process.kill(pid!, 'SIGKILL');
     await started;
     expect(e.status, e.stderr).toBe(0);
@@ -161,7 +138,7 @@ describe.skipIf(!isRoot)('containers with a user namespace', () => {
     expect(r.status).toBe(125);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
-    expect(fs.existsSync(path.join(state, 'containers', 'refused'))).toBe(false);
+    expect(fs.existsSync(path.join(ctx.state, 'containers', 'refused'))).toBe(false);
   });
 
   it('refuses a bad userns section of a bundle, naming the field', async () => {
