@@ -81,6 +81,16 @@ const stringMap: Validator = (v) =>
 const absolutePaths: Validator = (v) =>
   Array.isArray(v) && v.every((p) => typeof p === 'string' && p.startsWith('/')) ? undefined : 'must be a list of absolute paths in the container, e.g. [/tmp]';
 
+/** A validator from a parser that throws: its message is the problem. */
+const problemOf = (parse: () => unknown): string | undefined => {
+  try {
+    parse();
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+};
+
 // ---- limits ----
 
 /** A lesson's limit keys, the cgroup controller each needs (for "cannot run here"), and their names in messages. */
@@ -117,14 +127,7 @@ export function limitControllers(limits: unknown): string[] {
   return [...new Set(keys.map((k) => LIMIT_CONTROLLERS[k as keyof LimitText]).filter((c): c is string => !!c))];
 }
 
-const limits: Validator = (v) => {
-  try {
-    toCgroupLimits(v, null);
-    return undefined;
-  } catch (err) {
-    return (err as Error).message;
-  }
-};
+const limits: Validator = (v) => problemOf(() => toCgroupLimits(v, null));
 
 // ---- user namespaces ----
 
@@ -150,15 +153,6 @@ export function toUser(v: unknown): { uid: number; gid: number } {
   const ids = parseUserFlag(String(v));
   return { uid: ids.uid, gid: ids.gid ?? 0 };
 }
-
-const problemOf = (f: () => unknown): string | undefined => {
-  try {
-    f();
-    return undefined;
-  } catch (err) {
-    return (err as Error).message;
-  }
-};
 
 // ---- shared by several actions ----
 
