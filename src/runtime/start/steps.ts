@@ -205,8 +205,11 @@ export function startInStage(order: StageOrder, sys: StageSystem): never {
     // --user, last before the capabilities: mounting and pivoting needed root.
     // A switch from uid 0 to non-zero uids clears the permitted, effective and
     // ambient sets (capabilities(7), no SECBIT_KEEP_CAPS set), so the command
-    // starts with no capabilities, as docker runs a non-root user; the
-    // bounding set is left as it is (dropping from it needs CAP_SETPCAP, gone now).
+    // starts with no capabilities, as docker runs a non-root user. What the
+    // capability step below still wants to do needs CAP_SETPCAP (the bounding
+    // set) and a permitted set: after this switch both are gone, so it must skip
+    // a non-root user, or drop the bounding set before this step (runc's order:
+    // bounding set, keep-caps, setresuid, then the sets).
     const { uid, gid } = order.user;
     step('user', () => sys.switchUser(uid, gid));
   }
