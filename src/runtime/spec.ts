@@ -9,7 +9,7 @@ import { requireRoot as requireRootFor } from './privilege.js';
 import { CONTAINER_PATH as CONTAINER_PATH_DIRS, defaultRootfs } from './paths.js';
 import type { BindMount, RootMountPoint, StdioMode } from './start/protocol.js';
 import type { CgroupLimits } from './cgroups/index.js';
-import type { UsernsSpec } from './userns/idmap.js';
+import { validateUserns, type UsernsSpec } from './userns/idmap.js';
 
 export { NAMESPACES, type NamespaceName };
 
@@ -91,6 +91,8 @@ export function checkSpec(spec: ContainerSpec): CheckedSpec {
     if (!fs.existsSync(bind.source)) throw new UserError(`the bind source ${bind.source} does not exist: give an existing host path`);
     if (!bind.target.startsWith('/')) throw new UserError(`the bind target '${bind.target}' is not absolute: give a path inside the container, e.g. /data`);
   }
+  // The CLI and the lessons validate their own fields; this names the spec's for any other caller.
+  if (spec.userns) validateUserns(spec.userns, { uidMappings: 'userns.uidMappings', gidMappings: 'userns.gidMappings', user: 'userns.user' });
   const rootMountPoint = spec.rootMountPoint ?? 'bind';
   return { namespaces, pivot, overlay, rootfs, rootMountPoint, stdio: spec.stdio ?? 'inherit' };
 }
