@@ -79,6 +79,19 @@ describe.skipIf(!isRoot)('containers with a user namespace', () => {
     });
   });
 
+  it.skipIf(!fixtureHere)("runs containy's bundle as it ships, bash reading its commands from stdin", async () => {
+    const bundle = path.join(ctx.state, 'shipped');
+    fs.mkdirSync(bundle, { mode: 0o711 });
+    fs.copyFileSync(FIXTURE, path.join(bundle, 'configy.json'));
+    fs.symlinkSync(defaultRootfs(), path.join(bundle, 'debian'));
+    const r = await run(['--bundle', bundle], 'id -u\ncat /proc/self/uid_map\nhostname\n');
+    expect(r.status, r.stderr).toBe(0);
+    const [uid, map, hostname] = r.stdout.trim().split('\n');
+    expect([uid, map.trim().split(/\s+/), hostname]).toEqual(['0', ['0', '1000', '1000'], 'containyy']);
+    // Named containyy: its changes are kept; remove them as `containy-learn rm` does.
+    expect((await cli(['rm', 'containyy'], { env: ctx.env })).status).toBe(0);
+  });
+
   it('writes a file into the upper dir owned by the mapped host uid', async () => {
     const r = await run(['--name', 'owned', '--uidmap', '0:100000:65536', '--', 'sh', '-c', 'echo hi > /made-inside; mkdir /d; ls -n /made-inside']);
     expect(r.status, r.stderr).toBe(0);
