@@ -84,10 +84,13 @@ describe.skipIf(!isRoot)('containers with a user namespace', () => {
     fs.mkdirSync(bundle, { mode: 0o711 });
     fs.copyFileSync(FIXTURE, path.join(bundle, 'configy.json'));
     fs.symlinkSync(defaultRootfs(), path.join(bundle, 'debian'));
-    const r = await run(['--bundle', bundle], 'id -u\ncat /proc/self/uid_map\nhostname\n');
+    const r = await run(['--bundle', bundle], 'id -u\ncat /proc/self/uid_map\nhostname\ncat /proc/self/cgroup\n');
     expect(r.status, r.stderr).toBe(0);
-    const [uid, map, hostname] = r.stdout.trim().split('\n');
+    const [uid, map, hostname, ...cgroups] = r.stdout.trim().split('\n');
     expect([uid, map.trim().split(/\s+/), hostname]).toEqual(['0', ['0', '1000', '1000'], 'containyy']);
+    // Its cgroup namespace, made inside the user namespace: its own cgroup is the root of every hierarchy.
+    expect(cgroups.length).toBeGreaterThan(0);
+    for (const line of cgroups) expect(line).toMatch(/:\/$/);
     // Named containyy: its changes are kept; remove them as `containy-learn rm` does.
     expect((await cli(['rm', 'containyy'], { env: ctx.env })).status).toBe(0);
   });
