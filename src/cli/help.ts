@@ -5,14 +5,18 @@ export const HELP: Record<string, string> = {
 
 Usage:
   sudo containy-learn                      open the workshop (lesson menu)
-  sudo containy-learn lesson N [--step M]  jump into lesson N (0-5)
+  sudo containy-learn lesson N [--step M]  jump into lesson N (see list)
   containy-learn list                      list the lessons and your progress
   sudo containy-learn run [OPTIONS] [--] COMMAND [ARG...]
-  sudo containy-learn run --bundle DIR     run a containy bundle (DIR/configy.json)
+  sudo containy-learn run --bundle DIR     run DIR/config.json (OCI) or configy.json
+  sudo containy-learn run --image NAME     run an image of the store
   sudo containy-learn exec NAME [--] COMMAND [ARG...]
   sudo containy-learn ps                   running and stored containers
   sudo containy-learn rm NAME              delete a named container's stored changes
-  sudo containy-learn rootfs build|import|status
+  sudo containy-learn rootfs build|status
+  sudo containy-learn image import|load|ls|rm  docker export/save archives
+  containy-learn spec [--bundle DIR]       an OCI config.json, as runc spec
+  sudo containy-learn export IMAGE DIR     an OCI bundle of IMAGE that runc runs
   sudo containy-learn check-all [--lesson N]  rehearse every lesson step, no terminal needed
   containy-learn lessons check [DIR]       validate lesson files (for authors; no root)
   sudo containy-learn cleanup              remove what a killed run left behind
@@ -28,13 +32,17 @@ Environment: NO_COLOR=1 turns colour off.`,
   run: `Usage:
   sudo containy-learn run [OPTIONS] [--] COMMAND [ARG...]
   sudo containy-learn run [--bundle DIR]
+  sudo containy-learn run --image NAME [OPTIONS] [[--] COMMAND [ARG...]]
 
 Start COMMAND as PID 1 of a new container: new namespaces, an overlay over the
 base rootfs, pivot_root, /proc, /sys (read-only), a minimal /dev, its own
 hostname and cgroup. /cgroups_example is mounted read-only inside.
 
-Without a command, runs the containy bundle in DIR (default: the current
-directory), read from DIR/configy.json.
+Without a command, runs the bundle in DIR (default: the current directory):
+an OCI bundle (DIR/config.json, as runc runs it; see \`spec --help\`), or a
+containy bundle (DIR/configy.json). In config.json a field containy-learn does
+not implement is refused by its JSON path (process.capabilities,
+linux.maskedPaths and linux.readonlyPaths until the security wiring lands).
 
 Options:
       --name NAME          name the container: its changes persist across runs
@@ -64,7 +72,12 @@ Options:
                            bundle's userns section). Needs the host's python3
   -u, --user UID[:GID]     run COMMAND as this uid (and gid, default 0)
                            inside, with no capabilities; any container
-      --bundle DIR         run a containy bundle (DIR/configy.json)
+      --bundle DIR         run a bundle (DIR/config.json or DIR/configy.json)
+      --image NAME         run an image (see \`image --help\`): its layers are
+                           the root; its Entrypoint, Cmd, Env and WorkingDir
+                           are the defaults (COMMAND replaces Cmd)
+      --trace              print every libc call of the start (ours and the
+                           stage's, up to execve) on stderr, like strace -f
 
 Examples:
   sudo containy-learn run --rm -- /bin/sh
@@ -84,7 +97,7 @@ Options:
 
   rootfs: `Usage:
   sudo containy-learn rootfs build [OPTIONS]  make it from this host (no network)
-  sudo containy-learn rootfs import FILE      use a \`docker export\` .tar or .tar.gz
+  sudo containy-learn rootfs import FILE NAME the same as \`image import FILE NAME\`
   containy-learn rootfs status                what it holds: busybox, host tools
                                               or imported
 
@@ -104,6 +117,42 @@ Options for build:
 Examples:
   sudo containy-learn rootfs build --tools host --force
   sudo containy-learn rootfs build --busybox /tmp/bb/bin/busybox`,
+
+  image: `Usage:
+  sudo containy-learn image import [--trusted] FILE NAME
+                                   a root filesystem tar (\`docker export\`,
+                                   a .tar.gz of a rootfs) as a one-layer image
+  sudo containy-learn image load [--trusted] FILE
+                                   a \`docker save\` archive (or an OCI image
+                                   layout tar): its images by their RepoTags
+  containy-learn image ls          name, layers, size
+  sudo containy-learn image rm NAME
+
+NAME means NAME:latest, as in docker. The lessons' base rootfs is the image
+base; nothing imported or loaded changes it. Each layer is unpacked once into
+a directory of its own under $CONTAINY_STATE_DIR/images/layers (default
+/var/lib/containy-learn); docker's whiteouts (.wh.NAME, .wh..wh..opq) become
+overlayfs's (a 0/0 character device, trusted.overlay.opaque=y), and the
+layers stack as the overlay's lowerdirs. Run one with \`run --image NAME\`.
+
+Entries that would write outside the root (absolute paths, '..', writing
+through a symlink, hard links to what is not in the archive) are refused, and
+so are device nodes unless --trusted is given. A refused archive leaves
+nothing behind.`,
+
+  spec: `Usage:
+  containy-learn spec [-b|--bundle DIR]
+
+Write DIR/config.json (default: the current directory) as \`runc spec\` does:
+runc's example OCI runtime spec (root "rootfs", read-only; args ["sh"]).
+Run it with \`run --bundle DIR\` or \`runc run -b DIR ID\`.`,
+
+  export: `Usage:
+  sudo containy-learn export IMAGE DIR
+
+Write an OCI bundle: DIR/rootfs, the image's layers merged as overlayfs shows
+them, and DIR/config.json with the image's Entrypoint/Cmd, Env and WorkingDir
+("terminal": false). Then: \`runc run -b DIR ID\` or \`run --bundle DIR\`.`,
 
   cleanup: `Usage:
   sudo containy-learn cleanup

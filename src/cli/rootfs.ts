@@ -60,18 +60,11 @@ export async function rootfsCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (sub === 'import') {
-    const p = parseArgs('rootfs', rest, []);
-    if (p.rest.length !== 1) throw new UserError('rootfs import: give one FILE.tar or FILE.tar.gz (from `docker export`)');
-    requireRoot('rootfs import');
-    const progress = progressPrinter();
-    try {
-      const { importRootfs } = await builder();
-      await importRootfs({ file: p.rest[0], target: defaultRootfs(), onProgress: (x) => progress.update(x) });
-    } finally {
-      progress.end();
+    // It used to replace the lessons' base; an import is now an image of its own.
+    if (rest.filter((a) => !a.startsWith('-')).length < 2) {
+      throw new UserError('rootfs import: the lessons\' base is no longer replaced: import the archive as an image of its own with `containy-learn image import FILE NAME`, and run it with `run --image NAME`');
     }
-    process.stdout.write(`imported ${p.rest[0]} into ${defaultRootfs()}\n`);
-    return 0;
+    return (await import('./image.js')).imageImport(rest, 'rootfs import');
   }
   if (sub === 'status' || sub === undefined) {
     const target = defaultRootfs();

@@ -2,14 +2,20 @@
 import path from 'node:path';
 import { parseArgs, one, flag, type OptionSpec, type Parsed } from './args.js';
 import fs from 'node:fs';
-import { UserError } from '../runtime/errors.js';
+import { isatty } from 'node:tty';
+import { SyscallError, UserError } from '../runtime/errors.js';
+import { getpgrp, holdsTerminal, setpgid, takeTerminal } from '../runtime/libc.js';
 import { startContainer, execInContainer, NAMESPACES, type ContainerSpec, type NamespaceName } from '../runtime/container.js';
 import { loadBundle } from '../runtime/configy.js';
+import { specFromImage } from '../images/run-defaults.js';
+import { loadOciBundle } from '../runtime/oci.js';
+import { detectLayout } from '../runtime/cgroups/layout.js';
 import { parseLimitFlags } from '../runtime/cgroups/limits.js';
 import { parseUserFlag, usernsFromFlags, validateUserns } from '../runtime/userns/idmap.js';
 import type { BindMount } from '../runtime/start/protocol.js';
 import type { StageProcess } from '../runtime/start/stage-process.js';
 import type { Container } from '../runtime/container.js';
+import { formatTrace } from '../runtime/trace.js';
 import { demoBinds } from '../demos.js';
 import type { ProcessSignals } from './signals.js';
 
@@ -27,6 +33,8 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'no-pivot' },
   { name: 'volume', short: 'v', value: true, repeat: true },
   { name: 'bundle', value: true },
+  { name: 'image', value: true },
+  { name: 'trace' },
   { name: 'memory', value: true },
   { name: 'memory-swap', value: true },
   { name: 'pids-limit', value: true },
@@ -80,14 +88,23 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
     cpus: one(p, 'cpus'), cpuShares: one(p, 'cpu-shares'), blkioWeight: one(p, 'blkio-weight'),
   });
   const bundle = one(p, 'bundle');
+  const image = one(p, 'image');
   if (bundle !== undefined && p.rest.length) throw new UserError('run: give either --bundle DIR or a command, not both');
-  const base: ContainerSpec = p.rest.length ? { argv: p.rest } : loadBundle(path.resolve(bundle ?? '.'));
+  if (bundle !== undefined && image !== undefined) throw new UserError('run: give either --bundle DIR or --image NAME, not both');
+  const bundleDir = path.resolve(bundle ?? '.');
+  // An OCI bundle (config.json, as runc runs it) or containy's own (configy.json).
+  const oci = image === undefined && !p.rest.length && fs.existsSync(path.join(bundleDir, 'config.json'));
+  const base: ContainerSpec = image !== undefined ? specFromImage(image, p.rest)
+    : p.rest.length ? { argv: p.rest }
+    : oci ? loadOciBundle(bundleDir, { stdinIsTerminal: process.stdin.isTTY === true, cgroupV2: detectLayout() === 'v2', warn: (m) => process.stderr.write(`containy-learn: warning: config.json: ${m}\n`) })
+    : loadBundle(bundleDir);
   const flagLimits = Object.keys(limits).length ? limits : undefined;
   const namespaces = one(p, 'ns') !== undefined ? parseNamespaceList(one(p, 'ns')!) : base.namespaces;
   const volumes = parseVolumes(p);
   const { userns, user } = usersFromFlags(p, base);
   // The workshop's demos, as learners have always had them, wherever a bind can go.
-  const mnt = namespaces === undefined || namespaces.includes('mnt');
+  // Not in an OCI bundle: its mounts are exactly what config.json lists, as with runc.
+  const mnt = !oci && (namespaces === undefined || namespaces.includes('mnt'));
   const demos = mnt ? demoBinds().filter((d) => !volumes.some((v) => v.target === d.target)) : [];
   return {
     ...base,
@@ -98,12 +115,60 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
     namespaces,
     pivot: !flag(p, 'no-pivot'),
     limits: flagLimits ?? base.limits,
-    env: parseEnv(p),
-    cwd: one(p, 'workdir'),
-    binds: [...volumes, ...demos],
+    env: { ...base.env, ...parseEnv(p) },
+    cwd: one(p, 'workdir') ?? base.cwd,
+    binds: [...(base.binds ?? []), ...volumes, ...demos],
     stdio: 'inherit',
     userns,
     user,
+    trace: flag(p, 'trace'),
+  };
+}
+
+interface LentTerminal {
+  /** Join the command's process group, now the terminal's foreground one. */
+  join(pid: number): void;
+  /** Back to our own group, and take the terminal back; once. */
+  reclaim(): void;
+}
+
+/**
+ * The container's command takes our terminal when we hold it (the stage's
+ * `terminal` step). We join its group, so that Ctrl-C and a hangup still reach
+ * us from the terminal (three Ctrl-Cs kill it, a hangup stops it). When it is
+ * done we go home and take the terminal back: else we and the shell after us
+ * would be a background group of a terminal whose foreground group is gone
+ * (SIGTTIN, SIGTTOU, or EIO). Reclaimed when the container ends (after a stop
+ * by signal too), and at exit.
+ */
+function lendTerminal(signals: ProcessSignals): LentTerminal {
+  if (!isatty(0) || !holdsTerminal(0)) return { join() {}, reclaim() {} };
+  const home = getpgrp();
+  let releaseStops: (() => void) | undefined;
+  let lent = true;
+  const refusedIsFine = (call: () => void) => {
+    try {
+      call();
+    } catch (err) {
+      if (!(err instanceof SyscallError)) throw err;
+    }
+  };
+  const reclaim = (): void => {
+    if (!lent) return;
+    lent = false;
+    process.off('exit', reclaim);
+    releaseStops?.();
+    // Home is our own group or one with members left (the shell that ran us): it can be rejoined.
+    refusedIsFine(() => setpgid(0, home));
+    refusedIsFine(() => takeTerminal(0)); // refused: the terminal is gone (a hangup)
+  };
+  process.on('exit', reclaim);
+  return {
+    join(pid) {
+      releaseStops = signals.ignoreStops();
+      refusedIsFine(() => setpgid(0, pid)); // refused: it has already exited
+    },
+    reclaim,
   };
 }
 
@@ -122,8 +187,8 @@ function usersFromFlags(p: Parsed, base: ContainerSpec): Pick<ContainerSpec, 'us
 
 /**
  * Signals while a container runs in the foreground. Ctrl-C reaches the container
- * straight from the terminal (same process group); we pass on what came from
- * elsewhere. Three SIGINTs in a row, or SIGTERM or SIGHUP, stop it for good.
+ * straight from the terminal (we share its process group); we pass on what came
+ * from elsewhere. Three SIGINTs in a row, or SIGTERM or SIGHUP, stop it for good.
  */
 function forwardSignals(signals: ProcessSignals, target: { signal(s: NodeJS.Signals): void }, stop: () => void): () => void {
   let interrupts = 0;
@@ -141,17 +206,31 @@ export async function runCommand(argv: string[], signals: ProcessSignals): Promi
   const spec = specFromRunArgs(argv);
   // Loaded only when needed: the builder is large, and `run` should start fast.
   if (spec.rootfs === undefined) await (await import('./rootfs.js')).ensureBaseRootfs();
-  // This process starts one container and then only waits for it: its own thread can enter the namespaces.
-  const container: Container = await startContainer(spec, { onThisThread: true });
-  // What the host could not limit as asked (for example swap without swap accounting).
-  for (const note of container.cgroup?.notes ?? []) process.stderr.write(`containy-learn: note: ${note}\n`);
-  const release = forwardSignals(signals, container, () => void container.stop(3000));
+  const terminal = lendTerminal(signals);
   try {
-    const exit = await container.exited;
-    for (const line of exit.limitMessages) process.stderr.write(`containy-learn: ${line}\n`);
-    return exit.status;
+    // The launcher's own calls (unshare on this thread) and the stage's, in one timeline.
+    const libc = spec.trace ? await import('../runtime/libc.js') : undefined;
+    libc?.setTracing(true);
+    // This process starts one container and then only waits for it: its own thread can enter the namespaces.
+    const container: Container = await startContainer(spec, { onThisThread: true });
+    terminal.join(container.pid);
+    if (libc) {
+      libc.setTracing(false);
+      process.stderr.write(formatTrace([...libc.takeTrace(), ...container.stageTrace]));
+    }
+    // What the host could not limit as asked (for example swap without swap accounting).
+    for (const note of container.cgroup?.notes ?? []) process.stderr.write(`containy-learn: note: ${note}\n`);
+    const release = forwardSignals(signals, container, () => void container.stop(3000));
+    try {
+      const exit = await container.exited;
+      terminal.reclaim();
+      for (const line of exit.limitMessages) process.stderr.write(`containy-learn: ${line}\n`);
+      return exit.status;
+    } finally {
+      release();
+    }
   } finally {
-    release();
+    terminal.reclaim();
   }
 }
 
@@ -160,11 +239,17 @@ export async function execCommand(argv: string[], signals: ProcessSignals): Prom
   const [name, ...command] = p.rest[0] === '--' ? p.rest.slice(1) : p.rest;
   if (!name) throw new UserError('exec: name the container: containy-learn exec NAME -- COMMAND');
   const cmd = command[0] === '--' ? command.slice(1) : command;
-  const proc: StageProcess = await execInContainer(name, cmd, { stdio: 'inherit', env: parseEnv(p), cwd: one(p, 'workdir'), onThisThread: true });
-  const release = forwardSignals(signals, proc, () => proc.signal('SIGTERM'));
+  const terminal = lendTerminal(signals);
   try {
-    return (await proc.exited).status;
+    const proc: StageProcess = await execInContainer(name, cmd, { stdio: 'inherit', env: parseEnv(p), cwd: one(p, 'workdir'), onThisThread: true });
+    terminal.join(proc.pid);
+    const release = forwardSignals(signals, proc, () => proc.signal('SIGTERM'));
+    try {
+      return (await proc.exited).status;
+    } finally {
+      release();
+    }
   } finally {
-    release();
+    terminal.reclaim();
   }
 }

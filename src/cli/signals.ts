@@ -1,5 +1,5 @@
 // The one owner of SIGINT, SIGTERM and SIGHUP (and SIGQUIT while a container
-// runs in the foreground). What a signal does is the command's policy, so it
+// runs in the foreground, SIGTSTP while it has the terminal). What a signal does is the command's policy, so it
 // lives here in the CLI, not in the runtime:
 // - while a foreground container runs (run, exec), signals go to its forwarder;
 // - else, a command that took the AbortSignal (the workshop, check-all) is told
@@ -63,6 +63,17 @@ export class ProcessSignals {
   handDown(): AbortSignal {
     this.handedDown = true;
     return this.controller.signal;
+  }
+
+  /**
+   * Ctrl-Z (SIGTSTP) does not stop us until the release: while we share the
+   * container's process group, a stopped CLI could not be continued by the
+   * shell's `fg` (the job's own group may have no member left).
+   */
+  ignoreStops(): () => void {
+    const ignore = (): void => {};
+    this.source.on('SIGTSTP', ignore);
+    return () => void this.source.off('SIGTSTP', ignore);
   }
 
   /** While a container runs in the foreground, every signal (SIGQUIT too) goes to `forward`; returns the release. */

@@ -171,6 +171,7 @@ export const CONTAINER_PARAMS: Record<string, ParamSpec> = {
   name: { describe: 'a named container keeps its changes across runs (as containy does)', validate: containerName },
   uidmap: { describe: 'a user namespace: CONTAINER:HOST:SIZE (or a list), for uids and gids, e.g. "0:100000:65536"', validate: (v) => problemOf(() => toUserns(v, undefined)) },
   user: { describe: 'the command runs as UID[:GID] inside, e.g. "1000"', validate: (v) => problemOf(() => toUser(v)) },
+  image: { describe: 'an image of the store (load-image) whose layers, stacked, are the root', validate: text('two:latest') },
 };
 
 export const IN_PARAM: ParamSpec = { describe: 'which container (default: the lesson\'s), a name given with as:', validate: handleName };

@@ -9,6 +9,16 @@ import {
 import { listNames, listTree, makeDirectory, removeTree, writeHostFile } from '../runtime/host-files.js';
 import { isAlive } from '../runtime/pids.js';
 import { copyWithLibraries } from '../rootfs/rootfs-copy.js';
+import { findImage, loadImages, removeImage } from '../images/store.js';
+import { saveArchiveFile } from '../images/save.js';
+
+/** The image store, for lesson 9's steps. */
+export interface ImagesLike {
+  save: typeof saveArchiveFile;
+  load: typeof loadImages;
+  find: typeof findImage;
+  remove: typeof removeImage;
+}
 
 /** What the lesson layer does with files on the host: its work directories (see ./workdirs.ts). */
 export interface HostFiles {
@@ -37,8 +47,10 @@ export interface RuntimeLike extends HostFiles {
   stopAll: typeof stopAll;
   /** A stage kept warm while a session is open, so its containers start without Node's boot. */
   holdWarmStages?: typeof holdWarmStages;
+  images?: ImagesLike;
 }
 
 export const realRuntime: RuntimeLike = {
   startContainer, runOnce, probe, storedContainers, removeStored, defaultRootfs, copyWithLibraries, stopAll, holdWarmStages, ...hostFiles,
+  images: { save: saveArchiveFile, load: loadImages, find: findImage, remove: removeImage },
 };

@@ -58,7 +58,6 @@ export {
   type RootfsStatus,
   type RootfsTools,
 } from './rootfs-marker.js';
-export { importRootfs, type ImportOptions, type ImportResult } from './rootfs-import.js';
 
 const execFileAsync = promisify(execFile);
 

@@ -1,6 +1,7 @@
 // A container: namespaces + an overlay root + a cgroup around one command.
 // This is the one launcher the CLI, the lessons and the benchmark all use.
 // The start, step by step, is in docs/architecture.md ("The start sequence").
+import type { TraceCall } from './libc.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -23,6 +24,7 @@ export { execInContainer, type ExecOptions } from './exec.js';
 export type { ContainerExit, RunResult } from './run-result.js';
 
 export interface Layers {
+  /** overlayfs's lowerdir: one directory, or an image's layers joined by ':' from the top down. */
   lower: string;
   upper: string;
   work: string;
@@ -141,7 +143,9 @@ function planRoot(spec: ContainerSpec, checked: CheckedSpec, name: string, disca
   if (checked.overlay) {
     const base = discard ? records.scratchDir(name) : records.persistentDir(name);
     if (discard) scratchDir = base;
-    layers = { lower: checked.rootfs, upper: path.join(base, 'upper'), work: path.join(base, 'work'), merged: path.join(base, 'merged') };
+    // overlayfs reads lowerdir left to right from the top: the image's top layer comes first.
+    const lower = [...checked.layers].reverse().join(':');
+    layers = { lower, upper: path.join(base, 'upper'), work: path.join(base, 'work'), merged: path.join(base, 'merged') };
     try {
       for (const d of [layers.upper, layers.work, layers.merged]) fs.mkdirSync(d, { recursive: true });
       if (spec.userns) idmappedLower = prepareUsernsLayers(layers, spec.userns);
@@ -159,6 +163,8 @@ function planRoot(spec: ContainerSpec, checked: CheckedSpec, name: string, disca
     specialFilesystems: mnt && (spec.specialFilesystems ?? true),
     binds: spec.binds ?? [],
     tmpfs: mnt ? (spec.tmpfs ?? []) : [],
+    mounts: mnt ? spec.mounts : undefined,
+    readonly: spec.readonlyRoot,
   };
   return { layers, root, scratchDir, idmappedLower };
 }
@@ -195,10 +201,15 @@ function orderFor(spec: ContainerSpec, checked: CheckedSpec, root: RootSetup | u
     hostname,
     newCgroupNamespace: checked.namespaces.includes('cgroup'),
     argv: spec.argv,
-    env: commandEnv(checked.rootfs === null, { ...(hostname ? { HOSTNAME: hostname } : {}), ...spec.env }),
+    env: spec.exactEnv
+      ? Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`)
+      : commandEnv(checked.rootfs === null, { ...(hostname ? { HOSTNAME: hostname } : {}), ...spec.env }),
     cwd: spec.cwd ?? '/',
     inUserNamespace: spec.userns !== undefined || undefined,
     user: commandUser(spec),
+    rlimits: spec.rlimits,
+    noNewPrivileges: spec.noNewPrivileges,
+    trace: spec.trace,
   };
 }
 
@@ -224,6 +235,11 @@ export class Container extends HeldOutputEmitter {
     stage.on('stdout', (b: Buffer) => this.emitOutput('stdout', b));
     stage.on('stderr', (b: Buffer) => this.emitOutput('stderr', b));
     this.exited = stage.exited.then((status) => this.finish(status));
+  }
+
+  /** The stage's libc calls up to its execve, when the spec asked for a trace. */
+  get stageTrace(): TraceCall[] {
+    return this.stage.trace;
   }
 
   /** Host PID of the container's command (PID 1 inside a new PID namespace). */
@@ -364,7 +380,8 @@ export function startContainer(spec: ContainerSpec, opts: StartOptions = {}): Pr
 export async function runOnce(spec: ContainerSpec): Promise<RunResult> {
   try {
     const c = await Container.start({ ...spec, stdio: 'pipe' });
-    return await collect(c, c.exited);
+    const result = await collect(c, c.exited);
+    return spec.trace ? { ...result, trace: c.stageTrace } : result;
   } catch (err) {
     return refusal(err);
   }

@@ -101,8 +101,9 @@ const GENERIC: Record<string, string> = {
 
 export class SyscallError extends Error {
   readonly explanation: string;
-  constructor(readonly syscall: string, readonly code: string, readonly detail?: string) {
-    const explanation = EXPLANATIONS[syscall]?.[code] ?? GENERIC[code] ?? 'the kernel refused it';
+  /** `explanation` overrides the table, for callers that know more (a netlink request knows the link's name). */
+  constructor(readonly syscall: string, readonly code: string, readonly detail?: string, explanation?: string) {
+    explanation ??= EXPLANATIONS[syscall]?.[code] ?? GENERIC[code] ?? 'the kernel refused it';
     super(`${syscall}${detail ? ` (${detail})` : ''} failed with ${code}: ${explanation}`);
     this.name = 'SyscallError';
     this.explanation = explanation;

@@ -29,6 +29,10 @@ const PR_SET_SECCOMP = 22;
 const SECCOMP_MODE_FILTER = 2;
 const _LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 const MFD_CLOEXEC = 1;
+const SIG_BLOCK = 0;
+const SIG_SETMASK = 2;
+const SIGTTOU = 22;
+const SIGSET_BYTES = 128; // glibc's sigset_t: 1024 bits
 
 // pivot_root has no glibc wrapper: the raw syscall number differs per architecture.
 const SYS_pivot_root: Record<string, number> = { x64: 155, arm64: 41 };
@@ -51,7 +55,7 @@ const MountAttr = koffi.struct('mount_attr', { attr_set: 'uint64_t', attr_clr: '
 // struct sock_fprog (linux/filter.h): the instruction count and a pointer to them.
 koffi.struct('sock_fprog', { len: 'uint16_t', filter: 'void *' });
 
-const c = {
+const raw = {
   unshare: lib.func('int unshare(int flags)'),
   setns: lib.func('int setns(int fd, int nstype)'),
   mount: lib.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)'),
@@ -73,14 +77,83 @@ const c = {
   openTree: lib.func('long syscall(long nr, int dfd, const char *path, unsigned int flags)'),
   mountSetattr: lib.func('long syscall(long nr, int dfd, const char *path, unsigned int flags, mount_attr *attr, size_t size)'),
   moveMount: lib.func('long syscall(long nr, int from_dfd, const char *from_path, int to_dfd, const char *to_path, unsigned int flags)'),
+  // l-: on a symlink itself, never what it points to (an unpacked layer may hold any link).
+  lsetxattr: lib.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
+  lgetxattr: lib.func('long lgetxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)'),
   prctlSeccomp: lib.func('int prctl(int option, unsigned long mode, const sock_fprog *prog, unsigned long arg4, unsigned long arg5)'),
   memfdCreate: lib.func('int memfd_create(const char *name, unsigned int flags)'),
+  // struct rlimit: two rlim_t (u64 on LP64), soft then hard.
+  setrlimit: lib.func('int setrlimit(int resource, const void *rlim)'),
   // header: { u32 version; i32 pid }, data: 2 x { u32 effective, permitted, inheritable }
   capset: lib.func('int capset(void *header, void *data)'),
   capget: lib.func('int capget(void *header, _Out_ void *data)'),
+  isatty: lib.func('int isatty(int fd)'),
+  getpgrp: lib.func('int getpgrp()'),
+  setpgid: lib.func('int setpgid(int pid, int pgid)'),
+  tcgetpgrp: lib.func('int tcgetpgrp(int fd)'),
+  tcsetpgrp: lib.func('int tcsetpgrp(int fd, int pgrp)'),
+  // Returns the error number itself (0 on success), not -1 and errno.
+  pthreadSigmask: lib.func('int pthread_sigmask(int how, void *set, void *oldset)'),
   // glibc's struct statvfs on LP64: ten unsigned longs/u64s, f_flag the tenth (offset 72).
   statvfs: lib.func('int statvfs(const char *path, _Out_ uint8_t *buf)'),
 };
+
+/** One libc call as the trace records it. */
+export interface TraceCall {
+  /** The libc function (pivot_root: the syscall it is made through). */
+  name: string;
+  args: string[];
+  result: string;
+  /** errno's name when the call returned -1. */
+  errno?: string;
+  /** Milliseconds since the epoch, fractional: calls of several processes sort together. */
+  at: number;
+  pid: number;
+}
+
+const TRACE_NAMES: Partial<Record<keyof typeof raw, string>> = { pivotRoot: 'pivot_root', prctlSeccomp: 'prctl', memfdCreate: 'memfd_create' };
+
+function traceArg(v: unknown): string {
+  if (v === null || v === undefined) return 'NULL';
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number') return Number.isInteger(v) && v > 4096 ? `0x${v.toString(16)}` : String(v);
+  if (typeof v === 'bigint') return `0x${v.toString(16)}`;
+  if (Buffer.isBuffer(v)) return `<${v.length} bytes>`;
+  if (Array.isArray(v)) return `[${v.filter((x) => x !== null).map(traceArg).join(', ')}]`;
+  return '{...}';
+}
+
+/** The calls go through `c`: tracing swaps its functions for recording ones, so that off costs nothing. */
+const c: typeof raw = { ...raw };
+let traced: TraceCall[] = [];
+
+export function setTracing(on: boolean): void {
+  for (const key of Object.keys(raw) as Array<keyof typeof raw>) {
+    const fn = raw[key] as (...a: unknown[]) => unknown;
+    const name = TRACE_NAMES[key] ?? key;
+    (c as Record<string, unknown>)[key] = !on ? fn : (...args: unknown[]) => {
+      const at = performance.timeOrigin + performance.now();
+      // pivot_root goes through syscall(2): its first argument is the syscall number.
+      const shown = key === 'pivotRoot' ? args.slice(1) : args;
+      const result = fn(...args);
+      const failed = Number(result) === -1;
+      traced.push({ name, args: shown.map(traceArg), result: String(result), errno: failed ? errnoName(koffi.errno()) : undefined, at, pid: process.pid });
+      return result;
+    };
+  }
+}
+
+/** The calls recorded since the last take, oldest first. */
+export function takeTrace(): TraceCall[] {
+  const out = traced;
+  traced = [];
+  return out;
+}
+
+/** A call that has not returned yet when the trace must be sent (execve: it returns only on failure). */
+export function traceAbout(name: string, args: unknown[]): TraceCall {
+  return { name, args: args.map(traceArg), result: '?', at: performance.timeOrigin + performance.now(), pid: process.pid };
+}
 
 const errnoNames = new Map<number, string>(
   Object.entries(osConstants.errno).map(([name, n]) => [n, name]),
@@ -165,7 +238,10 @@ export function setParentDeathSignal(signal: number): void {
 }
 
 export function mknod(path: string, mode: number, major: number, minor: number): void {
-  const dev = (BigInt(major) << 8n) | BigInt(minor);
+  // glibc's makedev: 12 bits of major and 8 of minor low, the rest above.
+  const M = BigInt(major);
+  const m = BigInt(minor);
+  const dev = ((M & 0xfffff000n) << 32n) | ((M & 0xfffn) << 8n) | ((m & 0xffffff00n) << 12n) | (m & 0xffn);
   check('mknod', c.mknod(path, mode, dev), path);
 }
 
@@ -195,6 +271,12 @@ export function idmapTree(treeFd: number, usernsFd: number, detail: string): voi
 export function moveMountTo(treeFd: number, target: string): void {
   check('move_mount', c.moveMount(SYS_move_mount, treeFd, '', AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH), target);
 }
+/** lsetxattr(2): e.g. trusted.overlay.opaque=y on a layer's directory (needs CAP_SYS_ADMIN for trusted.*). */
+export function lsetxattr(path: string, name: string, value: string): void {
+  const data = Buffer.from(value);
+  check('lsetxattr', c.lsetxattr(path, name, data, data.length, 0), `${name} on ${path}`);
+}
+
 /** Remove one capability from this thread's bounding set (needs CAP_SETPCAP). */
 export function dropBoundingCapability(cap: number, name: string): void {
   check('prctl PR_CAPBSET_DROP', c.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), name);
@@ -215,6 +297,27 @@ export function setNoNewPrivileges(): void {
  */
 export function setSeccompFilter(bpf: Buffer): void {
   check('prctl PR_SET_SECCOMP', c.prctlSeccomp(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, { len: bpf.length / 8, filter: bpf }, 0, 0), `${bpf.length / 8} BPF instructions`);
+}
+
+/** lgetxattr(2): the attribute's value, or null when the file has none (ENODATA). */
+export function lgetxattr(path: string, name: string): string | null {
+  const buf = Buffer.alloc(256);
+  const n = Number(c.lgetxattr(path, name, buf, buf.length));
+  if (n === -1) {
+    const errno = koffi.errno();
+    if (errnoName(errno) === 'ENODATA') return null;
+    throw new SyscallError('lgetxattr', errnoName(errno), `${name} on ${path}`);
+  }
+  return buf.subarray(0, n).toString();
+}
+
+/** setrlimit(2) for this process; RLIM_INFINITY is -1 (all ones). */
+export function setrlimit(resource: number, soft: number, hard: number, name: string): void {
+  const rlim = Buffer.alloc(16);
+  const value = (v: number) => (v < 0 || !Number.isFinite(v) ? 0xffffffffffffffffn : BigInt(v));
+  rlim.writeBigUInt64LE(value(soft), 0);
+  rlim.writeBigUInt64LE(value(hard), 8);
+  check('setrlimit', c.setrlimit(resource, rlim), `${name} ${soft}/${hard}`);
 }
 
 /** An anonymous in-memory file (memfd_create(2)), close-on-exec. */
@@ -256,9 +359,105 @@ export function capget(): CapabilitySets {
   return { effective: join(0), permitted: join(4), inheritable: join(8) };
 }
 
+/** setpgid(2): pid 0 is this process, pgid 0 makes it the leader of a group of its own. */
+export function setpgid(pid: number, pgid: number): void {
+  check('setpgid', c.setpgid(pid, pgid), `pid ${pid}, group ${pgid}`);
+}
+
+export function getpgrp(): number {
+  return c.getpgrp(); // never fails
+}
+
+/**
+ * Whether `fd` is a terminal whose foreground process group is ours: a process
+ * started from it in the foreground may take it over for its own child.
+ */
+export function holdsTerminal(fd: number): boolean {
+  return c.isatty(fd) === 1 && c.tcgetpgrp(fd) === c.getpgrp();
+}
+
+/**
+ * Make this process's group the foreground group of the terminal on `fd`
+ * (tcsetpgrp(3)). From a background group the kernel answers that with SIGTTOU,
+ * which stops us (or, for PID 1 of a PID namespace, is dropped and the call
+ * restarted for ever) unless it is blocked: blocked here on this thread for the
+ * call only, since a blocked mask survives execve(2).
+ */
+export function takeTerminal(fd: number): void {
+  const ttou = Buffer.alloc(SIGSET_BYTES);
+  ttou[(SIGTTOU - 1) >> 3] = 1 << ((SIGTTOU - 1) & 7);
+  const old = Buffer.alloc(SIGSET_BYTES);
+  const blocked = c.pthreadSigmask(SIG_BLOCK, ttou, old);
+  if (blocked !== 0) throw new SyscallError('pthread_sigmask', errnoName(blocked), 'blocking SIGTTOU');
+  try {
+    check('tcsetpgrp', c.tcsetpgrp(fd, c.getpgrp()), `fd ${fd}`);
+  } finally {
+    c.pthreadSigmask(SIG_SETMASK, old, null);
+  }
+}
+
 /** The mount flags of the filesystem holding `path` (statvfs's f_flag: ST_RDONLY, ST_NOSUID, ST_NODEV, ST_NOEXEC share MS_*'s values). */
 export function mountFlagsOf(path: string): number {
   const buf = Buffer.alloc(128);
   check('statvfs', c.statvfs(path, buf), path);
   return Number(buf.readBigUInt64LE(72));
+}
+
+// Sockets Node's `net` cannot open (AF_NETLINK), and flock, which Node lacks.
+// A socket belongs to the network namespace of the thread that called socket():
+// see net/rtnetlink.ts for how that is used.
+const sockets = {
+  socket: lib.func('int socket(int domain, int type, int protocol)'),
+  bind: lib.func('int bind(int fd, const void *addr, uint32_t addrlen)'),
+  send: lib.func('long send(int fd, const void *buf, size_t len, int flags)'),
+  recv: lib.func('long recv(int fd, void *buf, size_t len, int flags)'),
+  setsockopt: lib.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)'),
+  flock: lib.func('int flock(int fd, int operation)'),
+};
+
+export function socket(domain: number, type: number, protocol: number, detail?: string): number {
+  const fd = Number(sockets.socket(domain, type, protocol));
+  check('socket', fd, detail);
+  return fd;
+}
+
+export function bind(fd: number, address: Buffer, detail?: string): void {
+  check('bind', sockets.bind(fd, address, address.length), detail);
+}
+
+/** Send one datagram; a short send of a datagram socket is an error. */
+export function send(fd: number, data: Buffer, detail?: string): void {
+  const sent = Number(sockets.send(fd, data, data.length, 0));
+  check('send', sent, detail);
+  if (sent !== data.length) throw new SyscallError('send', 'EMSGSIZE', detail);
+}
+
+/** Receive one datagram into `into`; returns its length. */
+export function recv(fd: number, into: Buffer, detail?: string): number {
+  const got = Number(sockets.recv(fd, into, into.length, 0));
+  check('recv', got, detail);
+  return got;
+}
+
+export function setsockoptInt(fd: number, level: number, name: number, value: number, detail?: string): void {
+  const v = Buffer.alloc(4);
+  v.writeInt32LE(value);
+  check('setsockopt', sockets.setsockopt(fd, level, name, v, 4), detail);
+}
+
+const SOL_SOCKET = 1;
+const SO_RCVTIMEO = 20;
+
+/** Make recv() give up with EAGAIN after `ms` instead of blocking for ever. */
+export function setReceiveTimeout(fd: number, ms: number): void {
+  const tv = Buffer.alloc(16); // struct timeval: two longs on 64-bit Linux
+  tv.writeBigInt64LE(BigInt(Math.floor(ms / 1000)), 0);
+  tv.writeBigInt64LE(BigInt((ms % 1000) * 1000), 8);
+  check('setsockopt', sockets.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, tv.length), 'SO_RCVTIMEO');
+}
+
+export const LOCK_EX = 2;
+
+export function flock(fd: number, operation: number, detail?: string): void {
+  check('flock', sockets.flock(fd, operation), detail);
 }

@@ -3,6 +3,7 @@
 import type { EventEmitter } from 'node:events';
 import { StartStepError, UserError } from './errors.js';
 import type { ExitStatus } from './start/stage-process.js';
+import type { TraceCall } from './libc.js';
 
 export interface ContainerExit extends ExitStatus {
   /** Why a limit ended or hampered the command, as runc would say it. */
@@ -18,6 +19,8 @@ export interface RunResult {
   error?: string;
   /** The start step that failed (see START_STEPS), for a lesson to show. */
   failedStep?: string;
+  /** The stage's libc calls up to execve, when the spec asked for a trace. */
+  trace?: TraceCall[];
 }
 
 export async function collect(proc: EventEmitter, exited: Promise<ContainerExit>): Promise<RunResult> {

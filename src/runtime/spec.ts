@@ -7,7 +7,7 @@ import { UserError } from './errors.js';
 import { NAMESPACES, type NamespaceName } from './namespaces.js';
 import { requireRoot as requireRootFor } from './privilege.js';
 import { CONTAINER_PATH as CONTAINER_PATH_DIRS, defaultRootfs } from './paths.js';
-import type { BindMount, RootMountPoint, StdioMode } from './start/protocol.js';
+import type { BindMount, FilesystemMount, ResourceLimit, RootMountPoint, StdioMode } from './start/protocol.js';
 import type { CgroupLimits } from './cgroups/index.js';
 import { validateUserns, type UsernsSpec } from './userns/idmap.js';
 
@@ -23,8 +23,11 @@ export interface ContainerSpec {
   /** A named container keeps its changes (its overlay upper dir) across runs, unless `remove`. */
   name?: string;
   hostname?: string;
-  /** The base rootfs (overlay lowerdir); default rootfs/base. null keeps the host's filesystem. */
-  rootfs?: string | null;
+  /**
+   * The base rootfs (overlay lowerdir); default rootfs/base. null keeps the host's filesystem.
+   * A list is an image's layers, bottom first: they stack as the overlay's lowerdirs.
+   */
+  rootfs?: string | string[] | null;
   /** Overlay over the rootfs (default), or the rootfs directory itself as the root. */
   overlay?: boolean;
   namespaces?: NamespaceName[];
@@ -48,12 +51,27 @@ export interface ContainerSpec {
   userns?: UsernsSpec;
   /** --user: the command's ids inside, in any container (with userns, its `user`). */
   user?: { uid: number; gid: number };
+  /** `env` is the whole environment, as an OCI bundle's process.env is: no PATH, HOME, TERM or HOSTNAME added. */
+  exactEnv?: boolean;
+  /** The root remounted read-only (OCI root.readonly). */
+  readonlyRoot?: boolean;
+  /** Filesystems mounted inside besides /proc, /sys, /dev and the tmpfs ones (an OCI bundle's mqueue, cgroup). */
+  mounts?: FilesystemMount[];
+  /** setrlimit before exec (OCI process.rlimits). */
+  rlimits?: ResourceLimit[];
+  /** prctl(PR_SET_NO_NEW_PRIVS) before exec (OCI process.noNewPrivileges). */
+  noNewPrivileges?: boolean;
+  /** The stage records its libc calls (Container.stageTrace). */
+  trace?: boolean;
 }
 
 /** A spec with its defaults filled in, checked. */
 export interface CheckedSpec {
   namespaces: NamespaceName[];
+  /** The top layer (the only one without an overlay), or null for the host's root. */
   rootfs: string | null;
+  /** Every layer, bottom first (one for a plain rootfs). */
+  layers: string[];
   overlay: boolean;
   pivot: boolean;
   rootMountPoint: RootMountPoint;
@@ -72,17 +90,23 @@ export function checkSpec(spec: ContainerSpec): CheckedSpec {
   const nameProblem = spec.name === undefined ? undefined : containerNameProblem(spec.name);
   if (nameProblem) throw new UserError(`invalid container name '${spec.name}': ${nameProblem}`);
   if (!spec.argv.length || !spec.argv[0]) throw new UserError('no command given: say what to run in the container, e.g. `-- /bin/sh`');
-  const rootfs = spec.rootfs === null ? null : (spec.rootfs ?? defaultRootfs());
+  const layers = spec.rootfs === null ? [] : Array.isArray(spec.rootfs) ? spec.rootfs : [spec.rootfs ?? defaultRootfs()];
+  if (spec.rootfs !== null && !layers.length) throw new UserError('the rootfs is an empty list of layers: give at least one directory');
+  const rootfs = spec.rootfs === null ? null : layers[layers.length - 1];
   const overlay = rootfs !== null && (spec.overlay ?? true);
+  if (layers.length > 1 && !overlay) throw new UserError(`an image of ${layers.length} layers needs the overlay to stack them: drop overlay: false, or give a single rootfs directory`);
   const pivot = rootfs !== null && (spec.pivot ?? true);
   const mnt = namespaces.includes('mnt');
   if (rootfs !== null && (overlay || pivot) && !mnt) {
     throw new UserError(`${overlay ? 'an overlay root' : 'pivot_root'} needs the mnt namespace (its mounts must not reach the host): add mnt to the namespaces, or use --no-pivot with the rootfs directory itself`);
   }
-  if (rootfs !== null && !fs.existsSync(rootfs)) {
-    throw new UserError(rootfs === defaultRootfs()
-      ? `the base rootfs is missing at ${rootfs}: build it with \`sudo containy-learn rootfs build\``
-      : `the rootfs ${rootfs} does not exist: give a directory holding a root filesystem (with bin/sh)`);
+  for (const layer of layers) {
+    if (fs.existsSync(layer)) continue;
+    throw new UserError(layer === defaultRootfs()
+      ? `the base rootfs is missing at ${layer}: build it with \`sudo containy-learn rootfs build\``
+      : layers.length > 1
+        ? `the image layer ${layer} does not exist: load the image again (\`containy-learn image load\`)`
+        : `the rootfs ${layer} does not exist: give a directory holding a root filesystem (with bin/sh)`);
   }
   for (const bind of spec.binds ?? []) {
     if (rootfs === null || !mnt) {
@@ -94,7 +118,7 @@ export function checkSpec(spec: ContainerSpec): CheckedSpec {
   // The CLI and the lessons validate their own fields; this names the spec's for any other caller.
   if (spec.userns) validateUserns(spec.userns, { uidMappings: 'userns.uidMappings', gidMappings: 'userns.gidMappings', user: 'userns.user' });
   const rootMountPoint = spec.rootMountPoint ?? 'bind';
-  return { namespaces, pivot, overlay, rootfs, rootMountPoint, stdio: spec.stdio ?? 'inherit' };
+  return { namespaces, pivot, overlay, rootfs, layers, rootMountPoint, stdio: spec.stdio ?? 'inherit' };
 }
 
 /** The environment a command starts with: docker's PATH (the host's when the root is the host's), then the caller's. */

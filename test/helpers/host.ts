@@ -48,8 +48,27 @@ export function containyLinks(): string[] {
   return fs.readdirSync('/sys/class/net').filter((n) => /containy|veth/.test(n));
 }
 
-export function hostState(): { mounts: string[]; cgroups: string[]; links: string[] } {
-  return { mounts: mountTable(), cgroups: containyCgroups(), links: containyLinks() };
+/** `ip -o link`, one line per link: state, flags, master and peer of every link on the host. */
+export function linkTable(): string[] {
+  return ipLines(['-o', 'link']);
+}
+
+/** `ip -o addr`, without lifetimes (they count down for addresses that have one). */
+export function addressTable(): string[] {
+  return ipLines(['-o', 'addr']).map((l) => l.replace(/\\?\s*valid_lft \S+ preferred_lft \S+/, ''));
+}
+
+/** Every route of every table, IPv4 and IPv6 (a bridge's subnet route, a local address's entry). */
+export function routeTable(): string[] {
+  return [...ipLines(['-4', 'route', 'show', 'table', 'all']), ...ipLines(['-6', 'route', 'show', 'table', 'all'])];
+}
+
+function ipLines(args: string[]): string[] {
+  return execFileSync('ip', args, { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+}
+
+export function hostState(): { mounts: string[]; cgroups: string[]; links: string[]; linkTable: string[]; addresses: string[]; routes: string[] } {
+  return { mounts: mountTable(), cgroups: containyCgroups(), links: containyLinks(), linkTable: linkTable(), addresses: addressTable(), routes: routeTable() };
 }
 
 /** A state directory of the test's own (CONTAINY_STATE_DIR), removed by the caller. */

@@ -4,7 +4,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CLI, cli, hostState, isRoot, tempStateDir, warnIfNotRoot } from '../helpers/host.js';
+import { CLI, PACKAGE_ROOT, cli, hostState, isRoot, tempStateDir, warnIfNotRoot } from '../helpers/host.js';
 
 warnIfNotRoot('container lifecycle tests');
 
@@ -163,6 +163,30 @@ describe.skipIf(!isRoot || !hasTmux)('an interactive shell in a real terminal', 
   const session = `containy-test-${process.pid}`;
   const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
   const screen = () => tmux('capture-pane', '-p', '-t', session);
+  const keys = (...k: string[]) => tmux('send-keys', '-t', session, ...k);
+  const base = process.env.CONTAINY_ROOTFS ?? path.join(PACKAGE_ROOT, 'rootfs', 'base');
+  const cliIn = () => `CONTAINY_STATE_DIR=${state} ${process.execPath} ${CLI}`;
+
+  /**
+   * Run `args` of the CLI in a tmux pane, then, in the same pane, record its
+   * status and read one line from the terminal: that read only works if the
+   * terminal came back to the pane's process group (else SIGTTIN or EIO).
+   */
+  function inPane(args: string): { status: () => string | undefined; after: () => string | undefined } {
+    const statusFile = path.join(state, 'status');
+    const afterFile = path.join(state, 'after');
+    const command = `${cliIn()} ${args}; echo "exit=$?" > ${statusFile}; read line; echo "read=$line" > ${afterFile}; sleep 30`;
+    tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', command);
+    const read = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() || undefined : undefined);
+    return { status: () => read(statusFile), after: () => read(afterFile) };
+  }
+
+  async function exitsWith7AndGivesTheTerminalBack(pane: ReturnType<typeof inPane>): Promise<void> {
+    keys('exit 7', 'Enter');
+    expect(await waitFor('the exit status', pane.status)).toBe('exit=7');
+    keys('next-command', 'Enter');
+    expect(await waitFor('the pane to read the next line', pane.after)).toBe('read=next-command');
+  }
 
   beforeEach(() => {
     state = tempStateDir('tty');
@@ -179,18 +203,79 @@ describe.skipIf(!isRoot || !hasTmux)('an interactive shell in a real terminal', 
 
   it('gives sh the terminal, and its exit status becomes ours', async () => {
     const before = hostState();
-    const statusFile = path.join(state, 'status');
-    const command = `CONTAINY_STATE_DIR=${state} ${process.execPath} ${CLI} run --rm --hostname ttybox -- sh; echo "exit=$?" > ${statusFile}; sleep 30`;
-    tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', command);
+    const pane = inPane('run --rm --hostname ttybox -- sh');
     await waitFor('the prompt', () => (/#\s*$/m.test(screen()) ? true : undefined));
-    tmux('send-keys', '-t', session, 'hostname; echo pid=$$; [ -t 0 ] && echo stdin-is-a-terminal', 'Enter');
+    keys('hostname; echo pid=$$; [ -t 0 ] && echo stdin-is-a-terminal', 'Enter');
     await waitFor('the answers', () => (/pid=1/.test(screen()) ? true : undefined));
     const shown = screen();
     expect(shown).toMatch(/^ttybox$/m);
     expect(shown).toMatch(/^stdin-is-a-terminal$/m); // the real terminal, not a pipe
-    tmux('send-keys', '-t', session, 'exit 7', 'Enter');
-    const status = await waitFor('the exit status', () => (fs.existsSync(statusFile) ? fs.readFileSync(statusFile, 'utf8').trim() : undefined));
-    expect(status).toBe('exit=7');
+    // Its own process group, the terminal's foreground one (fields 5 and 8 of stat: pgrp, tpgid).
+    keys('echo fg=$(cut -d" " -f5,8 /proc/self/stat)', 'Enter');
+    await waitFor('the groups', () => (/^fg=\d+ \d+$/m.test(screen()) ? true : undefined));
+    const [pgrp, tpgid] = screen().match(/^fg=(\d+) (\d+)$/m)!.slice(1);
+    expect(Number(pgrp)).toBeGreaterThan(0); // 0: a group outside the PID namespace
+    expect(tpgid).toBe(pgrp);
+    // Ctrl-Z and Ctrl-C at the prompt stop nothing, and Ctrl-C interrupts a command.
+    keys('C-z');
+    keys('C-c');
+    keys('sleep 30', 'Enter');
+    await sleep(300);
+    keys('C-c');
+    keys('echo still-here', 'Enter');
+    await waitFor('the shell after Ctrl-Z and Ctrl-C', () => (/^still-here$/m.test(screen()) ? true : undefined), 5000);
+    await exitsWith7AndGivesTheTerminalBack(pane);
     expect(hostState()).toEqual(before);
+  });
+
+  it('three Ctrl-Cs from the terminal kill a command that ignores them (PID 1), and the pane gets the terminal back', async () => {
+    const pane = inPane('run --rm -- sleep 30');
+    await waitFor('the container', () => (fs.existsSync(path.join(state, 'run')) && fs.readdirSync(path.join(state, 'run')).length ? true : undefined));
+    await sleep(500);
+    keys('C-z'); // stops nothing: the CLI ignores it while the container has the terminal
+    for (let i = 0; i < 3; i++) {
+      keys('C-c');
+      await sleep(200);
+    }
+    expect(await waitFor('the exit status', pane.status, 5000)).toBe('exit=137');
+    keys('next-command', 'Enter');
+    expect(await waitFor('the pane to read the next line', pane.after)).toBe('read=next-command');
+  });
+
+  it('a hangup of the terminal stops the container', async () => {
+    const before = hostState();
+    const pane = inPane('run --rm -- sleep 30');
+    await waitFor('the container', () => (fs.existsSync(path.join(state, 'run')) && fs.readdirSync(path.join(state, 'run')).length ? true : undefined));
+    await sleep(500);
+    tmux('kill-session', '-t', session);
+    await waitFor('the container to be gone', () => (fs.readdirSync(path.join(state, 'run')).length === 0 ? true : undefined), 8000);
+    void pane;
+    expect(hostState()).toEqual(before);
+  });
+
+  it.skipIf(!fs.existsSync(path.join(base, 'bin', 'bash')))('gives bash the terminal too', async () => {
+    const pane = inPane('run --rm --hostname ttybox -- bash');
+    await waitFor('the prompt', () => (/#\s*$/m.test(screen()) ? true : undefined));
+    keys('echo pid=$$', 'Enter');
+    await waitFor('the answer', () => (/pid=1/.test(screen()) ? true : undefined));
+    await exitsWith7AndGivesTheTerminalBack(pane);
+  });
+
+  it('gives the terminal to a shell exec\'d into a running container', async () => {
+    const background = spawn(process.execPath, [CLI, 'run', '--rm', '--name', 'ttyjoin', '--', 'sleep', '60'], { env: { ...process.env, CONTAINY_STATE_DIR: state }, stdio: 'ignore' });
+    const exited = new Promise((resolve) => background.on('exit', resolve));
+    try {
+      await waitFor('the container', () => (fs.existsSync(path.join(state, 'run', 'ttyjoin.json')) ? true : undefined));
+      await sleep(300);
+      const pane = inPane('exec ttyjoin -- sh');
+      await waitFor('the prompt', () => (/#\s*$/m.test(screen()) ? true : undefined));
+      keys('hostname; [ -t 0 ] && echo stdin-is-a-terminal', 'Enter');
+      await waitFor('the answers', () => (/^stdin-is-a-terminal$/m.test(screen()) ? true : undefined));
+      expect(screen()).toMatch(/^ttyjoin$/m);
+      await exitsWith7AndGivesTheTerminalBack(pane);
+    } finally {
+      background.kill('SIGTERM');
+      await exited;
+    }
   });
 });

@@ -17,14 +17,13 @@ describe.skipIf(files.length === 0)('the lessons in lessons/', () => {
     expect(lessons.length).toBe(files.length);
   });
 
-  it('have the core lessons 0 to 5 once they exist, numbered without gaps', () => {
+  it('have the core lessons 0 to 5 without gaps; later ones (6 on) may be numbered ahead while others are written', () => {
     const ids = lessons.map((l) => l.id);
     expect(ids.length).toBeGreaterThan(0);
     const core = ids.filter((id) => id <= 5);
     expect(core).toEqual([...core.keys()].map((i) => i + core[0]));
-    // Later lessons have numbers given by their issues (6 security, 7 user
-    // namespaces, 9 images), written side by side: ascending and unique, not contiguous.
-    expect(ids).toEqual([...new Set(ids)].sort((a, b) => a - b));
+    expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 
   it('every step has an action the engine knows and at least one check', () => {

@@ -16,7 +16,6 @@ import {
   resolveInRoot,
   scriptInterpreter,
 } from '../../src/rootfs/rootfs-copy.js';
-import { archiveLayout } from '../../src/rootfs/rootfs-import.js';
 import { checkTarget, removeStalePartials } from '../../src/rootfs/rootfs-marker.js';
 import { keepStdlibEntry } from '../../src/rootfs/rootfs-python.js';
 import { loadLessons } from '../../src/lessons/loader.js';
@@ -143,28 +142,6 @@ describe('stdlib filter', () => {
     expect(keepStdlibEntry('lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so', false)).toBe(true);
     expect(keepStdlibEntry('lib-dynload/_testcapi.cpython-311-x86_64-linux-gnu.so', false)).toBe(false);
     expect(keepStdlibEntry('lib-dynload/_tkinter.cpython-311-x86_64-linux-gnu.so', false)).toBe(false);
-  });
-});
-
-describe('archiveLayout', () => {
-  it('takes a docker export as it is', () => {
-    expect(archiveLayout(['.dockerenv', 'bin/', 'bin/sh', 'etc/', 'etc/hostname'])).toEqual({ strip: 0, strippedDir: null, hasShell: true });
-    expect(archiveLayout(['./', './bin/', './bin/sh'])).toEqual({ strip: 0, strippedDir: null, hasShell: true });
-  });
-
-  it('accepts a merged /usr (bin is a symlink, usr/bin/sh the file)', () => {
-    expect(archiveLayout(['bin', 'usr/', 'usr/bin/', 'usr/bin/sh']).hasShell).toBe(true);
-  });
-
-  it('strips a single top-level directory, counting "." as tar does', () => {
-    expect(archiveLayout(['debian/', 'debian/bin/', 'debian/bin/sh'])).toEqual({ strip: 1, strippedDir: 'debian', hasShell: true });
-    expect(archiveLayout(['./debian/', './debian/bin/sh'])).toEqual({ strip: 2, strippedDir: 'debian', hasShell: true });
-  });
-
-  it('finds no shell in an archive that is not a root filesystem', () => {
-    expect(archiveLayout(['src/', 'src/main.c', 'README']).hasShell).toBe(false);
-    expect(archiveLayout(['a/bin/sh', 'b/etc/passwd']).hasShell).toBe(false);
-    expect(archiveLayout([]).hasShell).toBe(false);
   });
 });
 

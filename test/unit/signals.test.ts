@@ -54,4 +54,14 @@ describe('ProcessSignals', () => {
     signals.uninstall();
     expect(['SIGINT', 'SIGTERM', 'SIGHUP'].map((s) => source.listenerCount(s))).toEqual([0, 0, 0]);
   });
+
+  it('holds off SIGTSTP (Ctrl-Z) until released, and then leaves it to the default again', () => {
+    const { source, signals, unhandled } = setup();
+    const release = signals.ignoreStops();
+    expect(source.listenerCount('SIGTSTP')).toBe(1);
+    source.emit('SIGTSTP', 'SIGTSTP');
+    expect(unhandled).toEqual([]);
+    release();
+    expect(source.listenerCount('SIGTSTP')).toBe(0);
+  });
 });

@@ -30,6 +30,8 @@ function fakeSystem(failOn?: { call: string; match?: string; err: Error }) {
     switchUser: (uid, gid) => record('switchUser', uid, gid),
     setCloseOnExec: (fd, on) => record('cloexec', fd, on),
     setParentDeathSignal: (signal) => record('pdeathsig', signal),
+    setpgid: (pid, pgid) => record('setpgid', pid, pgid),
+    takeTerminal: (fd) => record('tcsetpgrp', fd),
     execve: (program) => {
       record('execve', program);
       throw new Executed();
@@ -188,5 +190,19 @@ describe('the stage start sequence', () => {
     expect(failure).toBeInstanceOf(StepFailure);
     expect((failure as StepFailure).step).toBe('user');
     expect((failure as StepFailure).message).toMatch(/^stage: user: setresuid \(uid 1000\): EINVAL/);
+  });
+
+  it('with a terminal, makes the command its own foreground group after the root, before exec; without one, leaves the group alone', () => {
+    const withTerminal = fakeSystem();
+    expect(run({ ...ORDER, foregroundTerminal: true }, withTerminal.sys)).toBe('executed');
+    const at = (line: string) => withTerminal.calls.indexOf(line);
+    expect(withTerminal.calls.slice(at('setpgid 0 0'), at('setpgid 0 0') + 2)).toEqual(['setpgid 0 0', 'tcsetpgrp 0']);
+    expect(at('setpgid 0 0')).toBeGreaterThan(at('chdir /tmp'));
+    expect(at('tcsetpgrp 0')).toBeLessThan(at('execve /usr/bin/sh'));
+    const without = fakeSystem();
+    run(ORDER, without.sys);
+    expect(without.calls.filter((c) => /^(setpgid|tcsetpgrp)/.test(c))).toEqual([]);
+    const refused = run({ ...ORDER, foregroundTerminal: true }, fakeSystem({ call: 'tcsetpgrp', err: new SyscallError('tcsetpgrp', 'ENOTTY') }).sys) as StepFailure;
+    expect([refused.step, refused.exitCode]).toEqual(['terminal', 125]);
   });
 });

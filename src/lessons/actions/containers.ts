@@ -6,8 +6,9 @@ import { demoBinds } from '../../demos.js';
 import { describeError } from '../../runtime/errors.js';
 import { NAMESPACES } from '../../runtime/namespaces.js';
 import type { Container, ContainerSpec, NamespaceName, RunResult } from '../../runtime/index.js';
-import { argvOf, command, CONTAINER_PARAMS, handleName, IN_PARAM, limitControllers, MAIN, toCgroupLimits, toUser, toUserns, workdirPath } from '../params.js';
+import { argvOf, bool, command, CONTAINER_PARAMS, handleName, IN_PARAM, limitControllers, MAIN, toCgroupLimits, toUser, toUserns, workdirPath } from '../params.js';
 import type { Need } from '../types.js';
+import { formatTrace } from '../../runtime/trace.js';
 import { STOP_GRACE_MS, type ActionContext, type ActionDef, type ActionOutcome } from './types.js';
 
 /** How long a `start` waits for a short command's output when a check reads it. */
@@ -43,6 +44,8 @@ function containerSpec(ctx: ActionContext, p: Record<string, unknown>, argv: str
   if (p.hostname !== undefined) spec.hostname = p.hostname as string;
   if (p.rootfs === 'host') spec.rootfs = null;
   else if (p.rootfs !== undefined && p.rootfs !== 'base') spec.rootfs = inWorkdir(ctx, p.rootfs as string);
+  // An image's layers, bottom first; a missing image is the runtime's one sentence about its layer.
+  if (p.image !== undefined) spec.rootfs = ctx.runtime.images?.find(p.image as string)?.layerDirs ?? [`<no image ${p.image as string}: load it first>`];
   for (const key of ['overlay', 'pivot', 'specialFilesystems'] as const) {
     if (p[key] !== undefined) spec[key] = p[key] as boolean;
   }
@@ -56,12 +59,15 @@ function containerSpec(ctx: ActionContext, p: Record<string, unknown>, argv: str
   if (p.tmpfs !== undefined) spec.tmpfs = p.tmpfs as string[];
   if (p.uidmap !== undefined) spec.userns = toUserns(p.uidmap, p.user);
   else if (p.user !== undefined) spec.user = toUser(p.user);
+  if (p.trace === true) spec.trace = true;
   return spec;
 }
 
 /** A refused command keeps its status too, as docker reports it: 127 not found, 126 cannot execute, 125 the runtime refused. */
 function fromRun(r: RunResult): ActionOutcome {
-  return { stdout: r.stdout, stderr: r.stderr, exit: r.status, error: r.error, limitMessages: r.limitMessages };
+  // With trace: true, the start's libc calls come first in the output, as strace -f would interleave them.
+  const trace = r.trace ? { output: formatTrace(r.trace) + r.stdout + r.stderr } : {};
+  return { stdout: r.stdout, stderr: r.stderr, exit: r.status, error: r.error, limitMessages: r.limitMessages, ...trace };
 }
 
 export function notRunning(ctx: ActionContext, handle: string): ActionOutcome {
@@ -147,7 +153,11 @@ export const exec: ActionDef = {
 export const run: ActionDef = {
   name: 'run',
   summary: 'a one-shot container: start, wait for the command, collect its output, exit status and limit messages',
-  params: { ...CONTAINER_PARAMS, command: { describe: 'the command (text runs with sh -c)', required: true, validate: command } },
+  params: {
+    ...CONTAINER_PARAMS,
+    command: { describe: 'the command (text runs with sh -c)', required: true, validate: command },
+    trace: { describe: 'put the stage\'s libc calls (unshare, mount, pivot_root ... execve) before the output', validate: bool },
+  },
   crossCheck: containerCrossCheck,
   needs: containerNeeds,
   controllers: (p) => limitControllers(p.limits),

@@ -1,3 +1,4 @@
+import type { TraceCall } from '../libc.js';
 // What the launcher tells the stage process, and what the stage answers.
 // The stage reads one StageOrder as a JSON line on fd 3 and answers with
 // StageReport lines on the same fd; fd 3 is close-on-exec, so end-of-file
@@ -16,7 +17,8 @@ export const MOUNT_NS_FD = 4;
  */
 export const START_STEPS = [
   'namespaces', 'prepare', 'mount namespace', 'overlay', 'root mount point', '/proc', '/sys', '/dev',
-  'tmpfs', 'binds', 'pivot_root', 'chroot', 'hostname', 'cgroup namespace', 'cwd', 'user', 'exec',
+  'tmpfs', 'mounts', 'binds', 'pivot_root', 'chroot', 'readonly root', 'hostname', 'cgroup namespace', 'cwd',
+  'rlimits', 'no_new_privs', 'terminal', 'user', 'exec',
 ] as const;
 export type StartStep = (typeof START_STEPS)[number];
 
@@ -54,6 +56,29 @@ export interface RootSetup {
   binds: BindMount[];
   /** Extra tmpfs mounts inside the container, e.g. /tmp. */
   tmpfs: string[];
+  /** Other filesystems to mount inside (an OCI bundle's mqueue, cgroup), after the tmpfs ones. */
+  mounts?: FilesystemMount[];
+  /** Remount the root read-only once it is the root (an OCI bundle's root.readonly). */
+  readonly?: boolean;
+}
+
+export interface FilesystemMount {
+  source: string;
+  /** Path inside the container. */
+  target: string;
+  fstype: string;
+  /** MS_* flags. */
+  flags: number;
+  data?: string;
+}
+
+/** setrlimit(2): the resource's number (RLIMIT_*) and its soft and hard limits. */
+export interface ResourceLimit {
+  resource: number;
+  /** For messages: e.g. RLIMIT_NOFILE. */
+  name: string;
+  soft: number;
+  hard: number;
 }
 
 export interface StageOrder {
@@ -71,6 +96,11 @@ export interface StageOrder {
   joinMountNamespace?: boolean;
   /** unshare(CLONE_NEWCGROUP) after the launcher has moved us into our cgroup. */
   newCgroupNamespace: boolean;
+  /**
+   * stdin is the launcher's terminal and the launcher is in its foreground: the
+   * command becomes a process group of its own and that terminal's foreground group.
+   */
+  foregroundTerminal?: boolean;
   argv: string[];
   env: string[];
   cwd: string;
@@ -81,10 +111,17 @@ export interface StageOrder {
   inUserNamespace?: boolean;
   /** --user: the ids the command runs as (inside), switched to just before execve. */
   user?: { uid: number; gid: number };
+  /** setrlimit before exec (an OCI bundle's process.rlimits). */
+  rlimits?: ResourceLimit[];
+  /** prctl(PR_SET_NO_NEW_PRIVS) before exec (process.noNewPrivileges). */
+  noNewPrivileges?: boolean;
+  /** Record every libc call and send them (a 'trace' report) just before execve. */
+  trace?: boolean;
 }
 
 export type StageReport =
   | { type: 'ready' }
+  | { type: 'trace'; calls: TraceCall[] }
   | {
       type: 'error';
       exitCode: number;

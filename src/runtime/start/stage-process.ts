@@ -2,6 +2,8 @@
 // namespaces and the stage process it spawned. The stage is ready (Node and
 // koffi loaded) before it is given its order, so it can be started ahead of
 // time: that is what makes a warm start fast.
+import { isatty } from 'node:tty';
+import type { TraceCall } from '../libc.js';
 import { Worker } from 'node:worker_threads';
 import { HeldOutputEmitter } from '../held-output.js';
 import { distScript } from '../paths.js';
@@ -34,6 +36,8 @@ const stageScript = distScript('runtime/start/stage.js');
 export class StageProcess extends HeldOutputEmitter {
   /** Host PID of the stage, and after execve, of the command. */
   pid = 0;
+  /** The stage's libc calls, when its order asked for a trace. */
+  readonly trace: TraceCall[] = [];
   readonly exited: Promise<ExitStatus>;
   /** Resolves with the stage's host PID as soon as it is spawned (long before Node has booted in it). */
   readonly spawned: Promise<number>;
@@ -44,9 +48,11 @@ export class StageProcess extends HeldOutputEmitter {
   private readonly send: (m: ToWorker) => void;
   private readonly execd: Promise<void>;
   private hasExited = false;
+  private readonly stdio: StdioMode;
 
   private constructor(data: StageWorkerData, onThisThread: boolean) {
     super();
+    this.stdio = data.stdio;
     let resolveReady!: () => void;
     let rejectAll!: (err: Error) => void;
     let resolveExecd!: () => void;
@@ -79,6 +85,7 @@ export class StageProcess extends HeldOutputEmitter {
           break;
         case 'report':
           if (m.report.type === 'ready') resolveReady();
+          else if (m.report.type === 'trace') this.trace.push(...m.report.calls);
           else if (m.report.bug) rejectExecd(new BugError(m.report.message));
           else rejectExecd(new StartStepError(m.report.step, m.report.message, m.report.exitCode));
           break;
@@ -156,6 +163,10 @@ export class StageProcess extends HeldOutputEmitter {
   /** Hand the stage its order; resolves once the command has been exec'd. */
   async go(order: StageOrder): Promise<void> {
     await this.ready;
+    // The launcher's terminal, inherited: the command takes it over, as a shell's
+    // job does (steps.ts, takeForeground). Not when we are a background job ourselves.
+    // koffi only then: node:tty answers the common case.
+    if (this.stdio === 'inherit' && isatty(0) && (await import('../libc.js')).holdsTerminal(0)) order = { ...order, foregroundTerminal: true };
     this.send({ type: 'order', line: JSON.stringify(order) + '\n' });
     await this.execd;
   }

@@ -50,7 +50,13 @@ const system: StageSystem = {
   switchUser: libc.switchUser,
   setCloseOnExec: libc.setCloseOnExec,
   setParentDeathSignal: libc.setParentDeathSignal,
-  execve: libc.execve,
+  setpgid: libc.setpgid,
+  takeTerminal: libc.takeTerminal,
+  execve: (program, argv, env) => {
+    // The trace goes back before execve closes fd 3; the call itself is the last entry.
+    if (order.trace) report({ type: 'trace', calls: [...libc.takeTrace(), libc.traceAbout('execve', [program, argv])] });
+    return libc.execve(program, argv, env);
+  },
   umask: (mask) => process.umask(mask),
   closeFd: (fd) => fs.closeSync(fd),
   // readdirSync lists its own directory fd too, closed by the time it returns: left out.
@@ -66,10 +72,13 @@ const system: StageSystem = {
     }
   },
   touch: (file) => fs.writeFileSync(file, ''),
+  setrlimit: libc.setrlimit,
+  setNoNewPrivileges: libc.setNoNewPrivileges,
 };
 
 report({ type: 'ready' });
 const order = readOrder();
+if (order.trace) libc.setTracing(true);
 try {
   startInStage(order, system);
 } catch (err) {

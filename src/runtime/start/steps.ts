@@ -24,6 +24,9 @@ export interface StageSystem {
   switchUser(uid: number, gid: number): void;
   setCloseOnExec(fd: number, on: boolean): void;
   setParentDeathSignal(signal: number): void;
+  setpgid(pid: number, pgid: number): void;
+  /** tcsetpgrp(fd, getpgrp()) with SIGTTOU blocked around it. */
+  takeTerminal(fd: number): void;
   execve(program: string, argv: string[], env: string[]): never;
   umask(mask: number): number;
   closeFd(fd: number): void;
@@ -35,6 +38,8 @@ export interface StageSystem {
   kind(file: string): 'dir' | 'file' | 'other' | undefined;
   /** Create an empty file, for a bind mount of a file onto it. */
   touch(file: string): void;
+  setrlimit(resource: number, soft: number, hard: number, name: string): void;
+  setNoNewPrivileges(): void;
 }
 
 /** A failed step: its name, and the message the learner reads. */
@@ -163,6 +168,11 @@ export function startInStage(order: StageOrder, sys: StageSystem): never {
       // A scratch filesystem of its own for each (e.g. /tmp), gone with the container.
       for (const t of root.tmpfs) sys.mount('tmpfs', mkdirIn(sys, dir, t), 'tmpfs', MS.NOSUID | MS.NODEV, 'mode=1777');
     });
+    if (root.mounts?.length) {
+      step('mounts', () => {
+        for (const m of root.mounts!) sys.mount(m.source, mkdirIn(sys, dir, m.target), m.fstype, m.flags, m.data ?? null);
+      });
+    }
     step('binds', () => {
       for (const b of root.binds) bindMount(sys, b, path.join(dir, b.target));
     });
@@ -185,6 +195,10 @@ export function startInStage(order: StageOrder, sys: StageSystem): never {
         sys.chdir('/');
       });
     }
+    if (root.readonly) {
+      // As runc does once the root is in place: the root's own mount read-only, the mounts on it as they are.
+      step('readonly root', () => sys.mount(null, '/', null, MS.REMOUNT | MS.BIND | MS.RDONLY));
+    }
   }
 
   if (order.hostname !== undefined) {
@@ -197,6 +211,18 @@ export function startInStage(order: StageOrder, sys: StageSystem): never {
     step('cgroup namespace', () => sys.unshare(CLONE.NEWCGROUP));
   }
   if (order.cwd !== '/') step('cwd', () => sys.chdir(order.cwd));
+  if (order.rlimits?.length) {
+    // Inherited through execve: the command starts under them.
+    step('rlimits', () => {
+      for (const r of order.rlimits!) sys.setrlimit(r.resource, r.soft, r.hard, r.name);
+    });
+  }
+  if (order.noNewPrivileges) {
+    // No set-uid bit or file capability can raise the command's privileges after exec.
+    step('no_new_privs', () => sys.setNoNewPrivileges());
+  }
+
+  if (order.foregroundTerminal) step('terminal', () => takeForeground(sys));
 
   const program = step('exec', () => findProgram(sys, order.argv[0], order.env));
   if (!program) throw new StepFailure('exec', EXIT.NOT_FOUND, `stage: exec: ${order.argv[0]}: not found in the container's PATH`, false);
@@ -232,6 +258,20 @@ export function startInStage(order: StageOrder, sys: StageSystem): never {
     const exitCode = (err as { code?: string }).code === 'ENOENT' ? EXIT.NOT_FOUND : EXIT.CANNOT_EXECUTE;
     throw new StepFailure('exec', exitCode, `stage: exec: ${order.argv[0]}: ${describeStepFailure('execve', err)}`, !isRefusal(err), err);
   }
+}
+
+/**
+ * The command gets the terminal as a job-control shell gives it to a job. We
+ * are still in the launcher's process group, which lies outside our PID
+ * namespace, so getpgrp() and tcgetpgrp() read 0 here (credentials(7)): dash
+ * saves that 0 at start and exits 2 when tcsetpgrp(0) fails (ESRCH) on its
+ * way out. A group of our own, made the foreground group, reads as our pid.
+ * takeTerminal blocks SIGTTOU for the call (we are in the background until it
+ * succeeds) and restores the mask, which execve keeps.
+ */
+function takeForeground(sys: StageSystem): void {
+  sys.setpgid(0, 0);
+  sys.takeTerminal(0);
 }
 
 function mkdirIn(sys: StageSystem, root: string, dir: string): string {

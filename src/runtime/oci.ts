@@ -1,0 +1,298 @@
+// OCI runtime bundles: <bundle>/config.json (the runtime spec, as runc reads it),
+// and the example config.json `runc spec` writes (runc's libcontainer/specconv/example.go).
+// Every field is read or refused by its JSON path: nothing is silently ignored.
+import fs from 'node:fs';
+import path from 'node:path';
+import { UserError } from './errors.js';
+import { MS } from './linux.js';
+import type { CgroupLimits } from './cgroups/index.js';
+import type { ContainerSpec, NamespaceName } from './spec.js';
+import type { BindMount, FilesystemMount, ResourceLimit } from './start/protocol.js';
+import { CONTAINER_PATH } from './paths.js';
+
+/** The spec version our config.json says (Debian 12's runc 1.1.5 writes the same). */
+export const OCI_VERSION = '1.0.2-dev';
+
+/** What `runc spec` writes: runc's Example(), the cgroup namespace only on a cgroup v2 host. */
+export function exampleConfig(cgroupV2: boolean): Record<string, unknown> {
+  const caps = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
+  return {
+    ociVersion: OCI_VERSION,
+    process: {
+      terminal: true,
+      user: { uid: 0, gid: 0 },
+      args: ['sh'],
+      env: [`PATH=${CONTAINER_PATH.join(':')}`, 'TERM=xterm'],
+      cwd: '/',
+      capabilities: { bounding: caps, effective: caps, permitted: caps, ambient: caps },
+      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],
+      noNewPrivileges: true,
+    },
+    root: { path: 'rootfs', readonly: true },
+    hostname: 'runc',
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc' },
+      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+      { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+      { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+    ],
+    linux: {
+      resources: { devices: [{ allow: false, access: 'rwm' }] },
+      namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, ...(cgroupV2 ? [{ type: 'cgroup' }] : [])],
+      maskedPaths: [
+        '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
+        '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi',
+      ],
+      readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+    },
+  };
+}
+
+type Json = Record<string, unknown>;
+
+function fail(field: string, problem: string, fix: string): UserError {
+  return new UserError(`config.json: ${field}: ${problem}; ${fix}`);
+}
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Refuse any field this reader does not know, by its path. */
+function onlyKnown(obj: Json, at: string, known: string[], why: Record<string, string> = {}): void {
+  for (const key of Object.keys(obj)) {
+    if (known.includes(key)) continue;
+    const field = at ? `${at}.${key}` : key;
+    throw fail(field, why[key] ?? 'containy-learn does not implement this field', 'remove it to run the bundle here');
+  }
+}
+
+function str(v: unknown, field: string, fix: string): string {
+  if (typeof v !== 'string' || v === '') throw fail(field, v === undefined ? 'missing' : `expected a non-empty string, got ${JSON.stringify(v)}`, fix);
+  return v;
+}
+
+function strings(v: unknown, field: string, fix: string): string[] {
+  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw fail(field, 'expected a list of strings', fix);
+  return v as string[];
+}
+
+function num(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw fail(field, `expected a number, got ${JSON.stringify(v)}`, 'give a number');
+  return v;
+}
+
+const NOT_YET_SECURITY = 'capabilities, masked and read-only paths are not wired into the runtime yet, and running without what it asks would be less safe than asked';
+
+const NAMESPACE_TYPES: Record<string, NamespaceName> = { pid: 'pid', network: 'net', ipc: 'ipc', uts: 'uts', mount: 'mnt', cgroup: 'cgroup' };
+
+const RLIMITS = ['CPU', 'FSIZE', 'DATA', 'STACK', 'CORE', 'RSS', 'NPROC', 'NOFILE', 'MEMLOCK', 'AS', 'LOCKS', 'SIGPENDING', 'MSGQUEUE', 'NICE', 'RTPRIO', 'RTTIME'];
+
+/** mount(8) options that are flags; the rest go to the filesystem as data. */
+const MOUNT_FLAGS: Record<string, [set: number, clear: number]> = {
+  ro: [MS.RDONLY, 0], rw: [0, MS.RDONLY], nosuid: [MS.NOSUID, 0], suid: [0, MS.NOSUID], nodev: [MS.NODEV, 0], dev: [0, MS.NODEV],
+  noexec: [MS.NOEXEC, 0], exec: [0, MS.NOEXEC], relatime: [1 << 21, 0], strictatime: [1 << 24, 0], noatime: [1 << 10, 0],
+  nodiratime: [1 << 11, 0], sync: [16, 0], async: [0, 16], bind: [MS.BIND, 0], rbind: [MS.BIND | MS.REC, 0],
+};
+
+function mountOptions(options: string[]): { flags: number; data: string } {
+  let flags = 0;
+  const data: string[] = [];
+  for (const o of options) {
+    const f = MOUNT_FLAGS[o];
+    if (f) flags = (flags | f[0]) & ~f[1];
+    else data.push(o);
+  }
+  return { flags, data: data.join(',') };
+}
+
+/** The filesystems our /proc, /sys and /dev step makes, as runc's spec lists them. */
+const SPECIAL: Record<string, string> = { '/proc': 'proc', '/sys': 'sysfs', '/dev': 'tmpfs', '/dev/pts': 'devpts', '/dev/shm': 'tmpfs' };
+
+export interface OciLoadOptions {
+  /** Is the caller's stdin a terminal? (process.terminal needs one, as with runc run.) */
+  stdinIsTerminal: boolean;
+  cgroupV2: boolean;
+  /** Notes for the user where we carry on as runc would not quite (printed by the caller). */
+  warn: (message: string) => void;
+}
+
+/** Read <bundle>/config.json (OCI runtime spec) into a container spec; nothing is created. */
+export function loadOciBundle(bundleDir: string, opts: OciLoadOptions): ContainerSpec {
+  const file = path.join(bundleDir, 'config.json');
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UserError(`${file} is not valid JSON (${(err as Error).message}): fix the syntax, or write a fresh one with \`containy-learn spec\``);
+  }
+  if (!isObject(json)) throw new UserError(`${file}: expected a JSON object at the top level`);
+  onlyKnown(json, '', ['ociVersion', 'root', 'process', 'hostname', 'mounts', 'linux', 'annotations']);
+  const version = str(json.ociVersion, 'ociVersion', `e.g. "ociVersion": "${OCI_VERSION}"`);
+  if (!version.startsWith('1.')) throw fail('ociVersion', `version ${version} is not a 1.x runtime spec`, `use "${OCI_VERSION}"`);
+
+  // root: the bundle's own directory is the root itself, as with runc (no overlay: changes stay in it).
+  if (!isObject(json.root)) throw fail('root', 'missing', 'give "root": {"path": "rootfs"}');
+  onlyKnown(json.root, 'root', ['path', 'readonly']);
+  const rootfs = path.resolve(bundleDir, str(json.root.path, 'root.path', 'give the root filesystem directory, relative to the bundle'));
+  if (!fs.existsSync(rootfs)) throw fail('root.path', `${rootfs} does not exist`, 'point it at a root filesystem directory (`containy-learn export IMAGE DIR` makes one)');
+  if (json.root.readonly !== undefined && typeof json.root.readonly !== 'boolean') throw fail('root.readonly', 'expected true or false', 'e.g. "readonly": true');
+
+  const p = json.process;
+  if (!isObject(p)) throw fail('process', 'missing', 'give "process": {"args": ["sh"], "cwd": "/"}');
+  onlyKnown(p, 'process', ['terminal', 'consoleSize', 'user', 'args', 'env', 'cwd', 'rlimits', 'noNewPrivileges'], { capabilities: NOT_YET_SECURITY });
+  if (p.terminal === true && !opts.stdinIsTerminal) {
+    throw fail('process.terminal', 'true, but stdin is not a terminal (runc run fails the same way)', 'set "terminal": false to run it with pipes');
+  }
+  const argv = strings(p.args, 'process.args', 'e.g. "args": ["sh", "-c", "echo hi"]');
+  if (!argv.length) throw fail('process.args', 'empty', 'say what to run, e.g. ["sh"]');
+  const cwd = str(p.cwd, 'process.cwd', 'e.g. "cwd": "/"');
+  if (!cwd.startsWith('/')) throw fail('process.cwd', `'${cwd}' is not absolute`, 'give a path inside the container, e.g. "/"');
+  if (p.user !== undefined) {
+    if (!isObject(p.user)) throw fail('process.user', 'expected an object', 'e.g. {"uid": 0, "gid": 0}');
+    onlyKnown(p.user, 'process.user', ['uid', 'gid', 'umask', 'additionalGids']);
+    for (const id of ['uid', 'gid'] as const) {
+      if (p.user[id] !== undefined && num(p.user[id], `process.user.${id}`) !== 0) {
+        throw fail(`process.user.${id}`, `${p.user[id]} is not 0: containy-learn runs commands as root only (no user switch, and user namespaces are not wired yet)`, 'use 0');
+      }
+    }
+    if (p.user.umask !== undefined && num(p.user.umask, 'process.user.umask') !== 0o22) throw fail('process.user.umask', 'only 18 (0022, what the stage sets) is supported', 'use 18 or leave it out');
+    if (p.user.additionalGids !== undefined && (!Array.isArray(p.user.additionalGids) || p.user.additionalGids.length)) throw fail('process.user.additionalGids', 'supplementary groups are not supported', 'remove it');
+  }
+  const env: Record<string, string> = {};
+  for (const [i, kv] of (p.env === undefined ? [] : strings(p.env, 'process.env', 'e.g. ["PATH=/usr/bin:/bin"]')).entries()) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw fail(`process.env[${i}]`, `'${kv}' is not KEY=VALUE`, 'e.g. "TERM=xterm"');
+    env[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  // As runc's init: HOME from the container's /etc/passwd when the bundle does not set it.
+  env.HOME ??= rootHome(rootfs);
+  const rlimits: ResourceLimit[] = [];
+  if (p.rlimits !== undefined) {
+    if (!Array.isArray(p.rlimits)) throw fail('process.rlimits', 'expected a list', 'e.g. [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}]');
+    for (const [i, r] of (p.rlimits as unknown[]).entries()) {
+      const at = `process.rlimits[${i}]`;
+      if (!isObject(r)) throw fail(at, 'expected an object', 'e.g. {"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}');
+      onlyKnown(r, at, ['type', 'hard', 'soft']);
+      const type = str(r.type, `${at}.type`, 'e.g. "RLIMIT_NOFILE"');
+      const resource = RLIMITS.indexOf(type.replace(/^RLIMIT_/, ''));
+      if (!type.startsWith('RLIMIT_') || resource < 0) throw fail(`${at}.type`, `unknown limit '${type}'`, `use one of RLIMIT_${RLIMITS.join(', RLIMIT_')}`);
+      rlimits.push({ resource, name: type, soft: num(r.soft, `${at}.soft`), hard: num(r.hard, `${at}.hard`) });
+    }
+  }
+  if (p.noNewPrivileges !== undefined && typeof p.noNewPrivileges !== 'boolean') throw fail('process.noNewPrivileges', 'expected true or false', 'e.g. true');
+
+  const spec: ContainerSpec = {
+    argv, env, cwd, exactEnv: true, rootfs, overlay: false, pivot: true, rootMountPoint: 'bind',
+    readonlyRoot: json.root.readonly === true, rlimits, noNewPrivileges: p.noNewPrivileges === true,
+    specialFilesystems: false, namespaces: [],
+  };
+  if (json.hostname !== undefined) spec.hostname = str(json.hostname, 'hostname', 'e.g. "hostname": "box"');
+  readMounts(json.mounts, spec, bundleDir, opts);
+  readLinux(json.linux, spec, opts);
+  return spec;
+}
+
+function rootHome(rootfs: string): string {
+  try {
+    const line = fs.readFileSync(path.join(rootfs, 'etc', 'passwd'), 'utf8').split('\n').find((l) => l.split(':')[2] === '0');
+    return line?.split(':')[5] || '/';
+  } catch {
+    return '/';
+  }
+}
+
+function readMounts(list: unknown, spec: ContainerSpec, bundleDir: string, opts: OciLoadOptions): void {
+  if (list === undefined) return;
+  if (!Array.isArray(list)) throw fail('mounts', 'expected a list', 'e.g. [{"destination": "/proc", "type": "proc", "source": "proc"}]');
+  const binds: BindMount[] = [];
+  const mounts: FilesystemMount[] = [];
+  for (const [i, m] of (list as unknown[]).entries()) {
+    const at = `mounts[${i}]`;
+    if (!isObject(m)) throw fail(at, 'expected an object', 'e.g. {"destination": "/proc", "type": "proc", "source": "proc"}');
+    onlyKnown(m, at, ['destination', 'type', 'source', 'options']);
+    const target = path.posix.normalize(str(m.destination, `${at}.destination`, 'e.g. "/proc"'));
+    if (!target.startsWith('/')) throw fail(`${at}.destination`, `'${target}' is not absolute`, 'give a path inside the container');
+    const options = m.options === undefined ? [] : strings(m.options, `${at}.options`, 'e.g. ["nosuid", "ro"]');
+    const type = m.type === undefined ? '' : str(m.type, `${at}.type`, 'e.g. "proc"');
+    const source = m.source === undefined ? type : str(m.source, `${at}.source`, 'e.g. "proc"');
+    if (type === 'bind' || options.includes('bind') || options.includes('rbind')) {
+      const resolved = path.resolve(bundleDir, source);
+      if (!fs.existsSync(resolved)) throw fail(`${at}.source`, `${resolved} does not exist`, 'give an existing host path');
+      binds.push({ source: resolved, target, readonly: options.includes('ro') });
+      continue;
+    }
+    if (SPECIAL[target] === type) {
+      // Made by our /proc, /sys and /dev step, with runc's own options.
+      spec.specialFilesystems = true;
+      continue;
+    }
+    const { flags, data } = mountOptions(options);
+    if (type === 'tmpfs' || type === 'mqueue') {
+      mounts.push({ source, target, fstype: type, flags, data: data || undefined });
+    } else if (type === 'cgroup' && target === '/sys/fs/cgroup') {
+      // cgroup2 is the one hierarchy a single mount shows; a v1 host's controllers are not in it.
+      if (!opts.cgroupV2) opts.warn(`${at}: this host's cgroup controllers are v1; /sys/fs/cgroup gets the unified (v2) hierarchy, which holds none of them (runc binds each v1 controller)`);
+      mounts.push({ source: 'cgroup2', target, fstype: 'cgroup2', flags, data: data || undefined });
+    } else {
+      throw fail(`${at}.type`, `mounts of type '${type}' are not implemented (proc, sysfs, tmpfs, devpts, mqueue, cgroup and bind are)`, 'remove the mount');
+    }
+  }
+  spec.binds = binds;
+  spec.mounts = mounts;
+}
+
+function readLinux(linux: unknown, spec: ContainerSpec, opts: OciLoadOptions): void {
+  if (linux === undefined) return;
+  if (!isObject(linux)) throw fail('linux', 'expected an object', 'e.g. {"namespaces": [{"type": "pid"}]}');
+  onlyKnown(linux, 'linux', ['namespaces', 'resources'], { maskedPaths: NOT_YET_SECURITY, readonlyPaths: NOT_YET_SECURITY });
+  const namespaces: NamespaceName[] = [];
+  if (linux.namespaces !== undefined) {
+    if (!Array.isArray(linux.namespaces)) throw fail('linux.namespaces', 'expected a list', 'e.g. [{"type": "pid"}, {"type": "mount"}]');
+    for (const [i, ns] of (linux.namespaces as unknown[]).entries()) {
+      const at = `linux.namespaces[${i}]`;
+      if (!isObject(ns)) throw fail(at, 'expected an object', 'e.g. {"type": "pid"}');
+      onlyKnown(ns, at, ['type'], { path: 'joining an existing namespace is not implemented' });
+      const type = str(ns.type, `${at}.type`, 'e.g. "pid"');
+      if (type === 'user') throw fail(`${at}.type`, 'user namespaces are not wired into the runtime yet', 'remove it');
+      const name = NAMESPACE_TYPES[type];
+      if (!name) throw fail(`${at}.type`, `unknown namespace '${type}'`, `use one of ${Object.keys(NAMESPACE_TYPES).join(', ')}`);
+      namespaces.push(name);
+    }
+  }
+  spec.namespaces = namespaces;
+  if (!namespaces.includes('mnt')) throw fail('linux.namespaces', 'no mount namespace', 'add {"type": "mount"}: the root is set up by mounts that must not reach the host');
+  spec.limits = readResources(linux.resources, opts);
+}
+
+function readResources(r: unknown, opts: OciLoadOptions): CgroupLimits | undefined {
+  if (r === undefined) return undefined;
+  if (!isObject(r)) throw fail('linux.resources', 'expected an object', 'e.g. {"memory": {"limit": 536870912}}');
+  onlyKnown(r, 'linux.resources', ['devices', 'memory', 'pids', 'cpu']);
+  const limits: CgroupLimits = {};
+  if (r.devices !== undefined) {
+    // runc's default is "deny all" plus the devices it makes; we make the same six nodes and have no device cgroup.
+    opts.warn('linux.resources.devices: not enforced (containy-learn has no device cgroup); the container gets the six usual device nodes only');
+  }
+  if (r.memory !== undefined) {
+    if (!isObject(r.memory)) throw fail('linux.resources.memory', 'expected an object', 'e.g. {"limit": 536870912}');
+    onlyKnown(r.memory, 'linux.resources.memory', ['limit', 'swap']);
+    if (r.memory.limit !== undefined) limits.memory = num(r.memory.limit, 'linux.resources.memory.limit');
+    if (r.memory.swap !== undefined) limits.memorySwap = num(r.memory.swap, 'linux.resources.memory.swap');
+  }
+  if (r.pids !== undefined) {
+    if (!isObject(r.pids)) throw fail('linux.resources.pids', 'expected an object', 'e.g. {"limit": 64}');
+    onlyKnown(r.pids, 'linux.resources.pids', ['limit']);
+    limits.pids = num(r.pids.limit, 'linux.resources.pids.limit');
+  }
+  if (r.cpu !== undefined) {
+    if (!isObject(r.cpu)) throw fail('linux.resources.cpu', 'expected an object', 'e.g. {"quota": 50000, "period": 100000}');
+    onlyKnown(r.cpu, 'linux.resources.cpu', ['shares', 'quota', 'period']);
+    if (r.cpu.shares !== undefined) limits.cpuShares = num(r.cpu.shares, 'linux.resources.cpu.shares');
+    if (r.cpu.quota !== undefined) limits.cpus = num(r.cpu.quota, 'linux.resources.cpu.quota') / (r.cpu.period === undefined ? 100000 : num(r.cpu.period, 'linux.resources.cpu.period'));
+  }
+  return Object.keys(limits).length ? limits : undefined;
+}
