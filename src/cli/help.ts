@@ -73,6 +73,14 @@ Options:
       --cpus N.N           CPU quota in CPUs, e.g. 0.5
       --cpu-shares N       relative CPU weight (2-262144)
       --blkio-weight N     relative IO weight (10-1000)
+      --uidmap C:H:SIZE    a user namespace: SIZE uids from C inside are host
+                           uids from H (may repeat); e.g. 0:100000:65536
+      --gidmap C:H:SIZE    the same for gids (default: as --uidmap)
+      --userns MODE        auto: a user namespace on a free range of 65536
+                           host ids; host: none (the default, and it drops a
+                           bundle's userns section). Needs the host's python3
+  -u, --user UID[:GID]     run COMMAND as this uid (and gid, default 0)
+                           inside, with no capabilities; any container
       --bundle DIR         run a bundle (DIR/config.json or DIR/configy.json)
       --image NAME         run an image (see \`image --help\`): its layers are
                            the root; its Entrypoint, Cmd, Env and WorkingDir
@@ -107,7 +115,8 @@ Examples:
   sudo containy-learn run --rm --memory 512M -- python3 /cgroups_example/mem.py
   sudo containy-learn run --rm --cap-drop ALL -- grep Cap /proc/self/status
   sudo containy-learn run --rm --network bridge -p 8080:8000 -- \\
-    python3 -m http.server`,
+    python3 -m http.server
+  sudo containy-learn run --rm --userns auto -- cat /proc/self/uid_map`,
 
   exec: `Usage:
   sudo containy-learn exec NAME [--] COMMAND [ARG...]

@@ -14,6 +14,7 @@ import { parseNetworkMode } from '../runtime/network.js';
 import { parsePublishList } from '../runtime/net/publish.js';
 import { parseLimitFlags } from '../runtime/cgroups/limits.js';
 import { securitySpecFrom } from '../runtime/security/options.js';
+import { parseUserFlag, usernsFromFlags, validateUserns } from '../runtime/userns/idmap.js';
 import type { BindMount } from '../runtime/start/protocol.js';
 import type { StageProcess } from '../runtime/start/stage-process.js';
 import type { Container } from '../runtime/container.js';
@@ -50,6 +51,10 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'cap-drop', value: true, repeat: true },
   { name: 'security-opt', value: true, repeat: true },
   { name: 'read-only' },
+  { name: 'userns', value: true },
+  { name: 'uidmap', value: true, repeat: true },
+  { name: 'gidmap', value: true, repeat: true },
+  { name: 'user', short: 'u', value: true },
   ...ENV_OPTIONS,
 ];
 
@@ -121,6 +126,7 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
   const security = base.security
     ? { ...fromFlags, readonlyRoot: fromFlags.readonlyRoot || base.security.readonlyRoot, noNewPrivileges: fromFlags.noNewPrivileges || base.security.noNewPrivileges }
     : fromFlags;
+  const { userns, user } = usersFromFlags(p, base);
   const network = one(p, 'network');
   if (network !== undefined) parseNetworkMode(network);
   const publish = p.options.get('publish') ?? [];
@@ -142,6 +148,8 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
     cwd: one(p, 'workdir') ?? base.cwd,
     binds: [...(base.binds ?? []), ...volumes, ...demos],
     stdio: 'inherit',
+    userns,
+    user,
     trace: flag(p, 'trace'),
     security,
     ...(network !== undefined ? { network } : {}),
@@ -194,6 +202,19 @@ function lendTerminal(signals: ProcessSignals): LentTerminal {
     },
     reclaim,
   };
+}
+
+/** --userns/--uidmap/--gidmap/--user over the bundle's userns section; --userns host drops it. */
+function usersFromFlags(p: Parsed, base: ContainerSpec): Pick<ContainerSpec, 'userns' | 'user'> {
+  const flags = { userns: one(p, 'userns'), uidmap: p.options.get('uidmap') ?? [], gidmap: p.options.get('gidmap') ?? [], user: one(p, 'user') };
+  const fromFlags = usernsFromFlags(flags);
+  const requested = flags.user === undefined ? undefined : parseUserFlag(flags.user);
+  const user = requested && { uid: requested.uid, gid: requested.gid ?? 0 };
+  if (fromFlags || flags.userns === 'host') return { userns: fromFlags, user };
+  if (!base.userns) return { user };
+  const userns = user ? { ...base.userns, user } : base.userns;
+  validateUserns(userns, { uidMappings: 'configy.json: userns.uidMappings', gidMappings: 'configy.json: userns.gidMappings', user: '--user' });
+  return { userns };
 }
 
 /**

@@ -36,6 +36,7 @@ const PROBE_FIELDS: Record<ProbeKind, string[] | null> = {
   mounts: ['target', 'fstype', 'source'],
   namespaces: ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'uts', 'user', 'time'],
   ids: ['uid', 'gid'],
+  userns: ['uid_map', 'gid_map', 'setgroups', 'hostUid', 'hostGid', 'uid', 'gid', 'rootOwnerHost', 'rootOwner'],
   cgroup: null, // limits/usage/events, or a value by label or file name: cgroup["memory limit"]
   caps: ['effective', 'permitted', 'bounding'],
   seccomp: ['mode', 'filters'],

@@ -19,6 +19,8 @@ import * as records from './records.js';
 import { compileSecurity, type StageSecurity } from './security/compile.js';
 import { defaultSecuritySpec } from './security/options.js';
 import { ContainerNetwork } from './network.js';
+import type { UsernsSpec } from './userns/idmap.js';
+import { prepareUsernsLayers } from './userns/layers.js';
 
 export { NAMESPACES, type ContainerSpec, type NamespaceName } from './spec.js';
 export { execInContainer, type ExecOptions } from './exec.js';
@@ -56,8 +58,8 @@ class PreparedStage implements WarmStage {
     this.ready.catch(() => {});
   }
 
-  static start(shape: StageShape, opts: { ahead: boolean; onThisThread?: boolean; joinNetPid?: number }): PreparedStage {
-    const process = StageProcess.start({ ...shape, onThisThread: opts.onThisThread, joinNetPid: opts.joinNetPid });
+  static start(shape: StageShape, opts: { ahead: boolean; onThisThread?: boolean; joinNetPid?: number; userns?: UsernsSpec }): PreparedStage {
+    const process = StageProcess.start({ ...shape, onThisThread: opts.onThisThread, joinNetPid: opts.joinNetPid, userns: opts.userns });
     if (!opts.ahead || detectLayout() === 'v2') return new PreparedStage(process);
     const cgroup = createCgroup(`warm-${randomBytes(4).toString('hex')}`, {});
     const joined = process.spawned.then((pid) => cgroup.join(pid));
@@ -130,6 +132,8 @@ interface RootPlan {
   root?: RootSetup;
   /** Removed when the container exits (an unnamed or --rm container's overlay dirs). */
   scratchDir?: string;
+  /** With a user namespace: where the idmapped base is attached, in the container's mount namespace. */
+  idmappedLower?: string;
 }
 
 function planRoot(spec: ContainerSpec, checked: CheckedSpec, name: string, discard: boolean): RootPlan {
@@ -138,6 +142,7 @@ function planRoot(spec: ContainerSpec, checked: CheckedSpec, name: string, disca
   let dir = checked.rootfs;
   let layers: Layers | undefined;
   let scratchDir: string | undefined;
+  let idmappedLower: string | undefined;
   if (checked.overlay) {
     const base = discard ? records.scratchDir(name) : records.persistentDir(name);
     if (discard) scratchDir = base;
@@ -146,6 +151,7 @@ function planRoot(spec: ContainerSpec, checked: CheckedSpec, name: string, disca
     layers = { lower, upper: path.join(base, 'upper'), work: path.join(base, 'work'), merged: path.join(base, 'merged') };
     try {
       for (const d of [layers.upper, layers.work, layers.merged]) fs.mkdirSync(d, { recursive: true });
+      if (spec.userns) idmappedLower = prepareUsernsLayers(layers, spec.userns);
     } catch (err) {
       if (scratchDir) fs.rmSync(scratchDir, { recursive: true, force: true });
       throw err;
@@ -154,7 +160,7 @@ function planRoot(spec: ContainerSpec, checked: CheckedSpec, name: string, disca
   }
   const root: RootSetup = {
     dir,
-    overlay: layers && { lower: layers.lower, upper: layers.upper, work: layers.work },
+    overlay: layers && { lower: idmappedLower ?? layers.lower, upper: layers.upper, work: layers.work },
     pivot: checked.pivot,
     rootMountPoint: checked.rootMountPoint,
     specialFilesystems: mnt && (spec.specialFilesystems ?? true),
@@ -162,7 +168,7 @@ function planRoot(spec: ContainerSpec, checked: CheckedSpec, name: string, disca
     tmpfs: mnt ? (spec.tmpfs ?? []) : [],
     mounts: mnt ? spec.mounts : undefined,
   };
-  return { layers, root, scratchDir };
+  return { layers, root, scratchDir, idmappedLower };
 }
 
 /**
@@ -202,9 +208,17 @@ function orderFor(spec: ContainerSpec, checked: CheckedSpec, root: RootSetup | u
       ? Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`)
       : commandEnv(checked.rootfs === null, { ...(hostname ? { HOSTNAME: hostname } : {}), ...spec.env }),
     cwd: spec.cwd ?? '/',
+    inUserNamespace: spec.userns !== undefined || undefined,
+    user: commandUser(spec),
     rlimits: spec.rlimits,
     trace: spec.trace,
   };
+}
+
+/** The ids the command switches to, unless it stays root (0:0) inside. */
+function commandUser(spec: ContainerSpec): StageOrder['user'] {
+  const user = spec.user ?? spec.userns?.user;
+  return user && (user.uid !== 0 || user.gid !== 0) ? user : undefined;
 }
 
 export class Container extends HeldOutputEmitter {
@@ -266,8 +280,10 @@ export class Container extends HeldOutputEmitter {
     const onThisThread = opts.onThisThread && network.allowsOnThisThread;
     let prepared: PreparedStage;
     try {
-      const warm = !onThisThread && network.joinNetPid === undefined && warmPool.take(shape);
-      prepared = warm || PreparedStage.start(shape, { ahead: false, onThisThread, joinNetPid: network.joinNetPid });
+      // No warm stage with a user namespace: the helper makes it with this
+      // container's maps, and the other namespaces after it so that it owns them.
+      const warm = !onThisThread && network.joinNetPid === undefined && !spec.userns && warmPool.take(shape);
+      prepared = warm || PreparedStage.start(shape, { ahead: false, onThisThread, joinNetPid: network.joinNetPid, userns: spec.userns });
     } catch (err) {
       network.closePorts();
       records.release(name);
@@ -284,6 +300,8 @@ export class Container extends HeldOutputEmitter {
       records.update(name, { scratchDir: plan.scratchDir, security });
       cgroup = await cgroupFor(name, spec.limits, prepared);
       records.update(name, { cgroupPaths: cgroup.paths });
+      // The base, owned by container root through an idmapped mount that only the container's mount namespace has.
+      if (plan.idmappedLower) (await import('./userns/idmapped-mount.js')).attachIdmappedBase(plan.layers!.lower, await stage.spawned, plan.idmappedLower);
       const hostname = checked.namespaces.includes('uts') ? (spec.hostname ?? name) : undefined;
       network.attach(await stage.spawned, name, hostname, checked.namespaces.includes('mnt') ? plan.root : undefined);
       const order = orderFor(spec, checked, plan.root, hostname, security);

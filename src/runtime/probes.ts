@@ -11,6 +11,7 @@ import { decodeCapMask } from './security/capabilities.js';
 import { DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS } from './security/docker-paths.js';
 
 import type { ProbeKind } from './probe-kinds.js';
+import { hostIdOf, parseIdMapText, type IdMapping } from './userns/idmap.js';
 
 export { PROBE_KINDS, type ProbeKind } from './probe-kinds.js';
 
@@ -34,6 +35,7 @@ export interface ProbeSnapshot {
   nnp?: boolean;
   /** Docker's masked and read-only paths in force in that side's mount table. */
   masks?: { masked: string[]; readonly: string[] };
+  userns?: UsernsView;
   /** A probe that failed says which call failed and why. */
   errors?: Partial<Record<ProbeKind, string>>;
 }
@@ -219,6 +221,54 @@ function readMasks(pid: number | 'self'): { masked: string[]; readonly: string[]
   return { masked, readonly };
 }
 
+/** A process's user namespace as both sides see it: its maps, its ids, and who owns its root. */
+export interface UsernsView {
+  /** /proc/PID/uid_map and gid_map, one "inside outside count" line each, columns single-spaced. */
+  uid_map: string;
+  gid_map: string;
+  /** /proc/PID/setgroups: "allow", or "deny" (setgroups(2) refused inside). */
+  setgroups: string;
+  /** The process's real ids as the host sees them (/proc/PID/status, read from the initial namespace)... */
+  hostUid: number;
+  hostGid: number;
+  /** ...and inside its own user namespace, through its maps. */
+  uid: number;
+  gid: number;
+  /** The owner of its root directory, as the host sees it and as seen inside. */
+  rootOwnerHost: string;
+  rootOwner: string;
+}
+
+// kernel/user_namespace.c: an id with no mapping reads as the overflow id (/proc/sys/kernel/overflowuid).
+const OVERFLOW_ID = 65534;
+
+/** The id inside that host id `hostId` is, through `map` (the inverse of hostIdOf). */
+function insideIdOf(map: IdMapping[], hostId: number): number {
+  const inverse = map.map((m) => ({ containerID: m.hostID, hostID: m.containerID, size: m.size }));
+  return hostIdOf(inverse, hostId) ?? OVERFLOW_ID;
+}
+
+function readUserns(pid: number | 'self'): UsernsView {
+  const text = (file: string) => fs.readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  const lines = (t: string) => t.split('\n').map((l) => l.trim().split(/\s+/).join(' ')).filter(Boolean).join('\n');
+  const uidMap = parseIdMapText(text('uid_map'));
+  const gidMap = parseIdMapText(text('gid_map'));
+  const ids = readIds(pid);
+  // stat through /proc/PID/root: the side's own root, the ids in our (the host's) view.
+  const root = fs.statSync(`/proc/${pid}/root/`);
+  return {
+    uid_map: lines(text('uid_map')),
+    gid_map: lines(text('gid_map')),
+    setgroups: text('setgroups').trim(),
+    hostUid: ids.uid,
+    hostGid: ids.gid,
+    uid: insideIdOf(uidMap, ids.uid),
+    gid: insideIdOf(gidMap, ids.gid),
+    rootOwnerHost: `${root.uid}:${root.gid}`,
+    rootOwner: `${insideIdOf(uidMap, root.uid)}:${insideIdOf(gidMap, root.gid)}`,
+  };
+}
+
 function explain(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -240,6 +290,7 @@ export function probe(pid: number | undefined, kinds: ProbeKind[], cgroup?: Cont
     seccomp: () => (snap.seccomp = readSeccomp(who)),
     nnp: () => (snap.nnp = statusField(who, 'NoNewPrivs') === '1'),
     masks: () => (snap.masks = readMasks(who)),
+    userns: () => (snap.userns = readUserns(who)),
   };
   for (const kind of kinds) {
     try {

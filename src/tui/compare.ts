@@ -128,9 +128,24 @@ function entriesOf(kind: ProbeKind, snap: ProbeSnapshot): Entry[] {
         ...masks.readonly.map((p) => ({ key: p, value: 'read-only', text: `read-only ${p}` })),
       ];
     }
+    case 'userns':
+      return snap.userns ? usernsEntries(snap.userns) : [];
     default:
       return [];
   }
+}
+
+function usernsEntries(u: NonNullable<ProbeSnapshot['userns']>): Entry[] {
+  const rows: Array<[string, string]> = [
+    ...u.uid_map.split('\n').map((l, i): [string, string] => [`uid_map ${i}`, l]),
+    ...u.gid_map.split('\n').map((l, i): [string, string] => [`gid_map ${i}`, l]),
+    ['setgroups', u.setgroups],
+    ['ids on host', `uid ${u.hostUid} gid ${u.hostGid}`],
+    ['ids inside', `uid ${u.uid} gid ${u.gid}`],
+    ['/ owner on host', u.rootOwnerHost],
+    ['/ owner inside', u.rootOwner],
+  ];
+  return rows.map(([key, value]) => ({ key, value, text: `${key}: ${value}` }));
 }
 
 /** The heading row's text for one side, including the single-value probes (hostname, ids). */
@@ -157,6 +172,8 @@ function heading(kind: ProbeKind, snap: ProbeSnapshot): { text: string; value: s
       return { text: `routes: ${snap.routes?.length ?? '?'}`, value: String(snap.routes?.length ?? '') };
     case 'mounts':
       return { text: `mounts: ${snap.mounts?.length ?? '?'}`, value: String(snap.mounts?.length ?? '') };
+    case 'userns':
+      return { text: 'user namespace (inside outside count)', value: '' };
     case 'cgroup': {
       if (snap.cgroup === null || snap.cgroup === undefined) return { text: 'cgroup: none of ours', value: 'none' };
       const dir = cgroupDir(snap.cgroup);

@@ -70,6 +70,23 @@ describe('host vs container', () => {
     expect(processes.host.some((r) => r.text.includes('kthreadd'))).toBe(false);
   });
 
+  it('shows a user namespace: each map line, setgroups, the ids and the root\'s owner in both views', () => {
+    const view = (uid_map: string, hostUid: number, uid: number, rootOwnerHost: string) => ({
+      uid_map, gid_map: uid_map, setgroups: 'allow', hostUid, hostGid: hostUid, uid, gid: uid, rootOwnerHost, rootOwner: '0:0',
+    });
+    const [userns] = compareSnapshots(['userns'], { userns: view('0 0 4294967295', 0, 0, '0:0') }, { userns: view('0 100000 65536', 100000, 0, '100000:100000') });
+    expect(userns.container.map((r) => [r.text, r.mark])).toEqual([
+      ['user namespace (inside outside count)', 'same'],
+      ['uid_map 0: 0 100000 65536', 'differs'],
+      ['gid_map 0: 0 100000 65536', 'differs'],
+      ['setgroups: allow', 'same'],
+      ['ids on host: uid 100000 gid 100000', 'differs'],
+      ['ids inside: uid 0 gid 0', 'same'],
+      ['/ owner on host: 100000:100000', 'differs'],
+      ['/ owner inside: 0:0', 'same'],
+    ]);
+  });
+
   it('marks entries only the container has, and says which probe failed', () => {
     const [interfaces] = compareSnapshots(
       ['interfaces'],

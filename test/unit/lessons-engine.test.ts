@@ -189,7 +189,8 @@ describe('LessonSession', () => {
     await s.runStep(0);
     const listed = await s.runStep(1);
     expect(listed.ok).toBe(true);
-    expect(listed.output).toBe(`${workdir}/tree:\nd             etc/\n-        5 B  etc/motd\n`);
+    const owner = (f: string) => { const st = fs.statSync(`${workdir}/tree/${f}`); return `${st.uid}:${st.gid}`; };
+    expect(listed.output).toBe(`${workdir}/tree:\nd             etc/  ${owner('etc')}\n-        5 B  etc/motd  ${owner('etc/motd')}\n`);
     expect((await s.runStep(2)).ok).toBe(true);
   });
 

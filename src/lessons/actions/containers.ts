@@ -9,7 +9,7 @@ import type { Container, ContainerSpec, NamespaceName, RunResult } from '../../r
 import { securitySpecFrom, type SecuritySpec } from '../../runtime/security/options.js';
 import { explainRefusals } from '../../runtime/security/explain.js';
 import type { StageSecurity } from '../../runtime/security/compile.js';
-import { argvOf, bool, command, CONTAINER_PARAMS, handleName, hostPort, IN_PARAM, limitControllers, MAIN, toCgroupLimits, workdirPath, type StepSecurity } from '../params.js';
+import { argvOf, bool, command, CONTAINER_PARAMS, handleName, hostPort, IN_PARAM, limitControllers, MAIN, toCgroupLimits, toUser, toUserns, workdirPath, type StepSecurity } from '../params.js';
 import type { Need } from '../types.js';
 import { formatTrace } from '../../runtime/trace.js';
 import { STOP_GRACE_MS, type ActionContext, type ActionDef, type ActionOutcome } from './types.js';
@@ -73,6 +73,8 @@ function containerSpec(ctx: ActionContext, p: Record<string, unknown>, argv: str
   if (p.env !== undefined) spec.env = p.env as Record<string, string>;
   if (p.cwd !== undefined) spec.cwd = p.cwd as string;
   if (p.tmpfs !== undefined) spec.tmpfs = p.tmpfs as string[];
+  if (p.uidmap !== undefined) spec.userns = toUserns(p.uidmap, p.user);
+  else if (p.user !== undefined) spec.user = toUser(p.user);
   if (p.trace === true) spec.trace = true;
   spec.security = securityOf(ctx, p.security as StepSecurity | undefined);
   if (p.network !== undefined) spec.network = p.network as string;
