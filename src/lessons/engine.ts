@@ -6,13 +6,13 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { describeError, UserError } from '../runtime/errors.js';
-import type { Container } from '../runtime/index.js';
+import type { CgroupEvents, CgroupReport, Container } from '../runtime/index.js';
 import { ACTIONS, STOP_GRACE_MS, type ActionContext, type ActionOutcome, type Handle } from './actions.js';
 import { evaluateCheck, parseSubject, probesReadBy, type CheckFacts } from './checks.js';
 import { cgroupProblem, NEEDS_ROOT, overlayProblem, toolProblem } from './host-support.js';
 import { MAIN } from './params.js';
 import { realRuntime, type RuntimeLike } from './runtime-like.js';
-import type { Lesson, Need, ProbeKind, ProbeSnapshot, Step, StepResult } from './types.js';
+import type { EndedContainer, Lesson, Need, ProbeKind, ProbeSnapshot, Step, StepResult } from './types.js';
 import { substitute, ValueError } from './variables.js';
 import { lessonsDir, removeStaleWorkdirs, workdirFor } from './workdirs.js';
 
@@ -46,6 +46,37 @@ interface KeptHandle extends Handle {
   exitStatus?: number;
 }
 
+/** The one-shot container of the step running now (or of the last step): shown while it runs, its last reading after. */
+interface OneShot {
+  container: Container;
+  reading?: ProbeSnapshot;
+  ended?: EndedContainer;
+}
+
+/** What the panes are shown: the host, and the container the last step acted on (a one-shot's last reading once it ended). */
+export interface Probed {
+  host: ProbeSnapshot;
+  container?: ProbeSnapshot;
+  ended?: EndedContainer;
+}
+
+/** The counters the kernel had at the exit (the OOM kill that ended it), read after the last reading. */
+function withFinalEvents(report: CgroupReport, events: CgroupEvents | undefined): void {
+  if (!events) return;
+  const final: Record<string, number | undefined> = {
+    'events.oom_kill': events.oomKills,
+    'events.pids_max': events.pidsLimitHits,
+    'events.cpu_throttled': events.throttledPeriods,
+    'events.cpu_throttled_usec': events.throttledUsec,
+  };
+  for (const v of report.events) {
+    const n = v.id ? final[v.id] : undefined;
+    if (n === undefined || n === v.value) continue;
+    v.raw = v.raw.replace(/\d+\s*$/, String(n));
+    v.value = n;
+  }
+}
+
 export class LessonSession {
   readonly lesson: Lesson;
   private readonly runtime: RuntimeLike;
@@ -57,6 +88,7 @@ export class LessonSession {
   private readonly stored = new Set<string>();
   /** The handle the container pane shows: the one the last step acted on. */
   private focus = MAIN;
+  private oneShot?: OneShot;
   /** Steps run one at a time, in the order asked; reset/close wait for the running one. */
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -76,6 +108,11 @@ export class LessonSession {
   get container(): Container | undefined {
     const main = this.handles.get(MAIN);
     return main?.container.running ? main.container : undefined;
+  }
+
+  /** The container the panes show (a running one-shot included), for their title. */
+  get shown(): { name: string; pid: number } | undefined {
+    return this.oneShot?.container ?? this.shownContainer();
   }
 
   /** The lesson's work directory on the host (it exists once a step has used it). */
@@ -111,8 +148,19 @@ export class LessonSession {
   }
 
   /** The chosen probes of the host and of the container the last step acted on (while it runs). */
-  probe(kinds: ProbeKind[]): { host: ProbeSnapshot; container?: ProbeSnapshot } {
+  probe(kinds: ProbeKind[]): Probed {
     const host = this.runtime.probe(undefined, kinds);
+    const oneShot = this.oneShot;
+    if (oneShot) {
+      const c = oneShot.container;
+      if (c.running) {
+        const reading = this.runtime.probe(c.pid, kinds, c.cgroup);
+        // Read as it exited, a reading is partial: the one before it is the last whole one.
+        if (c.running) oneShot.reading = reading;
+      }
+      const ended = c.running ? undefined : oneShot.ended;
+      return { host, ...(oneShot.reading ? { container: oneShot.reading } : {}), ...(ended ? { ended } : {}) };
+    }
     const shown = this.shownContainer();
     return shown ? { host, container: this.runtime.probe(shown.pid, kinds, shown.cgroup) } : { host };
   }
@@ -147,6 +195,7 @@ export class LessonSession {
     if (cannotRun) return { ok: false, checks: [], output: '', ms: 0, cannotRun };
 
     const started = performance.now();
+    this.oneShot = undefined;
     const readsOutput = step.checks.some((c) => ['output', 'stdout', 'stderr', 'exit', 'limits'].includes(String(parseSubject(c.left)[0])));
     let outcome: ActionOutcome;
     try {
@@ -156,11 +205,19 @@ export class LessonSession {
       outcome = { error: describeError(err) };
     }
     if (outcome.focus) this.focus = outcome.focus;
+    const oneShot = this.oneShot as OneShot | undefined;
+    if (oneShot) {
+      const how = outcome.limitMessages?.length ? outcome.limitMessages.join('; ') : `exit status ${outcome.exit ?? '?'}`;
+      oneShot.ended = { name: oneShot.container.name, how };
+      // Without a reading taken while it ran (nobody watched), the panes show what they showed before.
+      if (!oneShot.reading) this.oneShot = undefined;
+      else if (oneShot.reading.cgroup) withFinalEvents(oneShot.reading.cgroup, (await oneShot.container.exited).events);
+    }
     await this.settleExpectedExits(step);
 
     const read = probesReadBy(step.checks);
     const kinds = [...new Set<ProbeKind>([...step.probes, ...read.host, ...read.container])];
-    const snapshots = kinds.length ? this.probe(kinds) : { host: undefined, container: undefined };
+    const snapshots: Partial<Probed> = kinds.length ? this.probe(kinds) : {};
     const stdout = outcome.stdout ?? '';
     const stderr = outcome.stderr ?? '';
     const output = outcome.output ?? stdout + stderr;
@@ -188,6 +245,7 @@ export class LessonSession {
     if (outcome.error) result.error = outcome.error;
     if (snapshots.host) result.host = snapshots.host;
     if (snapshots.container) result.container = snapshots.container;
+    if (snapshots.ended) result.ended = snapshots.ended;
     return result;
   }
 
@@ -203,6 +261,7 @@ export class LessonSession {
       containerName: (suffix) => `lesson${this.lesson.id}${suffix ? `-${suffix}` : ''}`,
       rememberStored: (name) => this.stored.add(name),
       runFirst: (handle) => this.runFirst(handle, step),
+      showWhileRunning: (container) => (this.oneShot = { container }),
     };
   }
 
@@ -292,6 +351,7 @@ export class LessonSession {
     const handles = [...this.handles.values()];
     this.handles.clear();
     this.focus = MAIN;
+    this.oneShot = undefined;
     const stops = await Promise.allSettled(handles.map((h) => h.container.stop(STOP_GRACE_MS)));
     const problems: string[] = stops.filter((s): s is PromiseRejectedResult => s.status === 'rejected').map((s) => describeError(s.reason));
     const storedNow = new Set(this.stored.size ? this.runtime.storedContainers() : []);

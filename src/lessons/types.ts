@@ -76,4 +76,12 @@ export interface StepResult {
   /** Probes read right after the action: the host's, and the container's while one is running. */
   host?: ProbeSnapshot;
   container?: ProbeSnapshot;
+  /** A one-shot container the step ran (run): `container` is then its last reading while it ran, and this how it ended. */
+  ended?: EndedContainer;
+}
+
+/** A one-shot container that has exited: its name and what ended it ("the container was OOM-killed (memory limit 512 MiB)"). */
+export interface EndedContainer {
+  name: string;
+  how: string;
 }

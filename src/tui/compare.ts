@@ -68,6 +68,71 @@ function cgroupEntries(report: CgroupReport): Entry[] {
   });
 }
 
+/** Options of the comparison: the cgroup pane shows files by name, or (default) compact lines per controller. */
+export interface CompareOptions {
+  cgroupFiles?: boolean;
+}
+
+const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+/** "487/512 MiB": usage in the limit's unit, so the two read at a glance. */
+function bytesOf(used: number | undefined, limit: number | null | undefined): string {
+  const scale = limit ?? used ?? 0;
+  let unit = 0;
+  while (scale >= 1024 ** (unit + 1) && unit < BYTE_UNITS.length - 1) unit++;
+  const inUnit = (n: number): string => {
+    const v = n / 1024 ** unit;
+    return unit === 0 || v >= 100 || Number.isInteger(v) ? String(Math.round(v)) : v.toFixed(1);
+  };
+  const usedText = used === undefined ? '?' : inUnit(used);
+  return limit === null || limit === undefined ? `${usedText} ${BYTE_UNITS[unit]} (no limit)` : `${usedText}/${inUnit(limit)} ${BYTE_UNITS[unit]}`;
+}
+
+/**
+ * One line per controller, limit beside usage, then its events:
+ * `memory 487/512 MiB · oom_kill 1`, `pids 9/10 · refused 3`, `cpu 10% · throttled 12 (0.3 s)`.
+ * An event is shown once it counted, or when its limit is set (the 0 that will move).
+ */
+function cgroupCompact(report: CgroupReport): Entry[] {
+  const all = new Map([...report.limits, ...report.usage, ...report.events].flatMap((v) => (v.id ? [[v.id, v] as const] : [])));
+  const num = (id: string): number | null | undefined => all.get(id)?.value;
+  const has = (id: string): boolean => all.has(id);
+  const event = (id: string, name: string, limited: boolean): string[] => {
+    const n = num(id);
+    return typeof n === 'number' && (n > 0 || limited) ? [`${name} ${n}`] : [];
+  };
+  const entries: Entry[] = [];
+  const line = (key: string, parts: string[]): void => {
+    const text = `${key} ${parts.join(' · ')}`;
+    entries.push({ key, value: text, text });
+  };
+  if (has('memory.limit') || has('memory.usage')) {
+    const limit = num('memory.limit');
+    const limited = typeof limit === 'number';
+    line('memory', [bytesOf(num('memory.usage') ?? undefined, limit), ...event('events.oom_kill', 'oom_kill', limited)]);
+  }
+  if (has('pids.limit') || has('pids.current')) {
+    const limit = num('pids.limit');
+    const limited = typeof limit === 'number';
+    line('pids', [`${num('pids.current') ?? '?'}${limited ? `/${limit}` : ' (no limit)'}`, ...event('events.pids_max', 'refused', limited)]);
+  }
+  if (has('cpu.quota') || has('cpu.usage')) {
+    const quota = num('cpu.quota');
+    const period = num('cpu.period');
+    const limited = typeof quota === 'number' && quota > 0 && typeof period === 'number' && period > 0;
+    const used = num('cpu.usage');
+    const parts = [limited ? `${Math.round((100 * quota) / period)}% of a CPU` : 'no limit'];
+    if (typeof used === 'number') parts.push(`used ${(used / 1e6).toFixed(1)} s`);
+    const throttled = num('events.cpu_throttled');
+    const held = num('events.cpu_throttled_usec');
+    if (typeof throttled === 'number' && (throttled > 0 || limited)) {
+      parts.push(`throttled ${throttled}${typeof held === 'number' ? ` (${(held / 1e6).toFixed(1)} s)` : ''}`);
+    }
+    line('cpu', parts);
+  }
+  return entries;
+}
+
 /** The directory the cgroup files share, for the heading ("which cgroup is this"). */
 function cgroupDir(report: CgroupReport): string | undefined {
   const dirs = [...new Set([...report.limits, ...report.usage, ...report.events].map((v) => v.file.slice(0, v.file.lastIndexOf('/'))))];
@@ -83,7 +148,7 @@ function userProcesses(snap: ProbeSnapshot): Array<{ pid: number; command: strin
   return (snap.processes ?? []).filter((p) => !/^\[.*\]$/.test(p.command));
 }
 
-function entriesOf(kind: ProbeKind, snap: ProbeSnapshot): Entry[] {
+function entriesOf(kind: ProbeKind, snap: ProbeSnapshot, opts: CompareOptions): Entry[] {
   switch (kind) {
     case 'namespaces': {
       const ns = snap.namespaces ?? {};
@@ -100,7 +165,8 @@ function entriesOf(kind: ProbeKind, snap: ProbeSnapshot): Entry[] {
     case 'mounts':
       return (snap.mounts ?? []).map((m) => ({ key: m.target, value: `${m.fstype} ${m.source}`, text: `${m.target} ${m.fstype} ${m.source}` }));
     case 'cgroup':
-      return snap.cgroup ? cgroupEntries(snap.cgroup) : [];
+      if (!snap.cgroup) return [];
+      return opts.cgroupFiles ? cgroupEntries(snap.cgroup) : cgroupCompact(snap.cgroup);
     default:
       return [];
   }
@@ -136,15 +202,15 @@ function heading(kind: ProbeKind, snap: ProbeSnapshot): { text: string; value: s
   }
 }
 
-function sideRows(kind: ProbeKind, own: ProbeSnapshot, other: ProbeSnapshot | undefined, isContainer: boolean): PaneRow[] {
+function sideRows(kind: ProbeKind, own: ProbeSnapshot, other: ProbeSnapshot | undefined, isContainer: boolean, opts: CompareOptions): PaneRow[] {
   const error = own.errors?.[kind];
   const head = heading(kind, own);
   const otherHead = other && !other.errors?.[kind] ? heading(kind, other) : undefined;
   const headMark: Mark = error ? 'error' : otherHead && otherHead.value !== head.value ? 'differs' : 'same';
   const rows: PaneRow[] = [{ text: error ? `${kind}: ${error}` : head.text, mark: headMark, heading: true }];
   if (error) return rows;
-  const otherEntries = other && !other.errors?.[kind] ? new Map(entriesOf(kind, other).map((e) => [e.key, e.value])) : undefined;
-  for (const entry of entriesOf(kind, own)) {
+  const otherEntries = other && !other.errors?.[kind] ? new Map(entriesOf(kind, other, opts).map((e) => [e.key, e.value])) : undefined;
+  for (const entry of entriesOf(kind, own, opts)) {
     let mark: Mark = 'same';
     if (otherEntries) {
       const theirs = otherEntries.get(entry.key);
@@ -157,11 +223,13 @@ function sideRows(kind: ProbeKind, own: ProbeSnapshot, other: ProbeSnapshot | un
 }
 
 /** Rows for both panes, one section per probe kind the step asked for, in its order. */
-export function compareSnapshots(kinds: ProbeKind[], host: ProbeSnapshot | undefined, container: ProbeSnapshot | undefined): ProbeSection[] {
+export function compareSnapshots(
+  kinds: ProbeKind[], host: ProbeSnapshot | undefined, container: ProbeSnapshot | undefined, opts: CompareOptions = {},
+): ProbeSection[] {
   return kinds.map((kind) => ({
     kind,
-    host: host ? sideRows(kind, host, container, false) : [{ text: `${kind}: not read yet`, mark: 'same', heading: true }],
-    container: container ? sideRows(kind, container, host, true) : [],
+    host: host ? sideRows(kind, host, container, false, opts) : [{ text: `${kind}: not read yet`, mark: 'same', heading: true }],
+    container: container ? sideRows(kind, container, host, true, opts) : [],
   }));
 }
 

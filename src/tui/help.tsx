@@ -12,6 +12,7 @@ export const LESSON_KEYS: Array<[string, string]> = [
   ['r', 'reset the lesson: remove its containers and start over'],
   ['↑ ↓ j k', 'scroll the text (PgUp PgDn space too)'],
   ['tab', 'give the panes more room, or less'],
+  ['f', 'the cgroup pane: every file by name, or compact'],
   ['?', 'this help'],
   ['q / esc', 'back to the menu'],
   ['ctrl-c', 'quit the workshop (every container is removed)'],

@@ -120,6 +120,9 @@ export function LessonView(props: LessonViewProps): ReactNode {
   const { step: stepIndex, results, hintsShown, running, message, resets, reveal, scroll } = state;
   const [zoom, setZoom] = useState(false);
   const [help, setHelp] = useState(false);
+  // The cgroup pane: compact lines per controller, or (f) every file by name.
+  const [cgroupFiles, setCgroupFiles] = useState(false);
+  const compare = { cgroupFiles };
 
   const step = lesson.steps[stepIndex];
   const result = results[stepIndex];
@@ -135,7 +138,7 @@ export function LessonView(props: LessonViewProps): ReactNode {
   const paneHeightFor = (shown: PaneState): number => {
     if (!hasPanes) return 0;
     if (zoom) return Math.max(2, body - 3);
-    const wanted = 1 + sectionsHeight(compareSnapshots(step.probes, shown.host, shown.container));
+    const wanted = 1 + sectionsHeight(compareSnapshots(step.probes, shown.host, shown.container, compare));
     return Math.min(wanted, Math.max(Math.min(6, body - 3), Math.floor(body * 0.45)));
   };
   const panes = useLiveProbes(
@@ -143,9 +146,10 @@ export function LessonView(props: LessonViewProps): ReactNode {
     step.probes,
     result,
     // A new size or zoom shows other rows: read again at once rather than show old ones.
-    `${stepIndex}:${resets}:${width}x${height}:${zoom}`,
+    `${stepIndex}:${resets}:${width}x${height}:${zoom}:${cgroupFiles}`,
     props.pollMs,
-    (shown) => JSON.stringify(planPanes(step.probes, shown, width, paneHeightFor(shown))),
+    (shown) => JSON.stringify(planPanes(step.probes, shown, width, paneHeightFor(shown), compare)),
+    running !== undefined,
   );
 
   // Prose longer than ~100 columns is hard to read; code and output get the same width.
@@ -245,6 +249,7 @@ export function LessonView(props: LessonViewProps): ReactNode {
     else if (input === '?') setHelp(true);
     else if (input === 'q' || key.escape) props.onBack();
     else if (key.tab) setZoom((z) => !z);
+    else if (input === 'f') setCgroupFiles((f) => !f);
     else if (key.upArrow || input === 'k') scrollBy(-1);
     else if (key.downArrow || input === 'j') scrollBy(1);
     else if (key.pageUp || input === 'b') scrollBy(-Math.max(1, docHeight - 1));
@@ -270,7 +275,7 @@ export function LessonView(props: LessonViewProps): ReactNode {
         <DocLine key={top + i} row={row} />
       ))}
       {Array.from({ length: Math.max(0, docHeight - visible.length) }, (_, i) => <Line key={`pad${i}`} />)}
-      {hasPanes && <Panes plan={planPanes(step.probes, panes, width, paneHeight)} />}
+      {hasPanes && <Panes plan={planPanes(step.probes, panes, width, paneHeight, compare)} />}
       <Line color={status ? { ok: 'green', fail: 'red', warn: 'yellow', dim: undefined }[status.kind] : undefined} dimColor={!status}>
         {truncate(footerLeft + scrollHint + KEYS_LINE, width)}
       </Line>

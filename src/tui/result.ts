@@ -19,6 +19,13 @@ function wrapped(text: string, width: number, kind: DocRow['kind'], firstPrefix 
     .map((row) => ({ text: row, kind }));
 }
 
+/** A value short enough to sit beside its check on one line. */
+const SHORT_VALUE = 24;
+
+function isShort(value: string): boolean {
+  return value.length <= SHORT_VALUE && !value.includes('\n');
+}
+
 export function resultRows(result: StepResult, width: number): DocRow[] {
   const rows: DocRow[] = [];
   if (result.cannotRun) {
@@ -29,7 +36,10 @@ export function resultRows(result: StepResult, width: number): DocRow[] {
   const verdict = result.ok ? '✓ passed' : '✗ not yet: a check failed';
   rows.push({ text: `── result: ${verdict} · ${Math.round(result.ms)} ms ──`, kind: result.ok ? 'ok' : 'fail' });
   for (const check of result.checks) {
-    rows.push(...wrapped(`${check.text}   (saw: ${check.actual})`, width, check.ok ? 'ok' : 'fail', check.ok ? '✓ ' : '✗ '));
+    // A pass is one line: what was checked. What was seen only when it failed, or when it is short
+    // (the output is shown once, below, not inside every check).
+    const seen = !check.ok || isShort(check.actual) ? `   (saw: ${check.actual})` : '';
+    rows.push(...wrapped(`${check.text}${seen}`, width, check.ok ? 'ok' : 'fail', check.ok ? '✓ ' : '✗ '));
   }
   if (result.error) rows.push(...wrapped(result.error, width, 'fail', 'error: ', 2));
   if (result.exit !== undefined) rows.push({ text: `exit status ${result.exit}`, kind: 'dim' });

@@ -156,7 +156,7 @@ export const run: ActionDef = {
       ctx.rememberStored(spec.name);
     }
     try {
-      return fromRun(await ctx.runtime.runOnce(spec));
+      return fromRun(await ctx.runtime.runOnce(spec, (c) => ctx.showWhileRunning(c)));
     } catch (err) {
       return { error: describeError(err) };
     }
