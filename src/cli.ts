@@ -92,7 +92,7 @@ const COMMANDS: Record<string, Command> = {
     return printLessonListPlain(process.stdout);
   },
   'check-all': withRuntime(async (argv) => {
-    const p = parseArgs('check-all', argv, [{ name: 'lesson', value: true }]);
+    const p = parseArgs('check-all', argv, [{ name: 'lesson', value: true }, { name: 'jumps' }]);
     if (p.rest.length) throw new UserError(`check-all: unexpected '${p.rest[0]}'`);
     const lessonText = one(p, 'lesson');
     const { checkAll } = await import('./lessons/check-all.js');
@@ -101,6 +101,7 @@ const COMMANDS: Record<string, Command> = {
       out: process.stdout,
       color: process.stdout.isTTY === true && !process.env.NO_COLOR,
       signal: signals.handDown(),
+      jumps: p.options.has('jumps'),
     });
   }),
 };

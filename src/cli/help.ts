@@ -13,7 +13,7 @@ Usage:
   sudo containy-learn ps                   running and stored containers
   sudo containy-learn rm NAME              delete a named container's stored changes
   sudo containy-learn rootfs build|import|status
-  sudo containy-learn check-all [--lesson N]  rehearse every lesson step, no terminal needed
+  sudo containy-learn check-all [--lesson N] [--jumps]  rehearse every step
   containy-learn lessons check [DIR]       validate lesson files (for authors; no root)
   sudo containy-learn cleanup              remove what a killed run left behind
 
@@ -134,8 +134,11 @@ A missing DIR exits 125. The format is lessons/FORMAT.md.`,
 List the lessons, what each teaches, and your progress.`,
 
   'check-all': `Usage:
-  sudo containy-learn check-all [--lesson N]
+  sudo containy-learn check-all [--lesson N] [--jumps]
 
 Run every step of every lesson (or of lesson N) without a terminal, check
-each, print a table, and leave the host clean. Exits 0 only if all passed.`,
+each, print a table, and leave the host clean. Exits 0 only if all passed.
+
+  --jumps   reach each step by a jump, as \`lesson N --step M\` does: reset
+            the lesson, then run only the earlier steps the step depends on`,
 };

@@ -9,6 +9,7 @@ import { describeError, UserError } from '../runtime/errors.js';
 import type { CgroupEvents, CgroupReport, Container } from '../runtime/index.js';
 import { ACTIONS, STOP_GRACE_MS, type ActionContext, type ActionOutcome, type Handle } from './actions.js';
 import { evaluateCheck, parseSubject, probesReadBy, type CheckFacts } from './checks.js';
+import { dependencies } from './depends.js';
 import { cgroupProblem, NEEDS_ROOT, overlayProblem, toolProblem } from './host-support.js';
 import { MAIN } from './params.js';
 import { realRuntime, type RuntimeLike } from './runtime-like.js';
@@ -89,6 +90,8 @@ export class LessonSession {
   /** The handle the container pane shows: the one the last step acted on. */
   private focus = MAIN;
   private oneShot?: OneShot;
+  /** Steps run since the last reset: a step's dependencies among them are not run again. */
+  private readonly ran = new Set<number>();
   /** Steps run one at a time, in the order asked; reset/close wait for the running one. */
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -140,9 +143,12 @@ export class LessonSession {
     return undefined;
   }
 
-  /** Run step `index` (0-based): its action, then probes, then checks. Never throws for a step that fails. */
+  /**
+   * Run step `index` (0-based): first the earlier steps it depends on that have not run
+   * (a jump: ./depends.ts), quietly; then its action, probes and checks. Never throws for a step that fails.
+   */
   runStep(index: number): Promise<StepResult> {
-    const run = this.queue.then(() => this.runNow(index));
+    const run = this.queue.then(() => this.runWithDependencies(index));
     this.queue = run.catch(() => {});
     return run;
   }
@@ -188,6 +194,28 @@ export class LessonSession {
     return step;
   }
 
+  /** The steps a jump to `index` runs first: its dependencies not run since the last reset. */
+  missingDependencies(index: number): number[] {
+    this.stepAt(index);
+    return dependencies(this.lesson, index).filter((d) => !this.ran.has(d));
+  }
+
+  private async runWithDependencies(index: number): Promise<StepResult> {
+    if (this.closed) throw new UserError(`the session of lesson ${this.lesson.id} is closed: open the lesson again`);
+    const ranFirst: number[] = [];
+    for (const d of this.missingDependencies(index)) {
+      const before = await this.runNow(d);
+      ranFirst.push(d);
+      if (before.error || before.cannotRun) {
+        const dep = this.lesson.steps[d];
+        const why = before.cannotRun ?? before.error;
+        return { ok: false, checks: [], output: before.output, ms: before.ms, ranFirst, error: `step ${d + 1} ("${dep.title}"), which this step needs first, did not work: ${why}` };
+      }
+    }
+    const result = await this.runNow(index);
+    return ranFirst.length ? { ...result, ranFirst } : result;
+  }
+
   private async runNow(index: number): Promise<StepResult> {
     if (this.closed) throw new UserError(`the session of lesson ${this.lesson.id} is closed: open the lesson again`);
     const step = this.stepAt(index);
@@ -196,6 +224,7 @@ export class LessonSession {
 
     const started = performance.now();
     this.oneShot = undefined;
+    this.ran.add(index);
     const readsOutput = step.checks.some((c) => ['output', 'stdout', 'stderr', 'exit', 'limits'].includes(String(parseSubject(c.left)[0])));
     let outcome: ActionOutcome;
     try {
@@ -352,6 +381,7 @@ export class LessonSession {
     this.handles.clear();
     this.focus = MAIN;
     this.oneShot = undefined;
+    this.ran.clear();
     const stops = await Promise.allSettled(handles.map((h) => h.container.stop(STOP_GRACE_MS)));
     const problems: string[] = stops.filter((s): s is PromiseRejectedResult => s.status === 'rejected').map((s) => describeError(s.reason));
     const storedNow = new Set(this.stored.size ? this.runtime.storedContainers() : []);

@@ -78,6 +78,8 @@ export interface StepResult {
   container?: ProbeSnapshot;
   /** A one-shot container the step ran (run): `container` is then its last reading while it ran, and this how it ended. */
   ended?: EndedContainer;
+  /** The earlier steps (0-based) this step depends on that were run first, quietly, because the learner jumped here. */
+  ranFirst?: number[];
 }
 
 /** A one-shot container that has exited: its name and what ended it ("the container was OOM-killed (memory limit 512 MiB)"). */

@@ -8,6 +8,7 @@ import { useLiveProbes, type PaneState } from './live-probes.js';
 import type { DocRow, MarkdownRenderer } from './markdown.js';
 import { Panes, planPanes } from './panes.js';
 import type { ProgressStore } from './progress.js';
+import { stepList } from '../lessons/step-list.js';
 import { hintRows, resultRows } from './result.js';
 import { fit, textWidth, truncate } from './text.js';
 import type { Lesson, StepResult, WorkshopSession } from './types.js';
@@ -213,7 +214,7 @@ export function LessonView(props: LessonViewProps): ReactNode {
     const message: Message = outcome.cannotRun
       ? { text: 'this step cannot run here: see below', kind: 'warn' }
       : outcome.ok
-        ? { text: index + 1 < stepCount ? '✓ passed · n: next step' : '✓ passed · the last step: q back to the menu', kind: 'ok' }
+        ? { text: `${outcome.ranFirst?.length ? `ran ${stepList(outcome.ranFirst)} for you · ` : ''}${index + 1 < stepCount ? '✓ passed · n: next step' : '✓ passed · the last step: q back to the menu'}`, kind: 'ok' }
         : { text: '✗ not yet: see the checks below', kind: 'fail' };
     update({ type: 'ran', step: index, result: outcome, message });
   };

@@ -1,6 +1,7 @@
 // A step's result as document rows: whether it passed, each check with what
 // it saw, what the command printed, the runtime's refusal, or why the step
 // cannot run here. Marks are characters (✓ ✗ !) so NO_COLOR loses nothing.
+import { stepList } from '../lessons/step-list.js';
 import type { DocRow } from './markdown.js';
 import { wrapLine } from './text.js';
 import type { StepResult } from './types.js';
@@ -35,6 +36,7 @@ export function resultRows(result: StepResult, width: number): DocRow[] {
   }
   const verdict = result.ok ? '✓ passed' : '✗ not yet: a check failed';
   rows.push({ text: `── result: ${verdict} · ${Math.round(result.ms)} ms ──`, kind: result.ok ? 'ok' : 'fail' });
+  if (result.ranFirst?.length) rows.push(...wrapped(`ran ${stepList(result.ranFirst)} for you first: this step needs what ${result.ranFirst.length > 1 ? 'they' : 'it'} made`, width, 'dim'));
   for (const check of result.checks) {
     // A pass is one line: what was checked. What was seen only when it failed, or when it is short
     // (the output is shown once, below, not inside every check).
