@@ -32,18 +32,22 @@ function touches(step: Step, handles: ReadonlySet<string>): Touches {
     const root = ref.split('.')[0];
     uses.add(root === 'layers' ? MAIN : root);
   }
+  const defines = def.defines?.(params);
   for (const check of step.checks) {
     const root = String(parseSubject(check.left)[0]);
-    if (root !== MAIN && handles.has(root)) uses.add(root);
+    // `running` and `container.*` read the lesson's container, unless this step starts it.
+    const handle = root === 'running' ? MAIN : root;
+    if (handles.has(handle) && handle !== defines) uses.add(handle);
   }
   const things = new Set<string>();
+  // `${workdir}/secret.txt` in a command names the file another step wrote.
+  for (const m of stringsIn(params).flatMap((t) => [...t.matchAll(/\$\{workdir\}\/([^/\s"'`;)]+)/g)])) things.add(`path:${m[1]}`);
   for (const [key, spec] of Object.entries(def.params)) {
     const value = params[key] ?? spec.default;
     if (typeof value !== 'string' || value.startsWith('${')) continue;
     if (key === 'name') things.add(`name:${value}`);
     else if (spec.validate === workdirPath || (key === 'rootfs' && value !== 'base' && value !== 'host')) things.add(`path:${value.split('/')[0]}`);
   }
-  const defines = def.defines?.(params);
   return { ...(defines ? { defines } : {}), uses, things };
 }
 

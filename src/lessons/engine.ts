@@ -118,6 +118,12 @@ export class LessonSession {
     return this.oneShot?.container ?? this.shownContainer();
   }
 
+  /** Host PIDs of what the lesson started and runs now: its containers' first processes, its host processes. */
+  get lessonPids(): number[] {
+    const all = [...[...this.handles.values()].map((h) => h.container), ...(this.oneShot ? [this.oneShot.container] : [])];
+    return all.filter((c) => c.running).map((c) => c.pid);
+  }
+
   /** The lesson's work directory on the host (it exists once a step has used it). */
   get workdir(): string {
     return this.workdirPath;
@@ -206,9 +212,9 @@ export class LessonSession {
     for (const d of this.missingDependencies(index)) {
       const before = await this.runNow(d);
       ranFirst.push(d);
-      if (before.error || before.cannotRun) {
+      if (!before.ok) {
         const dep = this.lesson.steps[d];
-        const why = before.cannotRun ?? before.error;
+        const why = before.cannotRun ?? before.error ?? before.checks.filter((c) => !c.ok).map((c) => `${c.text} (saw ${c.actual})`).join('; ');
         return { ok: false, checks: [], output: before.output, ms: before.ms, ranFirst, error: `step ${d + 1} ("${dep.title}"), which this step needs first, did not work: ${why}` };
       }
     }

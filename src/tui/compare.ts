@@ -3,14 +3,15 @@
 // characters, not only colours, so they survive NO_COLOR and copy-paste:
 //   '≠'  this entry exists on both sides with different values (both panes)
 //   '+'  this entry exists only in the container (container pane)
+//   '»'  a process the lesson started (the victim, a container's first process), put first
 // The host is the reference: "only on the host" is the normal state of a
 // host with a hundred processes, and marking all of them would hide the lesson.
 import type { CgroupReport, CgroupValue } from '../runtime/cgroups/types.js';
 import type { ProbeKind, ProbeSnapshot } from './types.js';
 
-export type Mark = 'same' | 'differs' | 'only' | 'error';
+export type Mark = 'same' | 'differs' | 'only' | 'error' | 'lesson';
 
-export const MARK_CHAR: Record<Mark, string> = { same: ' ', differs: '≠', only: '+', error: '✗' };
+export const MARK_CHAR: Record<Mark, string> = { same: ' ', differs: '≠', only: '+', error: '✗', lesson: '»' };
 
 export interface PaneRow {
   text: string;
@@ -71,6 +72,8 @@ function cgroupEntries(report: CgroupReport): Entry[] {
 /** Options of the comparison: the cgroup pane shows files by name, or (default) compact lines per controller. */
 export interface CompareOptions {
   cgroupFiles?: boolean;
+  /** Host PIDs of the processes the lesson started: first in the host's process list, marked. */
+  lessonPids?: readonly number[];
 }
 
 const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -210,12 +213,17 @@ function sideRows(kind: ProbeKind, own: ProbeSnapshot, other: ProbeSnapshot | un
   const rows: PaneRow[] = [{ text: error ? `${kind}: ${error}` : head.text, mark: headMark, heading: true }];
   if (error) return rows;
   const otherEntries = other && !other.errors?.[kind] ? new Map(entriesOf(kind, other, opts).map((e) => [e.key, e.value])) : undefined;
-  for (const entry of entriesOf(kind, own, opts)) {
-    let mark: Mark = 'same';
+  const entries = entriesOf(kind, own, opts);
+  // The lesson's own processes first: in a host's hundred, the victim is the step's point.
+  const ours = new Set(kind === 'processes' && !isContainer ? (opts.lessonPids ?? []).map(String) : []);
+  if (ours.size) entries.sort((a, b) => Number(ours.has(b.key)) - Number(ours.has(a.key)));
+  for (const entry of entries) {
+    let mark: Mark = ours.has(entry.key) ? 'lesson' : 'same';
     if (otherEntries) {
       const theirs = otherEntries.get(entry.key);
-      if (theirs === undefined) mark = isContainer ? 'only' : 'same';
-      else if (theirs !== entry.value) mark = 'differs';
+      if (theirs === undefined) {
+        if (isContainer) mark = 'only';
+      } else if (theirs !== entry.value) mark = 'differs';
     }
     rows.push({ text: entry.text, mark });
   }

@@ -35,6 +35,7 @@ export function Help({ keys, width, height }: { keys: Array<[string, string]>; w
     <Line key="p" bold>the host and container panes</Line>,
     <Line key="m1">{`  ${MARK_CHAR.differs}  differs from the other side (same entry, another value)`}</Line>,
     <Line key="m2">{`  ${MARK_CHAR.only}  only in the container`}</Line>,
+    <Line key="m4">{`  ${MARK_CHAR.lesson}  a process the lesson started (on the host), listed first`}</Line>,
     <Line key="m3">{`  ${MARK_CHAR.error}  the probe failed (it says which call and why)`}</Line>,
     <Line key="m4">  ✓ ✗ a check passed / failed, with what it saw</Line>,
     <Line key="m5">  The panes refresh when a step runs, and each second while a container lives.</Line>,

@@ -6,7 +6,7 @@ import { compareSnapshots, sectionsHeight } from './compare.js';
 import { Help, LESSON_KEYS } from './help.js';
 import { useLiveProbes, type PaneState } from './live-probes.js';
 import type { DocRow, MarkdownRenderer } from './markdown.js';
-import { Panes, planPanes } from './panes.js';
+import { paneKinds, Panes, planPanes } from './panes.js';
 import type { ProgressStore } from './progress.js';
 import { stepList } from '../lessons/step-list.js';
 import { hintRows, resultRows } from './result.js';
@@ -123,7 +123,7 @@ export function LessonView(props: LessonViewProps): ReactNode {
   const [help, setHelp] = useState(false);
   // The cgroup pane: compact lines per controller, or (f) every file by name.
   const [cgroupFiles, setCgroupFiles] = useState(false);
-  const compare = { cgroupFiles };
+  const compare = { cgroupFiles, lessonPids: session?.lessonPids };
 
   const step = lesson.steps[stepIndex];
   const result = results[stepIndex];
@@ -135,21 +135,22 @@ export function LessonView(props: LessonViewProps): ReactNode {
 
   // Heights: a header row, the document, the panes (title row + body), a footer row.
   const body = Math.max(2, height - 2);
-  const hasPanes = step.probes.length > 0;
+  const kinds = paneKinds(step);
+  const hasPanes = kinds.length > 0;
   const paneHeightFor = (shown: PaneState): number => {
     if (!hasPanes) return 0;
     if (zoom) return Math.max(2, body - 3);
-    const wanted = 1 + sectionsHeight(compareSnapshots(step.probes, shown.host, shown.container, compare));
+    const wanted = 1 + sectionsHeight(compareSnapshots(kinds, shown.host, shown.container, compare));
     return Math.min(wanted, Math.max(Math.min(6, body - 3), Math.floor(body * 0.45)));
   };
   const panes = useLiveProbes(
     session,
-    step.probes,
+    kinds,
     result,
     // A new size or zoom shows other rows: read again at once rather than show old ones.
     `${stepIndex}:${resets}:${width}x${height}:${zoom}:${cgroupFiles}`,
     props.pollMs,
-    (shown) => JSON.stringify(planPanes(step.probes, shown, width, paneHeightFor(shown), compare)),
+    (shown) => JSON.stringify(planPanes(kinds, shown, width, paneHeightFor(shown), compare)),
     running !== undefined,
   );
 
@@ -276,7 +277,7 @@ export function LessonView(props: LessonViewProps): ReactNode {
         <DocLine key={top + i} row={row} />
       ))}
       {Array.from({ length: Math.max(0, docHeight - visible.length) }, (_, i) => <Line key={`pad${i}`} />)}
-      {hasPanes && <Panes plan={planPanes(step.probes, panes, width, paneHeight, compare)} />}
+      {hasPanes && <Panes plan={planPanes(kinds, panes, width, paneHeight, compare)} />}
       <Line color={status ? { ok: 'green', fail: 'red', warn: 'yellow', dim: undefined }[status.kind] : undefined} dimColor={!status}>
         {truncate(footerLeft + scrollHint + KEYS_LINE, width)}
       </Line>

@@ -6,8 +6,28 @@ import { Text } from './ink.js';
 import { compareSnapshots, layoutSections, MARK_CHAR, type CompareOptions, type PaneRow } from './compare.js';
 import type { PaneState } from './live-probes.js';
 import { fit } from './text.js';
-import type { ProbeKind } from './types.js';
+import type { ProbeKind, Step } from './types.js';
 import { Line } from './ui.js';
+
+/**
+ * What the panes show for a step: its `probes:`, or, when it names none, what its
+ * action is about: the processes a container or host process runs, and its cgroup
+ * when the step sets limits (lesson 5's CPU quota, throttled as it runs).
+ */
+export function paneKinds(step: Step): ProbeKind[] {
+  if (step.probes.length) return step.probes;
+  switch (step.action.name) {
+    case 'run':
+    case 'start':
+      return step.action.params.limits !== undefined ? ['cgroup', 'processes'] : ['processes'];
+    case 'exec':
+    case 'chroot':
+    case 'host-process':
+      return ['processes'];
+    default:
+      return [];
+  }
+}
 
 /** Narrower than this, the panes stack. */
 export const SIDE_BY_SIDE_MIN_COLUMNS = 60;
@@ -17,6 +37,8 @@ function Cell({ row, width }: { row: PaneRow; width: number }): ReactNode {
   switch (row.mark) {
     case 'differs':
       return <Text color="yellow" bold inverse={row.heading}>{text}</Text>;
+    case 'lesson':
+      return <Text color="magenta" bold>{text}</Text>;
     case 'only':
       return <Text color="cyan">{text}</Text>;
     case 'error':

@@ -16,6 +16,8 @@ export interface WorkshopSession {
   readonly container: LiveContainer | undefined;
   /** The container the panes show, a step's running one-shot included (default: `container`). */
   readonly shown?: LiveContainer;
+  /** Host PIDs of what the lesson started and runs now (the victim, containers' first processes). */
+  readonly lessonPids?: readonly number[];
   runStep(index: number): Promise<StepResult>;
   /** `ended`: `container` is the last reading of a one-shot that has exited since. */
   probe(kinds: ProbeKind[]): { host: ProbeSnapshot; container?: ProbeSnapshot; ended?: EndedContainer };

@@ -95,4 +95,27 @@ describe.skipIf(!isRoot)('lesson 5 at 80x24: the limits bite on screen', () => {
     expect(after).toMatch(/pids \d+\/10 · refused [1-9]/);
     await quit();
   }, 60_000);
+
+  it('lesson 1 --step 8 passes on enter: the jump starts the victim (step 7) first', async () => {
+    open('lesson 1 --step 8');
+    await term.waitForScreen('lesson 1 step 8', (t) => t.includes('step 8 of 10'));
+    const { after } = await runAndWatch();
+    expect(after).toContain('result: ✓ passed');
+    expect(after).toContain('ran step 7 for you');
+    await quit();
+  }, 60_000);
+
+  // The last step of each lesson at 80x24, reached by a jump: its result and both pane titles on one screen.
+  for (const [lesson, steps] of [[0, 9], [1, 10], [2, 10], [3, 7], [4, 10], [5, 8]] as const) {
+    it(`lesson ${lesson}, last step (${steps}): the result and both panes fit 80x24`, async () => {
+      open(`lesson ${lesson} --step ${steps}`);
+      await term.waitForScreen(`lesson ${lesson} step ${steps}`, (t) => t.includes(`step ${steps} of ${steps}`));
+      term.keys('Enter');
+      const shown = await term.waitForScreen('the result', (t) => t.includes('result:') && !t.includes('running step'), 60_000);
+      expect(shown).toContain('result: ✓ passed');
+      expect(shown).toMatch(/^ host\b.*│ (container|c-|lesson)/m);
+      for (const line of shown.split('\n')) expect([...line].length).toBeLessThanOrEqual(80);
+      await quit();
+    }, 90_000);
+  }
 });

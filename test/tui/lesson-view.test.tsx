@@ -47,7 +47,7 @@ const lesson = makeLesson(2, {
   steps: [
     makeStep(0, { title: 'UTS: your own hostname', prose: PROSE }),
     makeStep(1, { title: 'PID: PID 1', probes: ['processes'] }),
-    makeStep(2, { title: 'Only reading', probes: [], hints: [] }),
+    makeStep(2, { title: 'Only reading', probes: [], hints: [], action: { name: 'write-file', params: {} } }),
   ],
 });
 
@@ -379,6 +379,14 @@ describe('lesson view: live panes', () => {
     session.host = { ...session.host, processes: [...session.host.processes!, { pid: 999, command: 'cron' }] };
     await waitFor(() => lastFrame()!.includes('999 cron'), 'the host change', 30 * POLL);
     expect(Date.now() - ranAt).toBeGreaterThanOrEqual(10 * POLL);
+  });
+
+  it('a container step without probes shows what its action is about: processes, and the cgroup with limits', async () => {
+    const { paneKinds } = await import('../../src/tui/panes.js');
+    expect(paneKinds(makeStep(0, { probes: [], action: { name: 'run', params: { limits: { cpus: 0.1 } } } }))).toEqual(['cgroup', 'processes']);
+    expect(paneKinds(makeStep(0, { probes: [], action: { name: 'run', params: {} } }))).toEqual(['processes']);
+    expect(paneKinds(makeStep(0, { probes: ['mounts'], action: { name: 'run', params: {} } }))).toEqual(['mounts']);
+    expect(paneKinds(makeStep(0, { probes: [], action: { name: 'write-file', params: {} } }))).toEqual([]);
   });
 
   it('has no panes for a step without probes', async () => {
