@@ -124,8 +124,9 @@ function cgroupCompact(report: CgroupReport): Entry[] {
     const period = num('cpu.period');
     const limited = typeof quota === 'number' && quota > 0 && typeof period === 'number' && period > 0;
     const used = num('cpu.usage');
-    const parts = [limited ? `${Math.round((100 * quota) / period)}% of a CPU` : 'no limit'];
-    if (typeof used === 'number') parts.push(`used ${(used / 1e6).toFixed(1)} s`);
+    // With a quota the throttling is the point (a pane is ~38 columns): the time used only without one.
+    const parts = [limited ? `${Math.round((100 * quota) / period)}%` : 'no limit'];
+    if (typeof used === 'number' && !limited) parts.push(`used ${(used / 1e6).toFixed(1)} s`);
     const throttled = num('events.cpu_throttled');
     const held = num('events.cpu_throttled_usec');
     if (typeof throttled === 'number' && (throttled > 0 || limited)) {
