@@ -4,8 +4,9 @@ export const HELP: Record<string, string> = {
   main: `containy-learn: learn how Linux containers are made by making them
 
 Usage:
-  sudo containy-learn                      open the workshop (lesson menu)
-  sudo containy-learn lesson N [--step M]  jump into lesson N (0-5)
+  sudo containy-learn [--record F.cast]    open the workshop (lesson menu)
+  sudo containy-learn lesson N [--step M] [--record F.cast]
+                                           jump into lesson N (0-5)
   containy-learn list                      list the lessons and your progress
   sudo containy-learn run [OPTIONS] [--] COMMAND [ARG...]
   sudo containy-learn run --bundle DIR     run a containy bundle (DIR/configy.json)
@@ -114,11 +115,15 @@ List running containers and named containers with stored changes.`,
 Delete the stored changes (overlay upper dir) of the named container NAME.`,
 
   lesson: `Usage:
-  sudo containy-learn lesson N [--step M]
+  sudo containy-learn lesson N [--step M] [--record FILE.cast]
 
 Open lesson N (0 what a container is, 1 chroot, 2 namespaces, 3 pivot_root,
-4 overlayfs, 5 cgroups), at step M. When stdout is not a terminal, prints the
-lesson as plain text.`,
+4 overlayfs, 5 cgroups), at step M. A jump runs the earlier steps that step
+depends on first, when you press enter, and says so. When stdout is not a
+terminal, prints the lesson as plain text.
+
+  --record FILE.cast   write the session as an asciicast v2 recording, with
+                       a marker at each step run (asciinema play FILE.cast)`,
 
   lessons: `Usage:
   containy-learn lessons check [DIR]

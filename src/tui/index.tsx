@@ -9,6 +9,8 @@ export interface WorkshopOptions {
   lesson?: number;
   /** 1-based step of that lesson, as shown ("step 3 of 7"). Default: where the learner stopped. */
   step?: number;
+  /** `--record FILE.cast`: the recording, opened for writing (an fd), see ./record.ts. */
+  recordFd?: number;
   /** Aborted on SIGINT/SIGTERM/SIGHUP (the CLI's signals module); its reason carries the `exitCode`. */
   signal?: AbortSignal;
 }
@@ -76,13 +78,14 @@ export async function runWorkshop(
     return problem('the workshop needs a terminal; for plain text use `containy-learn list` or `containy-learn lesson N` with output redirected');
   }
 
-  const [{ createElement }, { render }, { App }, { ProgressStore }, { SessionRegistry }, { runTiming }, lessons] = await Promise.all([
+  const [{ createElement }, { render }, { App }, { ProgressStore }, { SessionRegistry }, { runTiming }, { recordStdout }, lessons] = await Promise.all([
     import('react'),
     import('./ink.js'),
     import('./app.js'),
     import('./progress.js'),
     import('./sessions.js'),
     import('./lesson-view.js'),
+    import('./record.js'),
     deps.lessons ?? import('../lessons/loader.js').then((m) => m.loadLessons()),
   ]);
   if (lessons.length === 0) return problem('no lessons found');
@@ -124,6 +127,8 @@ export async function runWorkshop(
 
   const restoreWrite = process.env[TIMING_ENV] ? timeFrames(runTiming) : undefined;
 
+  // The recording starts with the workshop's screen and ends with its last frame (not the learner's shell).
+  const stopRecording = opts.recordFd === undefined ? undefined : recordStdout(opts.recordFd);
   // The alternate screen: the workshop gets the whole terminal and gives the learner's scrollback back on exit.
   process.stdout.write('\x1b[?1049h\x1b[H');
   const notice = process.getuid?.() === 0 ? undefined : 'not root: the lessons open and read; steps that need root say so (sudo containy-learn)';
@@ -151,6 +156,7 @@ export async function runWorkshop(
     opts.signal?.removeEventListener('abort', onSignal);
   }
   instance?.unmount();
+  stopRecording?.();
   const problems = await sessions.closeAll();
   // Back to the learner's screen, cursor shown (Ink shows it on stderr, which may be redirected).
   process.stdout.write('\x1b[?1049l\x1b[?25h');

@@ -9,6 +9,7 @@ import type { DocRow, MarkdownRenderer } from './markdown.js';
 import { paneKinds, Panes, planPanes } from './panes.js';
 import type { ProgressStore } from './progress.js';
 import { stepList } from '../lessons/step-list.js';
+import { stepMarks } from './record.js';
 import { hintRows, resultRows } from './result.js';
 import { fit, textWidth, truncate } from './text.js';
 import type { Lesson, StepResult, WorkshopSession } from './types.js';
@@ -200,6 +201,7 @@ export function LessonView(props: LessonViewProps): ReactNode {
       return;
     }
     const index = stateNow.current.step;
+    stepMarks.mark?.(`lesson ${lesson.id} step ${index + 1}: ${lesson.steps[index].title}`);
     update({ type: 'busy', running: `running step ${index + 1}…` });
     let outcome: StepResult;
     const started = performance.now();

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { defaultRootfs } from '../../src/runtime/paths.js';
 import { cli, hostState, isRoot, tempStateDir, warnIfNotRoot } from '../helpers/host.js';
-import { TmuxWindow } from '../helpers/tmux.js';
+import { sleep, TmuxWindow } from '../helpers/tmux.js';
 
 warnIfNotRoot('the live panes test (its steps start real containers)');
 
@@ -104,6 +104,57 @@ describe.skipIf(!isRoot)('lesson 5 at 80x24: the limits bite on screen', () => {
     expect(after).toContain('ran step 7 for you');
     await quit();
   }, 60_000);
+
+  it('--record writes an asciicast v2 file: it parses, has a marker per step run, and replays to the same final screen', async () => {
+    const cast = path.join(dir, 'demo.cast');
+    open(`lesson 5 --step 6 --record ${cast}`);
+    await term.waitForScreen('lesson 5 step 6', (t) => t.includes('step 6 of 8') && t.includes(' host'));
+    expect((await runAndWatch()).after).toContain('result: ✓ passed');
+    term.keys('n');
+    await term.waitForScreen('step 7', (t) => t.includes('step 7 of 8'));
+    expect((await runAndWatch()).after).toContain('result: ✓ passed');
+    term.keys('q');
+    await term.waitForScreen('the menu', (t) => t.includes('how containers are made'));
+    term.keys('q');
+    // The workshop's last frame: the last screen with text on it before the terminal went back to the shell.
+    let finalScreen = '';
+    const exitFile = path.join(dir, 'exit');
+    while (!fs.existsSync(exitFile) || !fs.readFileSync(exitFile, 'utf8').trim()) {
+      try {
+        const now = term.screen();
+        if (now.trim()) finalScreen = now;
+      } catch {
+        // the window closed with the workshop
+      }
+      await sleep(10);
+    }
+    expect(fs.readFileSync(exitFile, 'utf8').trim()).toBe('0');
+
+    const [header, ...events] = fs.readFileSync(cast, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(header).toMatchObject({ version: 2, width: 80, height: 24 });
+    for (const e of events) {
+      expect(e).toHaveLength(3);
+      expect(typeof e[0]).toBe('number');
+      expect(['o', 'm']).toContain(e[1]);
+    }
+    expect(events.map((e) => e[0])).toEqual([...events.map((e) => e[0])].sort((a, b) => a - b));
+    const markers = events.filter((e) => e[1] === 'm').map((e) => e[2]);
+    expect(markers).toEqual(['lesson 5 step 6: Memory: OOM-killed on the 6th allocation', 'lesson 5 step 7: CPU: no limit']);
+
+    // Replayed into a terminal of the same size, the recording ends on the screen the workshop ended on.
+    const output = path.join(dir, 'replay.out');
+    fs.writeFileSync(output, events.filter((e) => e[1] === 'o').map((e) => e[2]).join(''));
+    const replay = new TmuxWindow();
+    try {
+      replay.tmux('new-session', '-d', '-s', replay.window, '-x', '80', '-y', '24', `cat ${output}; sleep 60`);
+      const trim = (t: string) => t.split('\n').map((l) => l.trimEnd()).join('\n').trimEnd();
+      const replayed = await replay.waitForScreen('the replay', (t) => trim(t) === trim(finalScreen), 5000);
+      expect(trim(replayed)).toBe(trim(finalScreen));
+    } finally {
+      replay.close();
+    }
+    expect(hostState()).toEqual(before);
+  }, 90_000);
 
   // The last step of each lesson at 80x24, reached by a jump: its result and both pane titles on one screen.
   for (const [lesson, steps] of [[0, 9], [1, 10], [2, 10], [3, 7], [4, 10], [5, 8]] as const) {
