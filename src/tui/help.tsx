@@ -13,6 +13,7 @@ export const LESSON_KEYS: Array<[string, string]> = [
   ['↑ ↓ j k', 'scroll the text (PgUp PgDn space too)'],
   ['tab', 'give the panes more room, or less'],
   ['f', 'the cgroup pane: every file by name, or compact'],
+  ['s', 'speaker notes for the instructor, if the step has any'],
   ['?', 'this help'],
   ['q / esc', 'back to the menu'],
   ['ctrl-c', 'quit the workshop (every container is removed)'],

@@ -10,7 +10,7 @@ import { paneKinds, Panes, planPanes } from './panes.js';
 import type { ProgressStore } from './progress.js';
 import { stepList } from '../lessons/step-list.js';
 import { stepMarks } from './record.js';
-import { hintRows, resultRows } from './result.js';
+import { hintRows, notesRows, resultRows } from './result.js';
 import { fit, textWidth, truncate } from './text.js';
 import type { Lesson, StepResult, WorkshopSession } from './types.js';
 import { DocLine, Line, useKeys } from './ui.js';
@@ -124,6 +124,8 @@ export function LessonView(props: LessonViewProps): ReactNode {
   const [help, setHelp] = useState(false);
   // The cgroup pane: compact lines per controller, or (f) every file by name.
   const [cgroupFiles, setCgroupFiles] = useState(false);
+  // Presenter mode (s): the step's speaker notes above its text, for the instructor's eyes.
+  const [notesShown, setNotesShown] = useState(false);
   const compare = { cgroupFiles, lessonPids: session?.lessonPids };
 
   const step = lesson.steps[stepIndex];
@@ -164,6 +166,11 @@ export function LessonView(props: LessonViewProps): ReactNode {
       out.push({ text: '─'.repeat(Math.min(docWidth, 40)), kind: 'dim' });
     }
     out.push({ text: `${stepIndex + 1}. ${step.title}`, kind: 'title' });
+    if (notesShown) {
+      out.push({ text: '── speaker notes (s hides them) ──', kind: 'warn' });
+      out.push(...(step.notes ? notesRows(step.notes, docWidth) : [{ text: 'no notes for this step', kind: 'dim' as const }]));
+      out.push({ text: '──', kind: 'warn' });
+    }
     const needs = [...step.needs, ...step.tools];
     if (needs.length) out.push({ text: `needs: ${needs.join(', ')}`, kind: 'dim' });
     out.push({ text: '', kind: 'blank' });
@@ -174,7 +181,7 @@ export function LessonView(props: LessonViewProps): ReactNode {
     const resultAt = out.length;
     if (result) out.push({ text: '', kind: 'blank' }, ...resultRows(result, docWidth));
     return { rows: out, resultStart: resultAt, hintStart: hintAt };
-  }, [lesson, step, stepIndex, markdown, docWidth, hintsShown, result]);
+  }, [lesson, step, stepIndex, markdown, docWidth, hintsShown, result, notesShown]);
 
   const paneHeight = paneHeightFor(panes);
   const docHeight = body - paneHeight;
@@ -254,6 +261,7 @@ export function LessonView(props: LessonViewProps): ReactNode {
     else if (input === 'q' || key.escape) props.onBack();
     else if (key.tab) setZoom((z) => !z);
     else if (input === 'f') setCgroupFiles((f) => !f);
+    else if (input === 's') setNotesShown((on) => !on);
     else if (key.upArrow || input === 'k') scrollBy(-1);
     else if (key.downArrow || input === 'j') scrollBy(1);
     else if (key.pageUp || input === 'b') scrollBy(-Math.max(1, docHeight - 1));

@@ -64,3 +64,8 @@ export function resultRows(result: StepResult, width: number): DocRow[] {
 export function hintRows(hints: string[], shown: number, width: number): DocRow[] {
   return hints.slice(0, shown).flatMap((hint, i) => wrapped(hint, width, 'warn', `hint ${i + 1}/${hints.length}: `, 2));
 }
+
+/** A step's speaker notes (presenter mode), wrapped, paragraphs kept. */
+export function notesRows(notes: string, width: number): DocRow[] {
+  return wrapped(notes, width, 'warn', '  ', 2);
+}

@@ -46,7 +46,7 @@ const lesson = makeLesson(2, {
   title: 'unshare and namespaces',
   steps: [
     makeStep(0, { title: 'UTS: your own hostname', prose: PROSE }),
-    makeStep(1, { title: 'PID: PID 1', probes: ['processes'] }),
+    makeStep(1, { title: 'PID: PID 1', probes: ['processes'], notes: 'Point at PID 1 in the container pane.' }),
     makeStep(2, { title: 'Only reading', probes: [], hints: [], action: { name: 'write-file', params: {} } }),
   ],
 });
@@ -109,6 +109,22 @@ describe('lesson view: the step', () => {
     await tick();
     expect(lastFrame()).toContain('1. UTS: your own hostname');
     expect(lines(lastFrame())).toHaveLength(23);
+  });
+
+  it('shows a step\'s speaker notes only with s (presenter mode), and says when a step has none', async () => {
+    const { lastFrame, stdin } = renderLesson(new FakeSession(), { startStep: 1 });
+    await tick();
+    expect(lastFrame()).not.toContain('Point at PID 1');
+    stdin.write('s');
+    await tick();
+    expect(lastFrame()).toContain('speaker notes');
+    expect(lastFrame()).toContain('Point at PID 1 in the container pane.');
+    stdin.write('p');
+    await tick();
+    expect(lastFrame()).toContain('no notes for this step');
+    stdin.write('s');
+    await tick();
+    expect(lastFrame()).not.toContain('speaker notes');
   });
 
   it('moves between steps with n/p and the arrows, and saves where the learner is', async () => {
