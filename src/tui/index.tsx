@@ -27,9 +27,10 @@ export const FIRST_FRAME_MARK_ENV = 'CONTAINY_FIRST_FRAME_MARK';
 
 /**
  * Set CONTAINY_TUI_TIMING=1 to have every run of a step write
- * `containy-learn step-to-frame-ms <ms> action-ms <ms>` to stderr: the time
- * from the engine's answer to the first write of the frame showing it, and
- * the engine's own time for the step (action, probes, checks).
+ * `containy-learn step-to-frame-ms <ms> action-ms <ms> frames-while-running <n>`
+ * to stderr: the time from the engine's answer to the first write of the frame
+ * showing it, the engine's own time for the step (action, probes, checks), and
+ * the frames drawn while the step ran (the live panes).
  */
 export const TIMING_ENV = 'CONTAINY_TUI_TIMING';
 
@@ -172,14 +173,17 @@ export async function runWorkshop(
 }
 
 /** Reports, on stderr, when the first frame after a step's result is written (see TIMING_ENV). */
-function timeFrames(runTiming: { resolvedAt?: number; actionMs?: number }): () => void {
+function timeFrames(runTiming: { startedAt?: number; resolvedAt?: number; actionMs?: number }): () => void {
   const write = process.stdout.write;
+  let frames = 0;
   process.stdout.write = function (this: NodeJS.WriteStream, ...args: Parameters<typeof write>) {
     const written = write.apply(this, args);
     if (runTiming.resolvedAt !== undefined) {
-      process.stderr.write(`containy-learn step-to-frame-ms ${(performance.now() - runTiming.resolvedAt).toFixed(1)} action-ms ${Math.round(runTiming.actionMs ?? 0)}\n`);
-      runTiming.resolvedAt = undefined;
-    }
+      const ms = (performance.now() - runTiming.resolvedAt).toFixed(1);
+      process.stderr.write(`containy-learn step-to-frame-ms ${ms} action-ms ${Math.round(runTiming.actionMs ?? 0)} frames-while-running ${frames}\n`);
+      runTiming.resolvedAt = runTiming.startedAt = undefined;
+      frames = 0;
+    } else if (runTiming.startedAt !== undefined) frames++;
     return written;
   } as typeof write;
   return () => {

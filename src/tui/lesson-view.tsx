@@ -98,7 +98,7 @@ function reduce(state: ViewState, action: Action): ViewState {
 }
 
 /** For the benchmark: when the last run's result came back (see index.tsx, CONTAINY_TUI_TIMING). */
-export const runTiming: { resolvedAt?: number; actionMs?: number } = {};
+export const runTiming: { startedAt?: number; resolvedAt?: number; actionMs?: number } = {};
 
 export function LessonView(props: LessonViewProps): ReactNode {
   const { lesson, session, progress, markdown, width, height } = props;
@@ -209,6 +209,7 @@ export function LessonView(props: LessonViewProps): ReactNode {
     }
     const index = stateNow.current.step;
     stepMarks.mark?.(`lesson ${lesson.id} step ${index + 1}: ${lesson.steps[index].title}`);
+    runTiming.startedAt = performance.now();
     update({ type: 'busy', running: `running step ${index + 1}…` });
     let outcome: StepResult;
     const started = performance.now();
