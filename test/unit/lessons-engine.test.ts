@@ -230,6 +230,24 @@ describe('LessonSession', () => {
     expect(r).toMatchObject({ ok: false, error: 'the lesson\'s container is not running: run step 1 ("Step 1") first' });
   });
 
+  it('shows a one-shot run while it runs, and keeps its last reading with how it ended', async () => {
+    rt.liveOnce = true;
+    const s = session(lesson(['action: run', 'namespaces: [uts]', 'hostname: once', 'command: sleep 1', 'probes: [hostname]', 'check: exit == 137']));
+    const done = s.runStep(0);
+    for (let i = 0; i < 50 && rt.started.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    const [oneShot] = rt.started;
+    expect(s.shown?.name).toBe(oneShot.name);
+    expect(s.lessonPids).toContain(oneShot.pid);
+    expect(s.probe(['hostname'])).toEqual({ host: { hostname: 'fake-host' }, container: { hostname: 'once' } });
+    oneShot.finish(137, 'SIGKILL');
+    const r = await done;
+    expect(r).toMatchObject({ ok: true, container: { hostname: 'once' }, ended: { name: oneShot.name, how: 'exit status 137' } });
+    // The panes read again later: still the last reading, marked as ended.
+    expect(s.probe(['hostname'])).toEqual({ host: { hostname: 'fake-host' }, container: { hostname: 'once' }, ended: { name: oneShot.name, how: 'exit status 137' } });
+    await s.reset();
+    expect(s.probe(['hostname'])).toEqual({ host: { hostname: 'fake-host' } });
+  });
+
   it('runs steps one at a time, in the order asked', async () => {
     const s = session(lesson(['action: start', 'check: running == true'], ['action: exec', 'command: hostname', 'check: exit == 0']));
     const [a, b] = await Promise.all([s.runStep(0), s.runStep(1)]);
