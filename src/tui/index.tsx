@@ -147,7 +147,9 @@ export async function runWorkshop(
         onFirstMenuFrame,
         exitRef,
       }),
-      { exitOnCtrlC: false },
+      // 60 fps: Ink holds a frame back for 1000/maxFps ms after the last one, and while a step
+      // runs the live panes draw often: at Ink's 30 the result could wait 33 ms behind a pane frame.
+      { exitOnCtrlC: false, maxFps: 60 },
     );
     // The app ends through finish(); Ink may also unmount on its own (an error, or signal-exit on a signal).
     await Promise.race([exited, instance.waitUntilExit()]);
