@@ -4,8 +4,9 @@ export const HELP: Record<string, string> = {
   main: `containy-learn: learn how Linux containers are made by making them
 
 Usage:
-  sudo containy-learn                      open the workshop (lesson menu)
-  sudo containy-learn lesson N [--step M]  jump into lesson N (see list)
+  sudo containy-learn [--record F.cast]    open the workshop (lesson menu)
+  sudo containy-learn lesson N [--step M] [--record F.cast]
+                                           jump into lesson N (see list)
   containy-learn list                      list the lessons and your progress
   sudo containy-learn run [OPTIONS] [--] COMMAND [ARG...]
   sudo containy-learn run --bundle DIR     run DIR/config.json (OCI) or configy.json
@@ -17,7 +18,7 @@ Usage:
   sudo containy-learn image import|load|ls|rm  docker export/save archives
   containy-learn spec [--bundle DIR]       an OCI config.json, as runc spec
   sudo containy-learn export IMAGE DIR     an OCI bundle of IMAGE that runc runs
-  sudo containy-learn check-all [--lesson N]  rehearse every lesson step, no terminal needed
+  sudo containy-learn check-all [--lesson N] [--jumps]  rehearse every step
   containy-learn lessons check [DIR]       validate lesson files (for authors; no root)
   sudo containy-learn cleanup              remove what a killed run left behind
 
@@ -205,11 +206,15 @@ List running containers and named containers with stored changes.`,
 Delete the stored changes (overlay upper dir) of the named container NAME.`,
 
   lesson: `Usage:
-  sudo containy-learn lesson N [--step M]
+  sudo containy-learn lesson N [--step M] [--record FILE.cast]
 
 Open lesson N (0 what a container is, 1 chroot, 2 namespaces, 3 pivot_root,
-4 overlayfs, 5 cgroups), at step M. When stdout is not a terminal, prints the
-lesson as plain text.`,
+4 overlayfs, 5 cgroups), at step M. A jump runs the earlier steps that step
+depends on first, when you press enter, and says so. When stdout is not a
+terminal, prints the lesson as plain text.
+
+  --record FILE.cast   write the session as an asciicast v2 recording, with
+                       a marker at each step run (asciinema play FILE.cast)`,
 
   lessons: `Usage:
   containy-learn lessons check [DIR]
@@ -225,8 +230,11 @@ A missing DIR exits 125. The format is lessons/FORMAT.md.`,
 List the lessons, what each teaches, and your progress.`,
 
   'check-all': `Usage:
-  sudo containy-learn check-all [--lesson N]
+  sudo containy-learn check-all [--lesson N] [--jumps]
 
 Run every step of every lesson (or of lesson N) without a terminal, check
-each, print a table, and leave the host clean. Exits 0 only if all passed.`,
+each, print a table, and leave the host clean. Exits 0 only if all passed.
+
+  --jumps   reach each step by a jump, as \`lesson N --step M\` does: reset
+            the lesson, then run only the earlier steps the step depends on`,
 };

@@ -18,6 +18,8 @@ export interface ParamSpec {
   describe: string;
   required?: boolean;
   validate: Validator;
+  /** What the action uses when the parameter is absent (a work-directory path: jail), for the steps' dependencies. */
+  default?: string;
 }
 
 /** The lesson's own container is the handle named "container". */

@@ -10,7 +10,7 @@ import { StageProcess, type ExitStatus, type StdioMode } from './start/stage-pro
 import { WarmStagePool, type StageShape, type WarmStage } from './start/warm-pool.js';
 import { HeldOutputEmitter } from './held-output.js';
 import type { RootSetup, StageOrder } from './start/protocol.js';
-import { createCgroup, detectLayout, type CgroupLimits, type ContainerCgroup } from './cgroups/index.js';
+import { createCgroup, detectLayout, type CgroupEvents, type CgroupLimits, type ContainerCgroup } from './cgroups/index.js';
 import { describeLimitEnd } from './cgroups/limits.js';
 import { NAMESPACES, NAMESPACE_FLAGS, checkSpec, commandEnv, requireRoot, type CheckedSpec, type ContainerSpec, type NamespaceName } from './spec.js';
 import { execInPid, type ExecOptions } from './exec.js';
@@ -377,14 +377,18 @@ export class Container extends HeldOutputEmitter {
   private async finish(status: ExitStatus): Promise<ContainerExit> {
     live.delete(this);
     let limitMessages: string[] = [];
+    let events: CgroupEvents | undefined;
     try {
-      if (this.cgroup) limitMessages = describeLimitEnd(this.cgroup.events(), this.limits ?? {}, status.status);
+      if (this.cgroup) {
+        events = this.cgroup.events();
+        limitMessages = describeLimitEnd(events, this.limits ?? {}, status.status);
+      }
     } catch {
       // the cgroup's counters are a courtesy; the exit status is what matters
     }
     cleanupResources(this.name, this.cgroup, this.scratchDir, this.network);
     this.emit('exit', status);
-    return { ...status, limitMessages };
+    return { ...status, limitMessages, ...(events ? { events } : {}) };
   }
 }
 
@@ -399,10 +403,14 @@ export function startContainer(spec: ContainerSpec, opts: StartOptions = {}): Pr
   return Container.start(spec, opts);
 }
 
-/** Start a container with stdio piped, wait for it, clean up, and return what it printed. */
-export async function runOnce(spec: ContainerSpec): Promise<RunResult> {
+/**
+ * Start a container with stdio piped, wait for it, clean up, and return what it printed.
+ * `onStarted` gets the container while it runs (a caller that shows it live).
+ */
+export async function runOnce(spec: ContainerSpec, onStarted?: (c: Container) => void): Promise<RunResult> {
   try {
     const c = await Container.start({ ...spec, stdio: 'pipe' });
+    onStarted?.(c);
     const result = await collect(c, c.exited);
     return spec.trace ? { ...result, trace: c.stageTrace } : result;
   } catch (err) {

@@ -153,7 +153,7 @@ describe('host vs container', () => {
         usage: [{ label: 'memory used', raw: '1048576', value: 1048576, file: file.replace('limit_in_bytes', 'usage_in_bytes') }],
         events: [],
       },
-    });
+    }, { cgroupFiles: true });
     expect(cgroup.host[0].text).toBe('cgroup: none of ours');
     expect(cgroup.container.map((r) => r.text)).toEqual([
       'cgroup: /sys/fs/cgroup/memory/containy/box',
@@ -163,7 +163,57 @@ describe('host vs container', () => {
   });
 });
 
+describe('the compact cgroup pane', () => {
+  const dir = '/sys/fs/cgroup/containy-learn/box';
+  const v = (id: string, value: number | null, name: string) => ({ id, label: id, raw: String(value ?? 'max'), value, file: `${dir}/${name}` });
+  const report = {
+    limits: [v('memory.limit', 536870912, 'memory.max'), v('pids.limit', 10, 'pids.max'), v('cpu.quota', 10000, 'cpu.max'), v('cpu.period', 100000, 'cpu.max')],
+    usage: [v('memory.usage', 510656512, 'memory.current'), v('pids.current', 9, 'pids.current'), v('cpu.usage', 1500000, 'cpu.stat')],
+    events: [v('events.oom_kill', 1, 'memory.events'), v('events.pids_max', 3, 'pids.events'), v('events.cpu_throttled', 12, 'cpu.stat'), v('events.cpu_throttled_usec', 300000, 'cpu.stat')],
+  };
+
+  it('puts limit, usage and events on one line per controller', () => {
+    const [cgroup] = compareSnapshots(['cgroup'], { cgroup: null }, { cgroup: report });
+    expect(cgroup.container.map((r) => r.text)).toEqual([
+      `cgroup: ${dir}`,
+      'memory 487/512 MiB · oom_kill 1',
+      'pids 9/10 · refused 3',
+      'cpu 10% · throttled 12 (0.3 s)',
+    ]);
+  });
+
+  it('says "no limit" and leaves out events that cannot count', () => {
+    const open = {
+      limits: [v('memory.limit', null, 'memory.max'), v('pids.limit', null, 'pids.max')],
+      usage: [v('memory.usage', 3 * 1048576, 'memory.current'), v('pids.current', 2, 'pids.current')],
+      events: [v('events.oom_kill', 0, 'memory.events'), v('events.pids_max', 0, 'pids.events')],
+    };
+    const [cgroup] = compareSnapshots(['cgroup'], { cgroup: null }, { cgroup: open });
+    expect(cgroup.container.slice(1).map((r) => r.text)).toEqual(['memory 3 MiB (no limit)', 'pids 2 (no limit)']);
+  });
+});
+
 describe('result rows', () => {
+  it('gives a passing check one line, and the output once', () => {
+    const output = Array.from({ length: 5 }, (_, i) => `[1796147622.308] :: 100 MiB was allocated (${(i + 1) * 100} MiB in total)`).join('\n');
+    const rows = resultRows({
+      ok: false,
+      output,
+      ms: 1200,
+      checks: [
+        { text: 'exit == 137', ok: true, actual: '137' },
+        { text: 'output contains "(500 MiB in total)"', ok: true, actual: JSON.stringify(output) },
+        { text: 'output contains "(700 MiB in total)"', ok: false, actual: JSON.stringify(output).slice(0, 60) },
+      ],
+    }, 80);
+    const text = rows.map((r) => r.text);
+    expect(text).toContain('✓ exit == 137   (saw: 137)');
+    expect(text).toContain('✓ output contains "(500 MiB in total)"');
+    expect(text.find((t) => t.startsWith('✗ output contains "(700'))).toContain('(saw:');
+    expect(text.filter((t) => t.includes('(500 MiB in total)') && t.startsWith('  ['))).toHaveLength(1);
+  });
+
+
   it('keeps a command’s escape sequences from reaching the terminal', () => {
     const rows = resultRows({ ok: true, checks: [], output: 'red \x1b[31mtext\x1b[0m\n', ms: 3 }, 60);
     expect(rows.map((r) => r.text).join('\n')).not.toContain('\x1b');

@@ -42,6 +42,20 @@ describe('loading a good lesson', () => {
     expect(exec.checks.map((c) => c.text)).toEqual(['output == "fixture-box"', 'exit == 0']);
   });
 
+  it('keeps a ```notes block out of the prose: speaker notes, for the presenter key', () => {
+    const text = GOOD.replace('```step', '```notes\nSay what to watch first.\n```\n\n```step');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'containy-notes-'));
+    try {
+      fs.writeFileSync(path.join(dir, '00-fixture.md'), text);
+      const [first, second] = loadLesson(path.join(dir, '00-fixture.md')).steps;
+      expect(first.notes).toBe('Say what to watch first.');
+      expect(first.prose).not.toContain('Say what to watch');
+      expect(second.notes).toBeUndefined();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('works out what a step needs from its action', () => {
     const lesson = loadFrom(GOOD.replace('rootfs: host\n', 'limits: {memory: 512M, pids: 10}\n'));
     expect(lesson.steps[0].needs.sort()).toEqual(['cgroups', 'overlay', 'root']);

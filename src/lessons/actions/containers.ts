@@ -202,7 +202,7 @@ export const run: ActionDef = {
         spec.name = ctx.containerName(p.name as string);
         ctx.rememberStored(spec.name);
       }
-      return fromRun(await ctx.runtime.runOnce(spec), spec.security);
+      return fromRun(await ctx.runtime.runOnce(spec, (c) => ctx.showWhileRunning(c)), spec.security);
     } catch (err) {
       return { error: describeError(err) };
     }
@@ -235,7 +235,7 @@ export const chroot: ActionDef = {
   name: 'chroot',
   summary: 'run a command chrooted into a directory of the work directory: no namespaces, no overlay, as chroot(1) does',
   params: {
-    root: { describe: 'the directory in the work directory (default jail)', validate: workdirPath },
+    root: { describe: 'the directory in the work directory (default jail)', validate: workdirPath, default: 'jail' },
     command: { describe: 'the command (text runs with sh -c)', required: true, validate: command },
   },
   needs: () => ['root'],

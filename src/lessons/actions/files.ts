@@ -15,7 +15,7 @@ export const copyBinary: ActionDef = {
   summary: 'copy a host program (and with libraries: true, every library ldd names) into a directory of the work directory',
   params: {
     binary: { describe: 'a path such as /bin/sh or a command name on the host', required: true, validate: text('/bin/sh') },
-    into: { describe: 'the directory in the work directory (default jail)', validate: workdirPath },
+    into: { describe: 'the directory in the work directory (default jail)', validate: workdirPath, default: 'jail' },
     libraries: { describe: 'copy its ldd libraries too (default true)', validate: bool },
   },
   needs: () => ['root'],
