@@ -107,9 +107,10 @@ const COMMANDS: Record<string, Command> = {
     return printLessonListPlain(process.stdout);
   },
   'check-all': withRuntime(async (argv) => {
-    const p = parseArgs('check-all', argv, [{ name: 'lesson', value: true }, { name: 'jumps' }]);
+    const p = parseArgs('check-all', argv, [{ name: 'lesson', value: true }, { name: 'jumps' }, { name: 'except', value: true, repeat: true }]);
     if (p.rest.length) throw new UserError(`check-all: unexpected '${p.rest[0]}'`);
     const lessonText = one(p, 'lesson');
+    const except = (p.options.get('except') ?? []).map((n) => parseLessonNumber(n, 'check-all --except'));
     const { checkAll } = await import('./lessons/check-all.js');
     return checkAll({
       lesson: lessonText === undefined ? undefined : parseLessonNumber(lessonText, 'check-all --lesson'),
@@ -117,6 +118,7 @@ const COMMANDS: Record<string, Command> = {
       color: process.stdout.isTTY === true && !process.env.NO_COLOR,
       signal: signals.handDown(),
       jumps: p.options.has('jumps'),
+      except,
     });
   }),
 };
