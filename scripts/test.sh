@@ -31,6 +31,8 @@ export DEBIAN_FRONTEND=noninteractive
 log() { echo "test: $*" >&2; }
 started_all=$(date +%s)
 rows=()
+# Lines under the table: what a row left out, and why.
+notes=()
 passed=0
 failed=0
 
@@ -45,6 +47,7 @@ summary() {
   echo "test: summary"
   printf '%-27s %-9s %-8s %-6s %7s\n' part node base result seconds
   printf '%s\n' "${rows[@]}"
+  [ ${#notes[@]} -eq 0 ] || printf '%s\n' "${notes[@]}"
   [ ${#WANTED[@]} -eq 0 ] || echo "only the parts matching: ${WANTED[*]}"
   echo "total $(( $(date +%s) - started_all )) s"
   echo "$passed passed, $failed failed"
@@ -181,8 +184,10 @@ for major in "${other_lines[@]}"; do
 done
 # A real cgroup v2 kernel (this machine may be v1 or hybrid): every lesson, on both bases,
 # and the cgroup integration tests once.
-on_base "v2 guest: cgroups, lessons" "$machine" busybox -- env CONTAINY_ROOTFS="$CACHE/rootfs/busybox" bash test/vm/run-v2.sh vitest:test/integration/cgroups.test.ts lessons
-on_base "v2 guest: lessons" "$machine" host -- env CONTAINY_ROOTFS="$CACHE/rootfs/host" bash test/vm/run-v2.sh lessons
+# Lesson 7 is left out there, and the rows and the summary say so (test/vm/guest.sh, LEFT_OUT).
+notes+=("v2 guest: lesson 7 (user namespaces) left out: it idmaps the base, which is on the guest's 9p root, and 9p cannot be idmapped")
+on_base "v2: cgroups, lessons but 7" "$machine" busybox -- env CONTAINY_ROOTFS="$CACHE/rootfs/busybox" bash test/vm/run-v2.sh vitest:test/integration/cgroups.test.ts lessons
+on_base "v2: lessons but 7" "$machine" host -- env CONTAINY_ROOTFS="$CACHE/rootfs/host" bash test/vm/run-v2.sh lessons
 
 summary
 [ "$failed" -eq 0 ]

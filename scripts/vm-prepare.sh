@@ -15,8 +15,9 @@ CACHE=${CONTAINY_VM_CACHE:-$PROJECT/.cache/vm}
 PINNED_ABI=${CONTAINY_VM_KERNEL_ABI:-6.1.0-50}
 PINNED_VERSION=${CONTAINY_VM_KERNEL_VERSION:-6.1.176-1}
 # Loaded by the guest's /init, in this order (each needs the ones before it): the
-# virtio-9p stack to mount the host's root, then overlay for the containers' layers.
-MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci 9pnet 9pnet_virtio netfs fscache 9p overlay"
+# virtio-9p stack to mount the host's root, then overlay for the containers' layers,
+# then lesson 8's --network bridge: llc, stp, bridge (depends=llc,stp), veth (Debian builds them as modules).
+MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci 9pnet 9pnet_virtio netfs fscache 9p overlay llc stp bridge veth"
 
 log() { echo "vm-prepare: $*" >&2; }
 

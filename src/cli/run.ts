@@ -10,8 +10,11 @@ import { loadBundle } from '../runtime/configy.js';
 import { specFromImage } from '../images/run-defaults.js';
 import { loadOciBundle } from '../runtime/oci.js';
 import { detectLayout } from '../runtime/cgroups/layout.js';
+import { parseNetworkMode } from '../runtime/network.js';
+import { parsePublishList } from '../runtime/net/publish.js';
 import { parseLimitFlags } from '../runtime/cgroups/limits.js';
 import { securitySpecFrom } from '../runtime/security/options.js';
+import { parseUserFlag, usernsFromFlags, validateUserns } from '../runtime/userns/idmap.js';
 import type { BindMount } from '../runtime/start/protocol.js';
 import type { StageProcess } from '../runtime/start/stage-process.js';
 import type { Container } from '../runtime/container.js';
@@ -31,6 +34,8 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'rootfs', value: true },
   { name: 'ns', value: true },
   { name: 'no-pivot' },
+  { name: 'network', value: true },
+  { name: 'publish', short: 'p', value: true, repeat: true },
   { name: 'volume', short: 'v', value: true, repeat: true },
   { name: 'bundle', value: true },
   { name: 'image', value: true },
@@ -46,6 +51,10 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'cap-drop', value: true, repeat: true },
   { name: 'security-opt', value: true, repeat: true },
   { name: 'read-only' },
+  { name: 'userns', value: true },
+  { name: 'uidmap', value: true, repeat: true },
+  { name: 'gidmap', value: true, repeat: true },
+  { name: 'user', short: 'u', value: true },
   ...ENV_OPTIONS,
 ];
 
@@ -117,6 +126,11 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
   const security = base.security
     ? { ...fromFlags, readonlyRoot: fromFlags.readonlyRoot || base.security.readonlyRoot, noNewPrivileges: fromFlags.noNewPrivileges || base.security.noNewPrivileges }
     : fromFlags;
+  const { userns, user } = usersFromFlags(p, base);
+  const network = one(p, 'network');
+  if (network !== undefined) parseNetworkMode(network);
+  const publish = p.options.get('publish') ?? [];
+  parsePublishList(publish); // refused here, before the base rootfs is looked at
   // The workshop's demos, as learners have always had them, wherever a bind can go.
   // Not in an OCI bundle: its mounts are exactly what config.json lists, as with runc.
   const mnt = !oci && (namespaces === undefined || namespaces.includes('mnt'));
@@ -134,8 +148,12 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
     cwd: one(p, 'workdir') ?? base.cwd,
     binds: [...(base.binds ?? []), ...volumes, ...demos],
     stdio: 'inherit',
+    userns,
+    user,
     trace: flag(p, 'trace'),
     security,
+    ...(network !== undefined ? { network } : {}),
+    ...(publish.length ? { publish } : {}),
   };
 }
 
@@ -184,6 +202,19 @@ function lendTerminal(signals: ProcessSignals): LentTerminal {
     },
     reclaim,
   };
+}
+
+/** --userns/--uidmap/--gidmap/--user over the bundle's userns section; --userns host drops it. */
+function usersFromFlags(p: Parsed, base: ContainerSpec): Pick<ContainerSpec, 'userns' | 'user'> {
+  const flags = { userns: one(p, 'userns'), uidmap: p.options.get('uidmap') ?? [], gidmap: p.options.get('gidmap') ?? [], user: one(p, 'user') };
+  const fromFlags = usernsFromFlags(flags);
+  const requested = flags.user === undefined ? undefined : parseUserFlag(flags.user);
+  const user = requested && { uid: requested.uid, gid: requested.gid ?? 0 };
+  if (fromFlags || flags.userns === 'host') return { userns: fromFlags, user };
+  if (!base.userns) return { user };
+  const userns = user ? { ...base.userns, user } : base.userns;
+  validateUserns(userns, { uidMappings: 'configy.json: userns.uidMappings', gidMappings: 'configy.json: userns.gidMappings', user: '--user' });
+  return { userns };
 }
 
 /**

@@ -6,13 +6,14 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { describeError, UserError } from '../runtime/errors.js';
-import type { Container } from '../runtime/index.js';
+import type { CgroupEvents, CgroupReport, Container } from '../runtime/index.js';
 import { ACTIONS, STOP_GRACE_MS, type ActionContext, type ActionOutcome, type Handle } from './actions.js';
 import { evaluateCheck, parseSubject, probesReadBy, type CheckFacts } from './checks.js';
+import { dependencies } from './depends.js';
 import { cgroupProblem, NEEDS_ROOT, overlayProblem, toolProblem } from './host-support.js';
 import { MAIN } from './params.js';
 import { realRuntime, type RuntimeLike } from './runtime-like.js';
-import type { Lesson, Need, ProbeKind, ProbeSnapshot, Step, StepResult } from './types.js';
+import type { EndedContainer, Lesson, Need, ProbeKind, ProbeSnapshot, Step, StepResult } from './types.js';
 import { substitute, ValueError } from './variables.js';
 import { lessonsDir, removeStaleWorkdirs, workdirFor } from './workdirs.js';
 
@@ -46,6 +47,37 @@ interface KeptHandle extends Handle {
   exitStatus?: number;
 }
 
+/** The one-shot container of the step running now (or of the last step): shown while it runs, its last reading after. */
+interface OneShot {
+  container: Container;
+  reading?: ProbeSnapshot;
+  ended?: EndedContainer;
+}
+
+/** What the panes are shown: the host, and the container the last step acted on (a one-shot's last reading once it ended). */
+export interface Probed {
+  host: ProbeSnapshot;
+  container?: ProbeSnapshot;
+  ended?: EndedContainer;
+}
+
+/** The counters the kernel had at the exit (the OOM kill that ended it), read after the last reading. */
+function withFinalEvents(report: CgroupReport, events: CgroupEvents | undefined): void {
+  if (!events) return;
+  const final: Record<string, number | undefined> = {
+    'events.oom_kill': events.oomKills,
+    'events.pids_max': events.pidsLimitHits,
+    'events.cpu_throttled': events.throttledPeriods,
+    'events.cpu_throttled_usec': events.throttledUsec,
+  };
+  for (const v of report.events) {
+    const n = v.id ? final[v.id] : undefined;
+    if (n === undefined || n === v.value) continue;
+    v.raw = v.raw.replace(/\d+\s*$/, String(n));
+    v.value = n;
+  }
+}
+
 export class LessonSession {
   readonly lesson: Lesson;
   private readonly runtime: RuntimeLike;
@@ -57,6 +89,9 @@ export class LessonSession {
   private readonly stored = new Set<string>();
   /** The handle the container pane shows: the one the last step acted on. */
   private focus = MAIN;
+  private oneShot?: OneShot;
+  /** Steps run since the last reset: a step's dependencies among them are not run again. */
+  private readonly ran = new Set<number>();
   /** Steps run one at a time, in the order asked; reset/close wait for the running one. */
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -76,6 +111,17 @@ export class LessonSession {
   get container(): Container | undefined {
     const main = this.handles.get(MAIN);
     return main?.container.running ? main.container : undefined;
+  }
+
+  /** The container the panes show (a running one-shot included), for their title. */
+  get shown(): { name: string; pid: number } | undefined {
+    return this.oneShot?.container ?? this.shownContainer();
+  }
+
+  /** Host PIDs of what the lesson started and runs now: its containers' first processes, its host processes. */
+  get lessonPids(): number[] {
+    const all = [...[...this.handles.values()].map((h) => h.container), ...(this.oneShot ? [this.oneShot.container] : [])];
+    return all.filter((c) => c.running).map((c) => c.pid);
   }
 
   /** The lesson's work directory on the host (it exists once a step has used it). */
@@ -103,16 +149,30 @@ export class LessonSession {
     return undefined;
   }
 
-  /** Run step `index` (0-based): its action, then probes, then checks. Never throws for a step that fails. */
+  /**
+   * Run step `index` (0-based): first the earlier steps it depends on that have not run
+   * (a jump: ./depends.ts), quietly; then its action, probes and checks. Never throws for a step that fails.
+   */
   runStep(index: number): Promise<StepResult> {
-    const run = this.queue.then(() => this.runNow(index));
+    const run = this.queue.then(() => this.runWithDependencies(index));
     this.queue = run.catch(() => {});
     return run;
   }
 
   /** The chosen probes of the host and of the container the last step acted on (while it runs). */
-  probe(kinds: ProbeKind[]): { host: ProbeSnapshot; container?: ProbeSnapshot } {
+  probe(kinds: ProbeKind[]): Probed {
     const host = this.runtime.probe(undefined, kinds);
+    const oneShot = this.oneShot;
+    if (oneShot) {
+      const c = oneShot.container;
+      if (c.running) {
+        const reading = this.runtime.probe(c.pid, kinds, c.cgroup);
+        // Read as it exited, a reading is partial: the one before it is the last whole one.
+        if (c.running) oneShot.reading = reading;
+      }
+      const ended = c.running ? undefined : oneShot.ended;
+      return { host, ...(oneShot.reading ? { container: oneShot.reading } : {}), ...(ended ? { ended } : {}) };
+    }
     const shown = this.shownContainer();
     return shown ? { host, container: this.runtime.probe(shown.pid, kinds, shown.cgroup) } : { host };
   }
@@ -140,6 +200,28 @@ export class LessonSession {
     return step;
   }
 
+  /** The steps a jump to `index` runs first: its dependencies not run since the last reset. */
+  missingDependencies(index: number): number[] {
+    this.stepAt(index);
+    return dependencies(this.lesson, index).filter((d) => !this.ran.has(d));
+  }
+
+  private async runWithDependencies(index: number): Promise<StepResult> {
+    if (this.closed) throw new UserError(`the session of lesson ${this.lesson.id} is closed: open the lesson again`);
+    const ranFirst: number[] = [];
+    for (const d of this.missingDependencies(index)) {
+      const before = await this.runNow(d);
+      ranFirst.push(d);
+      if (!before.ok) {
+        const dep = this.lesson.steps[d];
+        const why = before.cannotRun ?? before.error ?? before.checks.filter((c) => !c.ok).map((c) => `${c.text} (saw ${c.actual})`).join('; ');
+        return { ok: false, checks: [], output: before.output, ms: before.ms, ranFirst, error: `step ${d + 1} ("${dep.title}"), which this step needs first, did not work: ${why}` };
+      }
+    }
+    const result = await this.runNow(index);
+    return ranFirst.length ? { ...result, ranFirst } : result;
+  }
+
   private async runNow(index: number): Promise<StepResult> {
     if (this.closed) throw new UserError(`the session of lesson ${this.lesson.id} is closed: open the lesson again`);
     const step = this.stepAt(index);
@@ -147,6 +229,8 @@ export class LessonSession {
     if (cannotRun) return { ok: false, checks: [], output: '', ms: 0, cannotRun };
 
     const started = performance.now();
+    this.oneShot = undefined;
+    this.ran.add(index);
     const readsOutput = step.checks.some((c) => ['output', 'stdout', 'stderr', 'exit', 'limits', 'security'].includes(String(parseSubject(c.left)[0])));
     let outcome: ActionOutcome;
     try {
@@ -156,11 +240,19 @@ export class LessonSession {
       outcome = { error: describeError(err) };
     }
     if (outcome.focus) this.focus = outcome.focus;
+    const oneShot = this.oneShot as OneShot | undefined;
+    if (oneShot) {
+      const how = outcome.limitMessages?.length ? outcome.limitMessages.join('; ') : `exit status ${outcome.exit ?? '?'}`;
+      oneShot.ended = { name: oneShot.container.name, how };
+      // Without a reading taken while it ran (nobody watched), the panes show what they showed before.
+      if (!oneShot.reading) this.oneShot = undefined;
+      else if (oneShot.reading.cgroup) withFinalEvents(oneShot.reading.cgroup, (await oneShot.container.exited).events);
+    }
     await this.settleExpectedExits(step);
 
     const read = probesReadBy(step.checks);
     const kinds = [...new Set<ProbeKind>([...step.probes, ...read.host, ...read.container])];
-    const snapshots = kinds.length ? this.probe(kinds) : { host: undefined, container: undefined };
+    const snapshots: Partial<Probed> = kinds.length ? this.probe(kinds) : {};
     const stdout = outcome.stdout ?? '';
     const stderr = outcome.stderr ?? '';
     const output = outcome.output ?? stdout + stderr;
@@ -190,6 +282,7 @@ export class LessonSession {
     if (outcome.securityNotes?.length) result.securityNotes = outcome.securityNotes;
     if (snapshots.host) result.host = snapshots.host;
     if (snapshots.container) result.container = snapshots.container;
+    if (snapshots.ended) result.ended = snapshots.ended;
     return result;
   }
 
@@ -205,6 +298,7 @@ export class LessonSession {
       containerName: (suffix) => `lesson${this.lesson.id}${suffix ? `-${suffix}` : ''}`,
       rememberStored: (name) => this.stored.add(name),
       runFirst: (handle) => this.runFirst(handle, step),
+      showWhileRunning: (container) => (this.oneShot = { container }),
     };
   }
 
@@ -269,6 +363,11 @@ export class LessonSession {
       return String(h.container.pid);
     }
     if (field === 'name') return h.container.name;
+    if (field === 'address') {
+      const address = h.container.running ? h.container.network?.address : undefined;
+      if (!address) throw new ValueError(`\${${ref}}: ${who} has no address on the bridge (start it with network: bridge)${runFirst}`);
+      return address;
+    }
     const layers = h.container.layers;
     if (!layers) throw new ValueError(`\${${ref}}: ${who} has no overlay layers (it was started without an overlay)`);
     return layers[field as keyof typeof layers];
@@ -294,6 +393,8 @@ export class LessonSession {
     const handles = [...this.handles.values()];
     this.handles.clear();
     this.focus = MAIN;
+    this.oneShot = undefined;
+    this.ran.clear();
     const stops = await Promise.allSettled(handles.map((h) => h.container.stop(STOP_GRACE_MS)));
     const problems: string[] = stops.filter((s): s is PromiseRejectedResult => s.status === 'rejected').map((s) => describeError(s.reason));
     const storedNow = new Set(this.stored.size ? this.runtime.storedContainers() : []);

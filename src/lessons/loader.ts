@@ -204,11 +204,15 @@ function splitSections(lines: string[], start: number, file: string): { intro: s
   return { intro: introLines.join('\n').trim(), sections };
 }
 
-/** The step block's lines and the prose around it. */
-function extractStepBlock(section: Section, fail: (problem: string, line?: number) => never): { block: Array<{ text: string; line: number }>; prose: string } {
+/** The step block's lines, the prose around it, and its speaker notes (```notes blocks, never shown to the learner). */
+function extractStepBlock(
+  section: Section, fail: (problem: string, line?: number) => never,
+): { block: Array<{ text: string; line: number }>; prose: string; notes: string } {
   const prose: string[] = [];
+  const notes: string[] = [];
   let block: Array<{ text: string; line: number }> | undefined;
   let inBlock = false;
+  let inNotes = false;
   let fence = '';
   let otherFence = '';
   for (const entry of section.lines) {
@@ -218,8 +222,17 @@ function extractStepBlock(section: Section, fail: (problem: string, line?: numbe
       else block!.push(entry);
       continue;
     }
+    if (inNotes) {
+      if (marker && marker[1][0] === fence[0] && marker[1].length >= fence.length && !marker[2]) inNotes = false;
+      else notes.push(entry.text);
+      continue;
+    }
     if (otherFence) {
       if (marker && marker[1][0] === otherFence[0] && marker[1].length >= otherFence.length && !marker[2]) otherFence = '';
+    } else if (marker && marker[2] === 'notes') {
+      inNotes = true;
+      fence = marker[1];
+      continue;
     } else if (marker && marker[2] === 'step') {
       if (block) fail('has two ```step blocks: one step, one block (split it into two "## " steps)', entry.line);
       block = [];
@@ -232,7 +245,8 @@ function extractStepBlock(section: Section, fail: (problem: string, line?: numbe
     prose.push(entry.text);
   }
   if (!block) fail('has no ```step block: add one with at least an action: and a check: line');
-  return { block: block!, prose: prose.join('\n').trim() };
+  if (inNotes) fail('has a ```notes block that is never closed');
+  return { block: block!, prose: prose.join('\n').trim(), notes: notes.join('\n').trim() };
 }
 
 /** `key: value` lines; `key: |` takes the indented lines below it as text. */
@@ -280,7 +294,7 @@ function parseStep(section: Section, index: number, file: string, handles: Set<s
     throw new LessonError(file, problem, index + 1, section.title, line);
   };
   if (!section.title) fail('the "## " heading has no title');
-  const { block, prose } = extractStepBlock(section, fail);
+  const { block, prose, notes } = extractStepBlock(section, fail);
   const entries = readStepBlock(block, fail);
 
   const params: Record<string, unknown> = {};
@@ -397,6 +411,7 @@ function parseStep(section: Section, index: number, file: string, handles: Set<s
     hints,
     needs: allNeeds,
     tools,
+    ...(notes ? { notes } : {}),
     line: section.line,
   };
 }

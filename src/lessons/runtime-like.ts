@@ -4,7 +4,7 @@
 // asked apart, by ./host-support.ts. The engine takes it as a parameter so its
 // unit tests can hand it a fake.
 import {
-  startContainer, runOnce, probe, removeStored, storedContainers, defaultRootfs, stopAll, holdWarmStages,
+  startContainer, runOnce, probe, removeStored, storedContainers, defaultRootfs, stopAll, holdWarmStages, tcpReachable,
 } from '../runtime/index.js';
 import { listNames, listTree, makeDirectory, removeTree, writeHostFile } from '../runtime/host-files.js';
 import { isAlive } from '../runtime/pids.js';
@@ -38,6 +38,8 @@ export interface RuntimeLike extends HostFiles {
   startContainer: typeof startContainer;
   runOnce: typeof runOnce;
   probe: typeof probe;
+  /** A TCP handshake from the host's network namespace (lesson 8's "the host reaches 10.88.0.2:8000"). */
+  tcpReachable: typeof tcpReachable;
   /** Named containers' stored changes: listed, and removed when a lesson is reset. */
   storedContainers: typeof storedContainers;
   removeStored: typeof removeStored;
@@ -51,6 +53,6 @@ export interface RuntimeLike extends HostFiles {
 }
 
 export const realRuntime: RuntimeLike = {
-  startContainer, runOnce, probe, storedContainers, removeStored, defaultRootfs, copyWithLibraries, stopAll, holdWarmStages, ...hostFiles,
+  startContainer, runOnce, probe, tcpReachable, storedContainers, removeStored, defaultRootfs, copyWithLibraries, stopAll, holdWarmStages, ...hostFiles,
   images: { save: saveArchiveFile, load: loadImages, find: findImage, remove: removeImage },
 };

@@ -2,13 +2,14 @@
 //   ${workdir}                      the lesson's work directory on the host
 //   ${container.pid} ${container.name}   the lesson's container
 //   ${layers.upper} ${layers.lower} ${layers.work} ${layers.merged}   its overlay directories
+//   ${container.address}            its address on the bridge (network: bridge)
 //   ${victim.pid} ${second.upper} ...    what a step started with `as: victim`
 // Only ${workdir} and ${name.field} are ours: a shell's ${HOME} or ${i} passes through untouched
 // (a shell variable cannot contain a dot).
 import { ValueError } from './values.js';
 
 const REFERENCE = /\$\{(workdir|[A-Za-z_][\w-]*\.[A-Za-z_]\w*)\}/g;
-export const CONTAINER_FIELDS = ['pid', 'name', 'upper', 'lower', 'work', 'merged'];
+export const CONTAINER_FIELDS = ['pid', 'name', 'address', 'upper', 'lower', 'work', 'merged'];
 const LAYER_FIELDS = ['upper', 'lower', 'work', 'merged'];
 
 export function referencesIn(text: string): string[] {

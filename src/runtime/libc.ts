@@ -70,6 +70,9 @@ const raw = {
   kill: lib.func('int kill(int pid, int sig)'),
   prctl: lib.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)'),
   mknod: lib.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
+  setresuid: lib.func('int setresuid(uint32_t ruid, uint32_t euid, uint32_t suid)'),
+  setresgid: lib.func('int setresgid(uint32_t rgid, uint32_t egid, uint32_t sgid)'),
+  setgroups: lib.func('int setgroups(size_t size, const uint32_t *list)'),
   // One fixed prototype per use: syscall() is variadic.
   openTree: lib.func('long syscall(long nr, int dfd, const char *path, unsigned int flags)'),
   mountSetattr: lib.func('long syscall(long nr, int dfd, const char *path, unsigned int flags, mount_attr *attr, size_t size)'),
@@ -240,6 +243,17 @@ export function mknod(path: string, mode: number, major: number, minor: number):
   const m = BigInt(minor);
   const dev = ((M & 0xfffff000n) << 32n) | ((M & 0xfffn) << 8n) | ((m & 0xffffff00n) << 12n) | (m & 0xffn);
   check('mknod', c.mknod(path, mode, dev), path);
+}
+
+/**
+ * Become `uid`:`gid` with no supplementary groups (--user). Groups and gid
+ * first: after setresuid to a non-zero uid we may no longer change them.
+ * glibc's wrappers apply the change to every thread (the stage's Node threads too).
+ */
+export function switchUser(uid: number, gid: number): void {
+  check('setgroups', c.setgroups(0, null), 'none');
+  check('setresgid', c.setresgid(gid, gid, gid), `gid ${gid}`);
+  check('setresuid', c.setresuid(uid, uid, uid), `uid ${uid}`);
 }
 
 /** A detached copy of the mount tree at `path` (open_tree(OPEN_TREE_CLONE | AT_RECURSIVE)); returns its fd, close-on-exec. */

@@ -9,7 +9,7 @@ import type { Container, ContainerSpec, NamespaceName, RunResult } from '../../r
 import { securitySpecFrom, type SecuritySpec } from '../../runtime/security/options.js';
 import { explainRefusals } from '../../runtime/security/explain.js';
 import type { StageSecurity } from '../../runtime/security/compile.js';
-import { argvOf, bool, command, CONTAINER_PARAMS, handleName, IN_PARAM, limitControllers, MAIN, toCgroupLimits, workdirPath, type StepSecurity } from '../params.js';
+import { argvOf, bool, command, CONTAINER_PARAMS, handleName, hostPort, IN_PARAM, limitControllers, MAIN, toCgroupLimits, toUser, toUserns, workdirPath, type StepSecurity } from '../params.js';
 import type { Need } from '../types.js';
 import { formatTrace } from '../../runtime/trace.js';
 import { STOP_GRACE_MS, type ActionContext, type ActionDef, type ActionOutcome } from './types.js';
@@ -29,6 +29,7 @@ function containerCrossCheck(p: Record<string, unknown>): string | undefined {
     const extra = ['overlay', 'pivot', 'bindRootFirst'].filter((k) => p[k] !== undefined && p[k] !== false);
     if (extra.length) return `rootfs: host keeps the host's files, so ${extra.join(' and ')} cannot apply: remove ${extra.length > 1 ? 'them' : 'it'}`;
   }
+  if (p.publish !== undefined && p.network !== 'bridge') return 'publish needs network: bridge (a port is published to the container\'s bridge address)';
   if (p.hostname !== undefined && Array.isArray(p.namespaces) && !p.namespaces.includes('uts')) {
     return 'hostname needs the uts namespace (without it the host\'s hostname would change): add uts to namespaces';
   }
@@ -79,8 +80,12 @@ function containerSpec(ctx: ActionContext, p: Record<string, unknown>, argv: str
   if (p.env !== undefined) spec.env = p.env as Record<string, string>;
   if (p.cwd !== undefined) spec.cwd = p.cwd as string;
   if (p.tmpfs !== undefined) spec.tmpfs = p.tmpfs as string[];
+  if (p.uidmap !== undefined) spec.userns = toUserns(p.uidmap, p.user);
+  else if (p.user !== undefined) spec.user = toUser(p.user);
   if (p.trace === true) spec.trace = true;
   spec.security = securityOf(ctx, p.security as StepSecurity | undefined);
+  if (p.network !== undefined) spec.network = p.network as string;
+  if (p.publish !== undefined) spec.publish = p.publish as string[];
   return spec;
 }
 
@@ -223,7 +228,7 @@ export const run: ActionDef = {
         spec.name = ctx.containerName(p.name as string);
         ctx.rememberStored(spec.name);
       }
-      return fromRun(await ctx.runtime.runOnce(spec), spec.security);
+      return fromRun(await ctx.runtime.runOnce(spec, (c) => ctx.showWhileRunning(c)), spec.security);
     } catch (err) {
       return { error: describeError(err) };
     }
@@ -256,7 +261,7 @@ export const chroot: ActionDef = {
   name: 'chroot',
   summary: 'run a command chrooted into a directory of the work directory: no namespaces, no overlay, as chroot(1) does',
   params: {
-    root: { describe: 'the directory in the work directory (default jail)', validate: workdirPath },
+    root: { describe: 'the directory in the work directory (default jail)', validate: workdirPath, default: 'jail' },
     command: { describe: 'the command (text runs with sh -c)', required: true, validate: command },
   },
   needs: () => ['root'],
@@ -293,5 +298,28 @@ export const hostProcess: ActionDef = {
     } catch (err) {
       return { error: describeError(err) };
     }
+  },
+};
+
+/** How long `reach` keeps trying while nothing listens yet (a server that is still starting). */
+const REACH_WAIT_MS = 5000;
+
+export const reach: ActionDef = {
+  name: 'reach',
+  summary: 'a TCP connect from the host to ADDRESS:PORT, answered by the kernel: exit 0 when the handshake completes, 1 when not, and why',
+  params: { address: { describe: 'where to connect, e.g. ${web.address}:8000 or 127.0.0.1:48080', required: true, validate: hostPort } },
+  needs: () => ['root'],
+  async run(ctx, p) {
+    const target = p.address as string;
+    const colon = target.lastIndexOf(':');
+    const [host, port] = [target.slice(0, colon), Number(target.slice(colon + 1))];
+    const deadline = Date.now() + REACH_WAIT_MS;
+    let r = await ctx.runtime.tcpReachable(host, port);
+    // Refused means the address answered and nothing listens yet: a server that is starting gets a moment.
+    while (!r.reachable && r.reason?.startsWith('ECONNREFUSED') && Date.now() < deadline) {
+      await sleep(100);
+      r = await ctx.runtime.tcpReachable(host, port);
+    }
+    return { output: r.reachable ? `the host reaches ${target} (handshake in ${r.ms} ms)\n` : `the host does not reach ${target}: ${r.reason}\n`, exit: r.reachable ? 0 : 1 };
   },
 };

@@ -29,6 +29,8 @@ export interface ActionContext {
   rememberStored(name: string): void;
   /** `: run step 2 ("Start a victim") first` for the earlier step that starts `handle`, or ''. */
   runFirst(handle: string): string;
+  /** A one-shot container the panes show while it runs (its last reading stays after it exits). */
+  showWhileRunning(container: Container): void;
   /** A check reads `output` or `exit` of a start: wait a little for a short command to finish. */
   readonly wantsOutput: boolean;
 }

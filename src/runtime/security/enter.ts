@@ -23,24 +23,30 @@ export function setCapabilitySets(keep: readonly CapabilityName[]): void {
 /**
  * In the stage, last thing before execve:
  *  1. the bounding set (needs CAP_SETPCAP, which we still have);
- *  2. with no-new-privileges: set it, set the other capability sets, then the
- *     filter last (no_new_privs lets a thread without CAP_SYS_ADMIN install
- *     one), so only execve runs under it;
- *     without: the filter while CAP_SYS_ADMIN is still effective, then capset
- *     and clearing ambient (docker's profile allows capset and prctl).
+ *  2. with no-new-privileges: set it, switch to --user's ids, set the other
+ *     capability sets, then the filter last (no_new_privs lets a thread
+ *     without CAP_SYS_ADMIN install one), so only execve runs under it;
+ *     without: the filter while CAP_SYS_ADMIN is still effective, then the
+ *     user switch, capset and clearing ambient (docker's profile allows
+ *     setgroups, setresgid, setresuid, capset and prctl).
+ * `switchUser` is runc's setupUser between the bounding set and the other
+ * sets: leaving uid 0 empties the permitted set, so a non-root user keeps
+ * none (heldOf again), as docker gives it; uid 0 keeps the container's set.
  * After this the caller may only execve (and, if that fails, write its report and exit).
  */
-export function enterSecurity(security: StageSecurity): void {
+export function enterSecurity(security: StageSecurity, switchUser?: () => void): void {
   const bpf = security.seccompBpf === undefined ? undefined : Buffer.from(security.seccompBpf, 'base64');
   const keep = heldOf(security.capabilities);
   dropBoundingSet(keep, security.lastCap);
   if (security.noNewPrivileges) {
     libc.setNoNewPrivileges();
-    setCapabilitySets(keep);
+    switchUser?.();
+    setCapabilitySets(switchUser ? heldOf(keep) : keep);
     if (bpf) libc.setSeccompFilter(bpf);
   } else {
     if (bpf) libc.setSeccompFilter(bpf);
-    setCapabilitySets(keep);
+    switchUser?.();
+    setCapabilitySets(switchUser ? heldOf(keep) : keep);
   }
 }
 

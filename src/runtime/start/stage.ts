@@ -49,6 +49,7 @@ const system: StageSystem = {
   chdir: libc.chdir,
   sethostname: libc.sethostname,
   mknod: libc.mknod,
+  switchUser: libc.switchUser,
   setCloseOnExec: libc.setCloseOnExec,
   setParentDeathSignal: libc.setParentDeathSignal,
   setpgid: libc.setpgid,
