@@ -73,7 +73,10 @@ export function hostState(): { mounts: string[]; cgroups: string[]; links: strin
 
 /** A state directory of the test's own (CONTAINY_STATE_DIR), removed by the caller. */
 export function tempStateDir(label: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `containy-test-${label}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `containy-test-${label}-`));
+  // mkdtemp makes it 0700; root inside a user-namespace container is another uid on the host and must search it.
+  fs.chmodSync(dir, 0o711);
+  return dir;
 }
 
 export interface CliResult {

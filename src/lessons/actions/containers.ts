@@ -301,8 +301,8 @@ export const hostProcess: ActionDef = {
   },
 };
 
-/** How long `reach` keeps trying while nothing listens yet (a server that is still starting). */
-const REACH_WAIT_MS = 5000;
+/** How long `reach` keeps trying while nothing listens yet: a server still starting (python3 takes seconds in the emulated v2 guest). */
+const REACH_WAIT_MS = 20_000;
 
 export const reach: ActionDef = {
   name: 'reach',
