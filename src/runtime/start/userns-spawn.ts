@@ -6,14 +6,22 @@
 import fs from 'node:fs';
 import type { StdioOptions } from 'node:child_process';
 import { CLONE } from '../linux.js';
+import { PACKAGE_ROOT } from '../paths.js';
 import { spawnInUserNamespace, spawnJoiningUserNamespace, type UsernsProcess } from '../userns/helper.js';
 import { relayStage } from './spawn.js';
 import type { FromWorker, StageWorkerData, ToWorker } from './protocol.js';
 
 export function spawnStageInUserNamespace(data: StageWorkerData, post: (m: FromWorker) => void, done: () => void = () => {}): (m: ToWorker) => void {
   const io = data.stdio;
-  // A lean environment, as spawn.ts gives the stage.
-  const common = { program: [process.execPath, data.stageScript], reads: [data.stageScript], env: { PATH: process.env.PATH ?? '' } };
+  // A lean environment, as spawn.ts gives the stage. Node loads the stage
+  // through the helper's open package directory (/proc/self/fd/N/dist/...):
+  // the preserve flags keep it from resolving that link back to a path root
+  // inside may not search, for the main script and for every import.
+  const common = {
+    program: [process.execPath, '--preserve-symlinks', '--preserve-symlinks-main', data.stageScript],
+    packageDir: PACKAGE_ROOT,
+    env: { PATH: process.env.PATH ?? '' },
+  };
   let helper: UsernsProcess;
   let mountNamespace: number | undefined;
   try {
