@@ -115,24 +115,24 @@ def parse_args(argv):
 
 
 def open_program_files(opts, program):
-    """Open the program, and the package as fd --package-fd, while we are host root."""
+    """Open the package as fd --package-fd, then the program, while we are host root."""
+    if 'package_dir' in opts:
+        # First, so that the program's fd cannot be the number dup2 takes.
+        try:
+            fd = os.open(opts['package_dir'], os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+            if fd != opts['package_fd']:
+                os.dup2(fd, opts['package_fd'])  # dup2's copy is inheritable: it stays open across the exec
+                os.close(fd)
+            else:
+                os.set_inheritable(fd, True)
+        except OSError as e:
+            fail('open %s' % opts['package_dir'], e)
     try:
         # O_PATH and close-on-exec: execveat() runs a binary from such an fd
         # (not a #! script, whose interpreter would need the fd itself).
         opts['program_fd'] = os.open(program[0], os.O_PATH | os.O_CLOEXEC)
     except OSError as e:
         fail('execve %s' % program[0], e, 127 if e.errno == errno.ENOENT else 126)
-    if 'package_dir' not in opts:
-        return
-    try:
-        fd = os.open(opts['package_dir'], os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-        if fd != opts['package_fd']:
-            os.dup2(fd, opts['package_fd'])  # dup2's copy is inheritable: it stays open across the exec
-            os.close(fd)
-        else:
-            os.set_inheritable(fd, True)
-    except OSError as e:
-        fail('open %s' % opts['package_dir'], e)
 
 
 def exec_program(opts, program):

@@ -20,7 +20,7 @@ import { compileSecurity, type StageSecurity } from './security/compile.js';
 import { defaultSecuritySpec } from './security/options.js';
 import { ContainerNetwork } from './network.js';
 import type { UsernsSpec } from './userns/idmap.js';
-import { prepareUsernsLayers } from './userns/layers.js';
+import { bindStagingDir, prepareUsernsLayers } from './userns/layers.js';
 
 export { NAMESPACES, type ContainerSpec, type NamespaceName } from './spec.js';
 export { execInContainer, type ExecOptions } from './exec.js';
@@ -313,6 +313,8 @@ export class Container extends HeldOutputEmitter {
       if (plan.idmappedLower) (await import('./userns/idmapped-mount.js')).attachIdmappedBase(plan.layers!.lower, await stage.spawned, plan.idmappedLower);
       const hostname = checked.namespaces.includes('uts') ? (spec.hostname ?? name) : undefined;
       network.attach(await stage.spawned, name, hostname, checked.namespaces.includes('mnt') ? plan.root : undefined);
+      // Root inside may not reach a bind's source on the host: the launcher attaches each one where it can.
+      if (plan.idmappedLower) plan.root.binds = (await import('./userns/host-mounts.js')).attachBindSources(plan.root.binds, await stage.spawned, bindStagingDir(plan.idmappedLower));
       const order = orderFor(spec, checked, plan.root, hostname, security);
 
       const container = new Container(name, checked.namespaces, hostname, plan.layers, cgroup, stage, spec.limits, plan.scratchDir, security, network);

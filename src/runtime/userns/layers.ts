@@ -15,6 +15,11 @@ export function idmappedLowerDir(upper: string): string {
   return path.join(path.dirname(upper), 'lower');
 }
 
+/** The directory the bind sources are attached under (host-mounts.ts), next to the idmapped lower. */
+export function bindStagingDir(idmappedLower: string): string {
+  return path.join(path.dirname(idmappedLower), 'binds');
+}
+
 /** chown upper and work to container root's host ids, make the idmapped lower's mount point, and refuse a path root inside cannot reach. */
 export function prepareUsernsLayers(layers: { upper: string; work: string }, spec: UsernsSpec): string {
   const uid = hostIdOf(spec.uidMappings, 0)!;
