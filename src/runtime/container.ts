@@ -314,7 +314,7 @@ export class Container extends HeldOutputEmitter {
       const hostname = checked.namespaces.includes('uts') ? (spec.hostname ?? name) : undefined;
       network.attach(await stage.spawned, name, hostname, checked.namespaces.includes('mnt') ? plan.root : undefined);
       // Root inside may not reach a bind's source on the host: the launcher attaches each one where it can.
-      if (plan.idmappedLower) plan.root.binds = (await import('./userns/host-mounts.js')).attachBindSources(plan.root.binds, await stage.spawned, bindStagingDir(plan.idmappedLower));
+      if (plan.idmappedLower && plan.root) plan.root.binds = (await import('./userns/host-mounts.js')).attachBindSources(plan.root.binds, await stage.spawned, bindStagingDir(plan.idmappedLower));
       const order = orderFor(spec, checked, plan.root, hostname, security);
 
       const container = new Container(name, checked.namespaces, hostname, plan.layers, cgroup, stage, spec.limits, plan.scratchDir, security, network);
