@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildBase, cli, isRoot, useStateDir, warnIfNotRoot } from '../helpers/host.js';
-import { defaultRootfs } from '../../src/runtime/paths.js';
+import { PACKAGE_ROOT, defaultRootfs } from '../../src/runtime/paths.js';
 import { loadBundle } from '../../src/runtime/configy.js';
 import { Container } from '../../src/runtime/container.js';
 import { collect } from '../../src/runtime/run-result.js';
@@ -105,6 +105,17 @@ describe.skipIf(!isRoot)('containers with a user namespace', () => {
       expect([st.uid, st.gid]).toEqual([100000, 100000]);
     }
     expect((await cli(['rm', 'owned'], { env: ctx.env })).status).toBe(0);
+  });
+
+  it('hands the command no fd of the host: the package directory the stage loaded through is closed, and the binds read', async () => {
+    // The stage loads through the helper's open package directory, and the
+    // binds come through the launcher; none of it may stay open into the
+    // container. ls's own directory fd is the only one past stdio.
+    const r = await run(['--rm', '--userns', 'auto', '-v', `${PACKAGE_ROOT}/cgroups_example:/demo:ro`, '--', 'sh', '-c', 'ls /demo >/dev/null && exec ls -l /proc/self/fd']);
+    expect(r.status, r.stderr).toBe(0);
+    const fds = r.stdout.split('\n').map((l) => /\s(\d+) -> (.*)$/.exec(l)).filter((m) => m !== null).map((m) => [Number(m[1]), m[2]]);
+    expect(fds.map(([fd]) => fd)).toEqual([0, 1, 2, 3]);
+    expect(fds[3][1]).toMatch(/^\/proc\/\d+\/fd$/);
   });
 
   it('--user runs the command as that uid, without capabilities, with or without a user namespace', async () => {
