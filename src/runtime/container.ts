@@ -92,6 +92,9 @@ class PreparedStage implements WarmStage {
 // started can be found and killed when it exits (killAllSync), from any caller.
 /** Every container this process started and that has not exited yet. */
 const live = new Set<Container>();
+// Starts in flight: each has made things (a cgroup, directories, a stage)
+// before its container is live, and cleans them up itself if it fails.
+const starting = new Set<Promise<Container>>();
 /** Stages started ahead of time for this process's next containers. */
 const warmPool = new WarmStagePool((shape) => PreparedStage.start(shape, { ahead: true }));
 
@@ -266,7 +269,15 @@ export class Container extends HeldOutputEmitter {
     return this.stage.running;
   }
 
-  static async start(spec: ContainerSpec, opts: StartOptions = {}): Promise<Container> {
+  static start(spec: ContainerSpec, opts: StartOptions = {}): Promise<Container> {
+    const started = Container.startSteps(spec, opts);
+    starting.add(started);
+    const settled = () => void starting.delete(started);
+    started.then(settled, settled);
+    return started;
+  }
+
+  private static async startSteps(spec: ContainerSpec, opts: StartOptions): Promise<Container> {
     const checked = checkSpec(spec);
     requireRoot();
     const name = spec.name ?? `c-${randomBytes(4).toString('hex')}`;
@@ -431,6 +442,10 @@ export async function runOnce(spec: ContainerSpec, onStarted?: (c: Container) =>
 
 /** Stop every container this process started (quit, Ctrl-C, SIGTERM). */
 export async function stopAll(graceMs = 1000): Promise<void> {
+  // A Ctrl-C a moment after `run` began finds its container still starting:
+  // let the start finish (or fail and clean up), so that it is stopped with the rest.
+  // Bounded, so that a start stuck on a bug cannot hold a Ctrl-C forever.
+  await Promise.race([Promise.allSettled([...starting]), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
   await Promise.all([warmPool.keepStagesWarm(false), ...[...live].map((c) => c.stop(graceMs))]);
 }
 

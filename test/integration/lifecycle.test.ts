@@ -91,6 +91,22 @@ describe.skipIf(!isRoot)('container lifecycle', () => {
     expect(fs.readdirSync(path.join(state, 'scratch'))).toEqual([]);
   });
 
+  it('a Ctrl-C while the container is still starting leaves nothing, before any cleanup', async () => {
+    // From Node's boot to the command's exec: the start has made its cgroup and
+    // directories before the container is live, at some of these moments.
+    for (const delayMs of [100, 200, 300, 400, 500, 700]) {
+      const child = spawn(process.execPath, [CLI, 'run', '--rm', '--', 'sleep', '60'], { env: { ...process.env, ...env }, stdio: 'ignore' });
+      started.push(child);
+      const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      await sleep(delayMs);
+      child.kill('SIGINT');
+      await exit;
+      expect(hostState(), `SIGINT ${delayMs} ms after launch`).toEqual(before);
+      const runDir = path.join(state, 'run');
+      expect(fs.existsSync(runDir) ? fs.readdirSync(runDir) : [], `SIGINT ${delayMs} ms after launch`).toEqual([]);
+    }
+  });
+
   it('a shell that handles SIGTERM exits with its own status', async () => {
     const { child, exit } = await startBackground('polite', ['sh', '-c', 'trap "exit 42" TERM; while true; do sleep 0.1; done']);
     child.kill('SIGTERM');
