@@ -95,12 +95,13 @@ describe.skipIf(!isRoot)('container lifecycle', () => {
     // From Node's boot to the command's exec: the start has made its cgroup and
     // directories before the container is live, at some of these moments.
     for (const delayMs of [100, 200, 300, 400, 500, 700]) {
-      const child = spawn(process.execPath, [CLI, 'run', '--rm', '--', 'sleep', '60'], { env: { ...process.env, ...env }, stdio: 'ignore' });
+      // Once it runs, the Ctrl-C is the command's (forwarded); as PID 1 it must ask for SIGINT to die of it.
+      const child = spawn(process.execPath, [CLI, 'run', '--rm', '--', 'sh', '-c', 'trap "exit 130" INT; while :; do sleep 0.1; done'], { env: { ...process.env, ...env }, stdio: 'ignore' });
       started.push(child);
       const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
       await sleep(delayMs);
       child.kill('SIGINT');
-      await exit;
+      expect(await exit, `SIGINT ${delayMs} ms after launch`).toBe(130);
       expect(hostState(), `SIGINT ${delayMs} ms after launch`).toEqual(before);
       const runDir = path.join(state, 'run');
       expect(fs.existsSync(runDir) ? fs.readdirSync(runDir) : [], `SIGINT ${delayMs} ms after launch`).toEqual([]);
