@@ -98,7 +98,8 @@ describe.skipIf(!isRoot)('container lifecycle', () => {
       // Once it runs, the Ctrl-C is the command's (forwarded); as PID 1 it must ask for SIGINT to die of it.
       const child = spawn(process.execPath, [CLI, 'run', '--rm', '--', 'sh', '-c', 'trap "exit 130" INT; while :; do sleep 0.1; done'], { env: { ...process.env, ...env }, stdio: 'ignore' });
       started.push(child);
-      const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      // Before Node has installed its handlers, the signal's default kills it: 128 + 2 too.
+      const exit = new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal === 'SIGINT' ? 130 : -1))));
       await sleep(delayMs);
       child.kill('SIGINT');
       expect(await exit, `SIGINT ${delayMs} ms after launch`).toBe(130);
