@@ -298,11 +298,12 @@ export class Container extends HeldOutputEmitter {
     const shape: StageShape = { unshareFlags: unshareFlagsFor(spawned), stdio: checked.stdio };
     // A bridge is set up from a thread in the host's network namespace, so this thread must stay there.
     const onThisThread = opts.onThisThread && network.allowsOnThisThread;
+    // No warm stage with a user namespace: the helper makes it with this
+    // container's maps, and the other namespaces after it so that it owns them.
+    const warmable = !onThisThread && network.joinNetPid === undefined && !spec.userns;
     let prepared: PreparedStage;
     try {
-      // No warm stage with a user namespace: the helper makes it with this
-      // container's maps, and the other namespaces after it so that it owns them.
-      const warm = !onThisThread && network.joinNetPid === undefined && !spec.userns && warmPool.take(shape);
+      const warm = warmable && warmPool.take(shape);
       prepared = warm || PreparedStage.start(shape, { ahead: false, onThisThread, joinNetPid: network.joinNetPid, userns: spec.userns });
     } catch (err) {
       network.closePorts();
@@ -343,6 +344,9 @@ export class Container extends HeldOutputEmitter {
       if (!cgroup) prepared.cgroup?.destroy();
       cleanupResources(name, cgroup, plan.scratchDir, network);
       throw err;
+    } finally {
+      // The next warm stage boots now, after this start, not during it (warm-pool.ts, take).
+      if (warmable) warmPool.refill(shape);
     }
   }
 
