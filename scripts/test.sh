@@ -183,11 +183,11 @@ for major in "${other_lines[@]}"; do
   on_base "check-all" "$major" busybox -- check_all "$CACHE/node/$major/bin/node" "$CACHE/rootfs/busybox"
 done
 # A real cgroup v2 kernel (this machine may be v1 or hybrid): every lesson, on both bases,
-# and the cgroup integration tests once.
-# Lesson 7 is left out there, and the rows and the summary say so (test/vm/guest.sh, LEFT_OUT).
-notes+=("v2 guest: lesson 7 (user namespaces) left out: it idmaps the base, which is on the guest's 9p root, and 9p cannot be idmapped")
-on_base "v2: cgroups, lessons but 7" "$machine" busybox -- env CONTAINY_ROOTFS="$CACHE/rootfs/busybox" bash test/vm/run-v2.sh vitest:test/integration/cgroups.test.ts lessons
-on_base "v2: lessons but 7" "$machine" host -- env CONTAINY_ROOTFS="$CACHE/rootfs/host" bash test/vm/run-v2.sh lessons
+# and the cgroup and user-namespace integration tests once (the guest puts the base of the
+# user-namespace parts on ext4, which can be idmapped: test/vm/guest.sh).
+on_base "v2: cgroups, userns, lessons" "$machine" busybox -- env CONTAINY_ROOTFS="$CACHE/rootfs/busybox" bash test/vm/run-v2.sh \
+  vitest:test/integration/cgroups.test.ts vitest:test/integration/userns.test.ts vitest:test/integration/userns-container.test.ts lessons
+on_base "v2: lessons" "$machine" host -- env CONTAINY_ROOTFS="$CACHE/rootfs/host" bash test/vm/run-v2.sh lessons
 
 summary
 [ "$failed" -eq 0 ]

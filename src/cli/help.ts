@@ -237,6 +237,5 @@ each, print a table, and leave the host clean. Exits 0 only if all passed.
 
   --jumps   reach each step by a jump, as \`lesson N --step M\` does: reset
             the lesson, then run only the earlier steps the step depends on
-  --except N  leave lesson N out (the cgroup v2 guest's, for a lesson whose
-            steps cannot run there; test/vm/guest.sh says why)`,
+  --except N  leave lesson N out (on a machine where its steps cannot run)`,
 };

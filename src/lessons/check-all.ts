@@ -36,7 +36,7 @@ export interface CheckAllOptions {
    * reset before each step, which runs only the earlier steps it depends on first (./depends.ts).
    */
   jumps?: boolean;
-  /** Lessons left out (the cgroup v2 guest's, whose steps cannot run there; its caller says why). */
+  /** Lessons left out (on a machine where their steps cannot run; its caller says why). */
   except?: number[];
 }
 
