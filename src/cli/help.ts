@@ -91,9 +91,12 @@ Options:
 
 Security (docker's defaults unless a flag says otherwise): 14 capabilities
 (CapBnd 00000000a80425fb), docker's seccomp profile, /proc/kcore, /proc/keys
-and others masked, /proc/sys and others read-only, no-new-privileges off.
+and others masked, /proc/sys and others read-only, no-new-privileges off,
+and only runc's devices may be opened (null, zero, full, random, urandom,
+tty, ptmx, the ptys, net/tun): the devices cgroup on v1, a BPF program on v2.
       --privileged         every capability, no seccomp filter, nothing masked
-                           or read-only: root inside is root on the host
+                           or read-only, every device: root inside is root on
+                           the host
       --cap-add CAP        add a capability, e.g. SYS_ADMIN or CAP_NET_ADMIN;
                            ALL adds every one (may repeat, or A,B)
       --cap-drop CAP       drop a capability from the set; ALL drops every

@@ -239,7 +239,7 @@ export async function runCommand(argv: string[], signals: ProcessSignals): Promi
   // Loaded only when needed: the builder is large, and `run` should start fast.
   if (spec.rootfs === undefined) await (await import('./rootfs.js')).ensureBaseRootfs();
   // As docker says nothing, but a learner should know what they turned off.
-  if (spec.security?.privileged) process.stderr.write('containy-learn: note: --privileged: every capability, no seccomp filter, nothing masked: root inside is root on the host\n');
+  if (spec.security?.privileged) process.stderr.write('containy-learn: note: --privileged: every capability, no seccomp filter, nothing masked, every device: root inside is root on the host\n');
   const terminal = lendTerminal(signals);
   try {
     // The launcher's own calls (unshare on this thread) and the stage's, in one timeline.

@@ -12,6 +12,7 @@ import { HeldOutputEmitter } from './held-output.js';
 import type { RootSetup, StageOrder } from './start/protocol.js';
 import { createCgroup, detectLayout, type CgroupEvents, type CgroupLimits, type ContainerCgroup } from './cgroups/index.js';
 import { describeLimitEnd } from './cgroups/limits.js';
+import { RUNC_DEFAULT_DEVICE_RULES } from './cgroups/devices.js';
 import { NAMESPACES, NAMESPACE_FLAGS, checkSpec, commandEnv, requireRoot, type CheckedSpec, type ContainerSpec, type NamespaceName } from './spec.js';
 import { execInPid, type ExecOptions } from './exec.js';
 import { collect, refusal, type ContainerExit, type RunResult } from './run-result.js';
@@ -316,11 +317,14 @@ export class Container extends HeldOutputEmitter {
     try {
       // While the stage boots: libseccomp compiles the filter here, so the stage
       // loads no libseccomp, and a missing library is refused before any mount or cgroup.
-      const security = compileSecurity(spec.security ?? defaultSecuritySpec());
+      const securitySpec = spec.security ?? defaultSecuritySpec();
+      const security = compileSecurity(securitySpec);
       plan = planRoot(spec, checked, name, discard);
       records.update(name, { scratchDir: plan.scratchDir, security });
       cgroup = await cgroupFor(name, spec.limits, prepared);
       records.update(name, { cgroupPaths: cgroup.paths });
+      // Before the command runs, whatever its capabilities: CAP_MKNOD makes any node, these say which may be opened.
+      if (securitySpec.devices === 'runc-default') cgroup.restrictDevices(RUNC_DEFAULT_DEVICE_RULES);
       // The base, owned by container root through an idmapped mount that only the container's mount namespace has.
       if (plan.idmappedLower) (await import('./userns/idmapped-mount.js')).attachIdmappedBase(plan.layers!.lower, await stage.spawned, plan.idmappedLower);
       const hostname = checked.namespaces.includes('uts') ? (spec.hostname ?? name) : undefined;

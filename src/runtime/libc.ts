@@ -403,6 +403,66 @@ export function mountFlagsOf(path: string): number {
   return Number(buf.readBigUInt64LE(72));
 }
 
+// bpf(2), for one use: a cgroup v2 device program (cgroups/device-filter.ts).
+// No glibc wrapper: syscall(2) with the architecture's number.
+const SYS_bpf: Record<string, number> = { x64: 321, arm64: 280 };
+const BPF_PROG_LOAD = 5;
+const BPF_PROG_ATTACH = 8;
+const BPF_PROG_TYPE_CGROUP_DEVICE = 15;
+const BPF_CGROUP_DEVICE = 6;
+const BPF_F_ALLOW_MULTI = 2;
+const BPF_LOG_SIZE = 65536;
+
+// union bpf_attr's BPF_PROG_LOAD part, up to expected_attach_type (72 bytes); the kernel zero-fills the rest.
+const BpfProgLoadAttr = koffi.struct('bpf_prog_load_attr', {
+  prog_type: 'uint32_t', insn_cnt: 'uint32_t', insns: 'void *', license: 'const char *',
+  log_level: 'uint32_t', log_size: 'uint32_t', log_buf: 'void *', kern_version: 'uint32_t', prog_flags: 'uint32_t',
+  prog_name: koffi.array('char', 16), prog_ifindex: 'uint32_t', expected_attach_type: 'uint32_t',
+});
+// Its BPF_PROG_ATTACH part: target_fd, attach_bpf_fd, attach_type, attach_flags.
+const BpfProgAttachAttr = koffi.struct('bpf_prog_attach_attr', {
+  target_fd: 'uint32_t', attach_bpf_fd: 'uint32_t', attach_type: 'uint32_t', attach_flags: 'uint32_t',
+});
+const bpfCalls = {
+  load: lib.func('long syscall(long nr, int cmd, bpf_prog_load_attr *attr, unsigned int size)'),
+  attach: lib.func('long syscall(long nr, int cmd, const bpf_prog_attach_attr *attr, unsigned int size)'),
+};
+
+function bpfNumber(): number {
+  const nr = SYS_bpf[process.arch];
+  if (nr === undefined) throw new SyscallError('bpf', 'ENOSYS', `no syscall number known for ${process.arch}`);
+  return nr;
+}
+
+/**
+ * BPF_PROG_LOAD of a BPF_PROG_TYPE_CGROUP_DEVICE program (8 bytes an instruction);
+ * returns its fd. When the verifier refuses it, the load is made again with its
+ * log, and the log's last line goes in the error.
+ */
+export function bpfLoadCgroupDeviceProgram(insns: Buffer, license: string): number {
+  const attr = (log?: Buffer) => ({
+    prog_type: BPF_PROG_TYPE_CGROUP_DEVICE, insn_cnt: insns.length / 8, insns, license,
+    log_level: log ? 1 : 0, log_size: log?.length ?? 0, log_buf: log ?? null, kern_version: 0, prog_flags: 0,
+    prog_name: 'containy_dev', prog_ifindex: 0, expected_attach_type: 0,
+  });
+  const nr = bpfNumber();
+  const fd = Number(bpfCalls.load(nr, BPF_PROG_LOAD, attr(), koffi.sizeof(BpfProgLoadAttr)));
+  if (fd !== -1) return fd;
+  const errno = errnoName(koffi.errno());
+  if (errno !== 'EINVAL' && errno !== 'EACCES') throw new SyscallError('bpf', errno, `BPF_PROG_LOAD of ${insns.length / 8} instructions`);
+  const log = Buffer.alloc(BPF_LOG_SIZE);
+  const again = Number(bpfCalls.load(nr, BPF_PROG_LOAD, attr(log), koffi.sizeof(BpfProgLoadAttr)));
+  if (again !== -1) return again;
+  const lines = log.subarray(0, Math.max(0, log.indexOf(0))).toString().trim().split('\n');
+  throw new SyscallError('bpf', errnoName(koffi.errno()), `BPF_PROG_LOAD: the verifier says: ${lines[lines.length - 1] || 'nothing'}`);
+}
+
+/** BPF_PROG_ATTACH a device program to the cgroup open on `cgroupFd`, alongside any its ancestors have (BPF_F_ALLOW_MULTI, as runc). */
+export function bpfAttachCgroupDevice(cgroupFd: number, progFd: number, detail: string): void {
+  const attr = { target_fd: cgroupFd, attach_bpf_fd: progFd, attach_type: BPF_CGROUP_DEVICE, attach_flags: BPF_F_ALLOW_MULTI };
+  check('bpf', bpfCalls.attach(bpfNumber(), BPF_PROG_ATTACH, attr, koffi.sizeof(BpfProgAttachAttr)), `BPF_PROG_ATTACH (BPF_CGROUP_DEVICE) to ${detail}`);
+}
+
 // Sockets Node's `net` cannot open (AF_NETLINK), and flock, which Node lacks.
 // A socket belongs to the network namespace of the thread that called socket():
 // see net/rtnetlink.ts for how that is used.

@@ -12,7 +12,7 @@ export type SeccompChoice =
   | { kind: 'profile'; file: string; profile: SeccompProfile };
 
 export interface SecuritySpec {
-  /** --privileged: every capability, no seccomp, nothing masked or read-only (as docker). */
+  /** --privileged: every capability, no seccomp, nothing masked or read-only, every device (as docker). */
   privileged: boolean;
   /** Bounding, permitted, effective and inheritable; ambient is cleared. */
   capabilities: CapabilityName[];
@@ -22,6 +22,8 @@ export interface SecuritySpec {
   readonlyPaths: string[];
   /** --read-only: the container's root is remounted read-only. */
   readonlyRoot: boolean;
+  /** Which device nodes may be opened: runc's default rules (cgroups/devices.ts), or every device (--privileged, as docker). */
+  devices: 'runc-default' | 'all';
 }
 
 export interface SecurityFlags {
@@ -79,6 +81,7 @@ export function securitySpecFrom(flags: SecurityFlags, readProfile: (file: strin
       maskedPaths: [],
       readonlyPaths: [],
       readonlyRoot: !!flags.readOnly,
+      devices: 'all',
     };
   }
   return {
@@ -89,5 +92,6 @@ export function securitySpecFrom(flags: SecurityFlags, readProfile: (file: strin
     maskedPaths: systemPaths ? [...DOCKER_MASKED_PATHS] : [],
     readonlyPaths: systemPaths ? [...DOCKER_READONLY_PATHS] : [],
     readonlyRoot: !!flags.readOnly,
+    devices: 'runc-default',
   };
 }
