@@ -1,12 +1,14 @@
 // `containy-learn export IMAGE DIR`: an OCI bundle runc runs: DIR/rootfs, the
 // image's layers merged the way overlayfs shows them (a whiteout removes, an
 // opaque directory hides what is below), and DIR/config.json, runc's example
-// with the image's Entrypoint/Cmd, Env and WorkingDir.
+// with the image's Entrypoint/Cmd, Env and WorkingDir, and the security a
+// container of it gets with `run --image` (seccomp aside).
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../runtime/errors.js';
 import * as libc from '../runtime/libc.js';
-import { exampleConfig } from '../runtime/oci.js';
+import { exampleConfig, ociSecurityFields } from '../runtime/oci.js';
+import { defaultSecuritySpec } from '../runtime/security/options.js';
 import { getImage } from './store.js';
 import { CONTAINER_PATH } from '../runtime/paths.js';
 
@@ -61,7 +63,11 @@ export function exportBundle(imageName: string, dir: string, cgroupV2: boolean):
   try {
     for (const layer of image.layerDirs) applyLayer(layer, partial);
     const d = image.defaults;
-    const spec = exampleConfig(cgroupV2) as { process: Record<string, unknown> };
+    const spec = exampleConfig(cgroupV2) as { process: Record<string, unknown>; linux: Record<string, unknown> };
+    // The defences `run --image` gives (docker's capabilities, masked and read-only paths), not runc's example's.
+    const security = ociSecurityFields(defaultSecuritySpec());
+    Object.assign(spec.process, security.process);
+    Object.assign(spec.linux, security.linux);
     const args = [...(d.Entrypoint ?? []), ...(d.Cmd ?? [])];
     // As docker does for an image without one: the default PATH, else the program is not found.
     const env = [...((d.Env ?? []).some((e) => e.startsWith('PATH=')) ? [] : [`PATH=${CONTAINER_PATH.join(':')}`]), ...(d.Env ?? [])];
