@@ -50,7 +50,12 @@ function applyLayer(src: string, dst: string): void {
   }
 }
 
-export function exportBundle(imageName: string, dir: string, cgroupV2: boolean): { rootfs: string; config: string } {
+export interface ExportOptions {
+  /** process.args instead of the image's Entrypoint and Cmd (as `docker create IMAGE CMD` then export). */
+  args?: string[];
+}
+
+export function exportBundle(imageName: string, dir: string, cgroupV2: boolean, opts: ExportOptions = {}): { rootfs: string; config: string; configText: string } {
   const image = getImage(imageName, 'export');
   const bundle = path.resolve(dir);
   const rootfs = path.join(bundle, 'rootfs');
@@ -60,6 +65,7 @@ export function exportBundle(imageName: string, dir: string, cgroupV2: boolean):
   const partial = path.join(bundle, '.rootfs.partial');
   fs.rmSync(partial, { recursive: true, force: true });
   fs.mkdirSync(partial, { mode: 0o755 });
+  let configText: string;
   try {
     for (const layer of image.layerDirs) applyLayer(layer, partial);
     const d = image.defaults;
@@ -68,16 +74,17 @@ export function exportBundle(imageName: string, dir: string, cgroupV2: boolean):
     const security = ociSecurityFields(defaultSecuritySpec());
     Object.assign(spec.process, security.process);
     Object.assign(spec.linux, security.linux);
-    const args = [...(d.Entrypoint ?? []), ...(d.Cmd ?? [])];
+    const args = opts.args ?? [...(d.Entrypoint ?? []), ...(d.Cmd ?? [])];
     // As docker does for an image without one: the default PATH, else the program is not found.
     const env = [...((d.Env ?? []).some((e) => e.startsWith('PATH=')) ? [] : [`PATH=${CONTAINER_PATH.join(':')}`]), ...(d.Env ?? [])];
     // Pipes, not a terminal: `runc run` from a script has no tty to give it.
     Object.assign(spec.process, { terminal: false, args: args.length ? args : ['sh'], env: env.some((e) => e.startsWith('TERM=')) ? env : [...env, 'TERM=xterm'], cwd: d.WorkingDir || '/' });
+    configText = JSON.stringify(spec, null, 2) + '\n';
     fs.renameSync(partial, rootfs);
-    fs.writeFileSync(config, JSON.stringify(spec, null, 2) + '\n');
+    fs.writeFileSync(config, configText);
   } catch (err) {
     fs.rmSync(partial, { recursive: true, force: true });
     throw err;
   }
-  return { rootfs, config };
+  return { rootfs, config, configText };
 }
