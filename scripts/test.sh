@@ -166,6 +166,13 @@ export CONTAINY_TEST_BUSYBOX=$CACHE/busybox/bin/busybox
 # runc, the reference the OCI tests compare our output with (not installed either).
 prepare "runc" "-" "-" -- bash scripts/fetch-deb.sh runc "$CACHE/runc" usr/sbin/runc
 export CONTAINY_TEST_RUNC=$CACHE/runc/runc
+# Lesson 9 runs runc and `strace -f runc run` on the host (needs-host): both on PATH for check-all
+# and the v2 guest (which takes this PATH). strace is fetched the same way when it is not installed.
+if ! command -v strace >/dev/null; then
+  prepare "strace" "-" "-" -- bash scripts/fetch-deb.sh strace "$CACHE/strace" usr/bin/strace
+  export PATH=$CACHE/strace:$PATH
+fi
+export PATH=$CACHE/runc:$PATH
 prepare "v2 guest kernel, qemu" "-" "-" -- bash scripts/vm-prepare.sh
 # The other Node lines (the machine's own is tested anyway).
 other_lines=()

@@ -42,8 +42,10 @@ hostname and cgroup. /cgroups_example is mounted read-only inside.
 Without a command, runs the bundle in DIR (default: the current directory):
 an OCI bundle (DIR/config.json, as runc runs it; see \`spec --help\`), or a
 containy bundle (DIR/configy.json). In config.json a field containy-learn does
-not implement is refused by its JSON path (process.capabilities,
-linux.maskedPaths and linux.readonlyPaths until the security wiring lands).
+not implement is refused by its JSON path. Its process.capabilities,
+linux.maskedPaths and linux.readonlyPaths are the container's, as runc reads
+them (no linux.seccomp: no filter); --privileged, --cap-add, --cap-drop and
+--security-opt do not apply to it.
 
 Options:
       --name NAME          name the container: its changes persist across runs
@@ -189,7 +191,9 @@ Run it with \`run --bundle DIR\` or \`runc run -b DIR ID\`.`,
 
 Write an OCI bundle: DIR/rootfs, the image's layers merged as overlayfs shows
 them, and DIR/config.json with the image's Entrypoint/Cmd, Env and WorkingDir
-("terminal": false). Then: \`runc run -b DIR ID\` or \`run --bundle DIR\`.`,
+("terminal": false), and the defences \`run --image\` gives: docker's 14
+capabilities, masked and read-only paths (its seccomp filter is not written).
+Then: \`runc run -b DIR ID\` or \`run --bundle DIR\`.`,
 
   cleanup: `Usage:
   sudo containy-learn cleanup

@@ -121,11 +121,14 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
     securityOpt: p.options.get('security-opt') ?? [],
     readOnly: flag(p, 'read-only'),
   });
-  // A bundle may ask for a read-only root and no_new_privs (config.json's root.readonly,
-  // process.noNewPrivileges); the flags can add to that, not take it away.
-  const security = base.security
-    ? { ...fromFlags, readonlyRoot: fromFlags.readonlyRoot || base.security.readonlyRoot, noNewPrivileges: fromFlags.noNewPrivileges || base.security.noNewPrivileges }
-    : fromFlags;
+  // An OCI bundle's config.json says its security (process.capabilities, linux.maskedPaths,
+  // linux.readonlyPaths, no linux.seccomp: no filter), as runc reads it: docker's flags would
+  // replace it, so they are refused; --read-only can only add to root.readonly.
+  if (base.security) {
+    const given = ['privileged', 'cap-add', 'cap-drop', 'security-opt'].find((f) => p.options.has(f));
+    if (given) throw new UserError(`run --bundle: --${given} does not apply to an OCI bundle, whose config.json says the container's security: change process.capabilities, linux.maskedPaths or linux.readonlyPaths there`);
+  }
+  const security = base.security ? { ...base.security, readonlyRoot: fromFlags.readonlyRoot || base.security.readonlyRoot } : fromFlags;
   const { userns, user } = usersFromFlags(p, base);
   const network = one(p, 'network');
   if (network !== undefined) parseNetworkMode(network);

@@ -15,7 +15,7 @@ import { realRuntime } from './runtime-like.js';
 import { findLesson } from './plain.js';
 import type { Lesson, Step, StepResult } from './types.js';
 import { stepList } from './step-list.js';
-import { referencesIn, stringsIn } from './variables.js';
+import { stepReferences } from './variables.js';
 
 export { formatLessonPlain, formatLessonListPlain } from './plain.js';
 
@@ -143,12 +143,12 @@ function toRow(lesson: Lesson, index: number, r: StepResult): Row {
 }
 
 
-/** The handles a step acts on or names in a ${...}: made by earlier steps. */
+/** The handles a step acts on or names in a ${...} (of a parameter or a check's value): made by earlier steps. */
 function handlesUsed(step: Step): string[] {
   const used = new Set<string>();
   const acted = ACTIONS[step.action.name]?.uses?.(step.action.params);
   if (acted) used.add(acted);
-  for (const ref of stringsIn(step.action.params).flatMap(referencesIn)) {
+  for (const ref of stepReferences(step)) {
     const root = ref.split('.')[0];
     if (root !== 'workdir') used.add(root === 'layers' ? MAIN : root);
   }

@@ -10,7 +10,7 @@ import { ACTIONS } from './actions.js';
 import { parseSubject } from './checks.js';
 import { MAIN, workdirPath } from './params.js';
 import type { Lesson, Step } from './types.js';
-import { referencesIn, stringsIn } from './variables.js';
+import { stepReferences, stringsIn } from './variables.js';
 
 interface Touches {
   /** The handle it starts (start, host-process). */
@@ -27,7 +27,8 @@ function touches(step: Step, handles: ReadonlySet<string>): Touches {
   const uses = new Set<string>();
   const used = def.uses?.(params);
   if (used) uses.add(used);
-  for (const ref of stringsIn(params).flatMap(referencesIn)) {
+  // `${victim.pid}` in a parameter, `${runc.stdout}` in a check's value.
+  for (const ref of stepReferences(step)) {
     if (ref === 'workdir') continue;
     const root = ref.split('.')[0];
     uses.add(root === 'layers' ? MAIN : root);

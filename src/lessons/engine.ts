@@ -7,14 +7,14 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { describeError, UserError } from '../runtime/errors.js';
 import type { CgroupEvents, CgroupReport, Container } from '../runtime/index.js';
-import { ACTIONS, STOP_GRACE_MS, type ActionContext, type ActionOutcome, type Handle } from './actions.js';
+import { ACTIONS, STOP_GRACE_MS, type ActionContext, type ActionOutcome, type Handle, type KeptResult } from './actions.js';
 import { evaluateCheck, parseSubject, probesReadBy, type CheckFacts } from './checks.js';
 import { dependencies } from './depends.js';
-import { cgroupProblem, NEEDS_ROOT, overlayProblem, toolProblem } from './host-support.js';
+import { cgroupProblem, hostToolProblem, NEEDS_ROOT, overlayProblem, toolProblem } from './host-support.js';
 import { MAIN } from './params.js';
 import { realRuntime, type RuntimeLike } from './runtime-like.js';
 import type { EndedContainer, Lesson, Need, ProbeKind, ProbeSnapshot, Step, StepResult } from './types.js';
-import { substitute, ValueError } from './variables.js';
+import { referencesIn, RESULT_FIELDS, stepReferences, substitute, ValueError } from './variables.js';
 import { lessonsDir, removeStaleWorkdirs, workdirFor } from './workdirs.js';
 
 export interface SessionOptions {
@@ -34,6 +34,8 @@ export interface HostSupport {
   cgroups(controllers: string[]): string | undefined;
   /** Commands missing from the base rootfs. Default: the base the runtime uses (defaultRootfs), listed. */
   tools?(commands: string[]): string | undefined;
+  /** Commands missing from the host's PATH. Default: process.env.PATH, searched. */
+  hostTools?(commands: string[]): string | undefined;
 }
 
 const hostSupportFromHost: HostSupport = { overlay: () => overlayProblem(), cgroups: (c) => cgroupProblem(c) };
@@ -85,6 +87,8 @@ export class LessonSession {
   private readonly hostSupport: HostSupport;
   private readonly workdirPath: string;
   private readonly handles = new Map<string, KeptHandle>();
+  /** What one-shot steps kept with `as:` (host-run): their output and exit status. */
+  private readonly results = new Map<string, KeptResult>();
   /** Named containers whose stored changes this session made. */
   private readonly stored = new Set<string>();
   /** The handle the container pane shows: the one the last step acted on. */
@@ -144,6 +148,10 @@ export class LessonSession {
     }
     if (step.tools.length) {
       const problem = this.hostSupport.tools ? this.hostSupport.tools(step.tools) : toolProblem(step.tools, this.runtime.defaultRootfs());
+      if (problem) return problem;
+    }
+    if (step.hostTools?.length) {
+      const problem = this.hostSupport.hostTools ? this.hostSupport.hostTools(step.hostTools) : hostToolProblem(step.hostTools);
       if (problem) return problem;
     }
     return undefined;
@@ -208,8 +216,19 @@ export class LessonSession {
 
   private async runWithDependencies(index: number): Promise<StepResult> {
     if (this.closed) throw new UserError(`the session of lesson ${this.lesson.id} is closed: open the lesson again`);
+    // A step this machine cannot run says so itself, before any step it depends on runs.
+    const own = this.cannotRun(index);
+    if (own) return { ok: false, checks: [], output: '', ms: 0, cannotRun: own };
     const ranFirst: number[] = [];
+    const passedOver: number[] = [];
     for (const d of this.missingDependencies(index)) {
+      // One that cannot run here is passed over unless this step reads what it keeps (${runc.stdout}):
+      // a step that only shares a work-directory path with it (the bundle runc read) does without;
+      // so is one that reads what a passed-over step would have kept.
+      if ((this.cannotRun(d) && !this.readsHandleOf(index, d)) || passedOver.some((p) => this.readsHandleOf(d, p))) {
+        passedOver.push(d);
+        continue;
+      }
       const before = await this.runNow(d);
       ranFirst.push(d);
       if (!before.ok) {
@@ -220,6 +239,16 @@ export class LessonSession {
     }
     const result = await this.runNow(index);
     return ranFirst.length ? { ...result, ranFirst } : result;
+  }
+
+  /** Does step `index` act on, or read, the handle step `dep` defines? */
+  private readsHandleOf(index: number, dep: number): boolean {
+    const d = this.lesson.steps[dep];
+    const handle = ACTIONS[d.action.name].defines?.(d.action.params);
+    if (!handle) return false;
+    const step = this.stepAt(index);
+    const roots = [...stepReferences(step), ...step.checks.map((c) => String(parseSubject(c.left)[0]))].map((r) => r.split('.')[0]);
+    return ACTIONS[step.action.name].uses?.(step.action.params) === handle || roots.includes(handle) || (handle === MAIN && roots.some((r) => r === 'layers' || r === 'running'));
   }
 
   private async runNow(index: number): Promise<StepResult> {
@@ -271,7 +300,7 @@ export class LessonSession {
       container: snapshots.container,
       handles: this.handleFacts(),
     };
-    const checks = step.checks.map((c) => evaluateCheck(c, facts));
+    const checks = step.checks.map((c) => this.evaluate(c, facts, step));
     // A refused action passes only when a check looks at the refusal: otherwise
     // `host.hostname != "box"` would pass although nothing started.
     const errorExpected = step.checks.some((c) => parseSubject(c.left)[0] === 'error');
@@ -286,6 +315,17 @@ export class LessonSession {
     return result;
   }
 
+  /** A check, its `${...}` (what an earlier step kept) filled in first. */
+  private evaluate(check: Step['checks'][number], facts: CheckFacts, step: Step): ReturnType<typeof evaluateCheck> {
+    if (typeof check.right !== 'string' || !referencesIn(check.right).length) return evaluateCheck(check, facts);
+    try {
+      return evaluateCheck({ ...check, right: substitute(check.right, (ref) => this.variable(ref, step)) }, facts);
+    } catch (err) {
+      if (!(err instanceof ValueError)) throw err;
+      return { text: check.text, ok: false, actual: `(${err.message})` };
+    }
+  }
+
   private context(step: Step, wantsOutput: boolean): ActionContext {
     return {
       runtime: this.runtime,
@@ -297,6 +337,7 @@ export class LessonSession {
       keep: (name, kind, container) => this.keep(name, kind, container),
       containerName: (suffix) => `lesson${this.lesson.id}${suffix ? `-${suffix}` : ''}`,
       rememberStored: (name) => this.stored.add(name),
+      keepResult: (name, result) => this.results.set(name, result),
       runFirst: (handle) => this.runFirst(handle, step),
       showWhileRunning: (container) => (this.oneShot = { container }),
     };
@@ -324,6 +365,7 @@ export class LessonSession {
       if (name === MAIN) continue;
       out[name] = { pid: h.container.pid, alive: h.container.running, ...(h.exitStatus !== undefined ? { exit: h.exitStatus } : {}) };
     }
+    for (const [name, r] of this.results) out[name] = { pid: 0, alive: false, ...(r.exit !== undefined ? { exit: r.exit } : {}) };
     return out;
   }
 
@@ -353,6 +395,12 @@ export class LessonSession {
   private variable(ref: string, step: Step): string {
     if (ref === 'workdir') return this.ensureWorkdir();
     const [root, field] = ref.split('.');
+    const kept = this.results.get(root);
+    if (kept && RESULT_FIELDS.includes(field)) {
+      const value = kept[field as keyof KeptResult];
+      if (value === undefined) throw new ValueError(`\${${ref}}: ${root} has no ${field} (its command never ran)`);
+      return String(value);
+    }
     const name = root === 'layers' ? MAIN : root;
     const h = this.handles.get(name);
     const who = name === MAIN ? 'the lesson\'s container' : name;
@@ -392,6 +440,7 @@ export class LessonSession {
   private async teardown(): Promise<void> {
     const handles = [...this.handles.values()];
     this.handles.clear();
+    this.results.clear();
     this.focus = MAIN;
     this.oneShot = undefined;
     this.ran.clear();

@@ -305,6 +305,7 @@ function parseStep(section: Section, index: number, file: string, handles: Set<s
   let probes: ProbeKind[] = [];
   let needs: Need[] = [];
   let tools: string[] = [];
+  let hostTools: string[] = [];
   const seen = new Map<string, number>();
   for (const { key, value, raw, line } of entries) {
     if (seen.has(key) && !REPEATABLE.has(key)) fail(`${key} is given twice (lines ${seen.get(key)} and ${line})`, line);
@@ -326,6 +327,12 @@ function parseStep(section: Section, index: number, file: string, handles: Set<s
         const split = stepNeeds(value);
         if (typeof split === 'string') fail(split, line);
         else ({ needs, tools } = split);
+        break;
+      }
+      case 'needs-host': {
+        const bad = asList(value).filter((n) => typeof n !== 'string' || !TOOL_NAME.test(n));
+        if (bad.length || !asList(value).length) fail(`needs-host: ${bad.length ? `${bad.map((b) => showValue(b)).join(', ')} is not a command name` : 'is empty'}; list the commands the step runs on the host, e.g. [runc, strace]`, line);
+        hostTools = asList(value) as string[];
         break;
       }
       case 'check':
@@ -391,6 +398,13 @@ function parseStep(section: Section, index: number, file: string, handles: Set<s
       : `${actionName}: in: ${used} names nothing an earlier step started with as: ${used}`);
   }
 
+  // A check may compare with what an earlier step kept: `stdout == ${runc.stdout}`.
+  for (const c of checks) {
+    for (const ref of typeof c.right === 'string' ? referencesIn(c.right) : []) {
+      const problem = referenceProblem(ref, handles);
+      if (problem) fail(`bad check: ${problem}`, lineOfCheck(block, c.text));
+    }
+  }
   const defined = action.defines?.(params);
   if (defined) handles.add(defined);
   if (checks.length === 0) fail('has no check: add a line like check: exit == 0 (what should be true after this step)');
@@ -411,6 +425,7 @@ function parseStep(section: Section, index: number, file: string, handles: Set<s
     hints,
     needs: allNeeds,
     tools,
+    hostTools,
     ...(notes ? { notes } : {}),
     line: section.line,
   };

@@ -11,6 +11,13 @@ import { isAlive } from '../runtime/pids.js';
 import { copyWithLibraries } from '../rootfs/rootfs-copy.js';
 import { findImage, loadImages, removeImage } from '../images/store.js';
 import { saveArchiveFile } from '../images/save.js';
+import { exportBundle, type ExportOptions } from '../images/export.js';
+import { detectLayout } from '../runtime/cgroups/layout.js';
+
+/** `containy-learn export`: an OCI bundle of an image, for this host's cgroup version. */
+function exportImage(name: string, dir: string, opts?: ExportOptions): ReturnType<typeof exportBundle> {
+  return exportBundle(name, dir, detectLayout() === 'v2', opts);
+}
 
 /** The image store, for lesson 9's steps. */
 export interface ImagesLike {
@@ -18,6 +25,7 @@ export interface ImagesLike {
   load: typeof loadImages;
   find: typeof findImage;
   remove: typeof removeImage;
+  export: typeof exportImage;
 }
 
 /** What the lesson layer does with files on the host: its work directories (see ./workdirs.ts). */
@@ -54,5 +62,5 @@ export interface RuntimeLike extends HostFiles {
 
 export const realRuntime: RuntimeLike = {
   startContainer, runOnce, probe, tcpReachable, storedContainers, removeStored, defaultRootfs, copyWithLibraries, stopAll, holdWarmStages, ...hostFiles,
-  images: { save: saveArchiveFile, load: loadImages, find: findImage, remove: removeImage },
+  images: { save: saveArchiveFile, load: loadImages, find: findImage, remove: removeImage, export: exportImage },
 };

@@ -35,6 +35,8 @@ export interface Step {
   needs: Need[];
   /** Commands it needs on the base rootfs's PATH (`needs: [python3]`): a base without one cannot run the step. */
   tools: string[];
+  /** Commands it runs on the host (`needs-host: [runc, strace]`): a host without one on its PATH cannot run the step. */
+  hostTools: string[];
   /** Speaker notes for an instructor (a ```notes block): never shown to the learner, only with the presenter key. */
   notes?: string;
   /** 1-based line of the step's heading in the file, for error messages. */

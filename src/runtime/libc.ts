@@ -24,6 +24,7 @@ const PR_SET_PDEATHSIG = 1;
 const PR_CAPBSET_DROP = 24;
 const PR_SET_NO_NEW_PRIVS = 38;
 const PR_CAP_AMBIENT = 47;
+const PR_CAP_AMBIENT_RAISE = 2;
 const PR_CAP_AMBIENT_CLEAR_ALL = 4;
 const PR_SET_SECCOMP = 22;
 const SECCOMP_MODE_FILTER = 2;
@@ -284,6 +285,11 @@ export function dropBoundingCapability(cap: number, name: string): void {
 
 export function clearAmbientCapabilities(): void {
   check('prctl PR_CAP_AMBIENT', c.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), 'PR_CAP_AMBIENT_CLEAR_ALL');
+}
+
+/** Add one capability to this thread's ambient set; the kernel refuses (EPERM) one not both permitted and inheritable. */
+export function raiseAmbientCapability(cap: number, name: string): void {
+  check('prctl PR_CAP_AMBIENT', c.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0), `PR_CAP_AMBIENT_RAISE ${name}`);
 }
 
 export function setNoNewPrivileges(): void {

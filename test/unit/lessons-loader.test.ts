@@ -158,7 +158,7 @@ function expectStepError(text: string, step: number, problem: RegExp, name = '00
 
 describe('a lesson with a mistake', () => {
   it('unknown action', () => {
-    const err = expectStepError(GOOD.replace('action: start', 'action: strat'), 1, /unknown action "strat"; actions are start, exec, run, stop, copy-binary, chroot, host-process, write-file, inspect, cgroup-files/);
+    const err = expectStepError(GOOD.replace('action: start', 'action: strat'), 1, /unknown action "strat"; actions are start, exec, run, stop, copy-binary, chroot, host-process, host-run, write-file, inspect, cgroup-files/);
     expect(err.line).toBe(GOOD.split('\n').indexOf('action: start') + 1);
   });
 

@@ -12,6 +12,8 @@ import type { StageSecurity } from '../../runtime/security/compile.js';
 import { argvOf, bool, command, CONTAINER_PARAMS, handleName, hostPort, IN_PARAM, limitControllers, MAIN, toCgroupLimits, toUser, toUserns, workdirPath, type StepSecurity } from '../params.js';
 import type { Need } from '../types.js';
 import { formatTrace } from '../../runtime/trace.js';
+import { loadOciBundle } from '../../runtime/oci.js';
+import { detectLayout } from '../../runtime/cgroups/layout.js';
 import { STOP_GRACE_MS, type ActionContext, type ActionDef, type ActionOutcome } from './types.js';
 
 /**
@@ -210,19 +212,40 @@ export const exec: ActionDef = {
   },
 };
 
+/**
+ * A bundle's container, as `run --bundle` reads config.json. What the CLI prints as
+ * warnings (where runc too carries on) comes first on stderr, so stdout is the command's alone.
+ */
+function bundleSpec(ctx: ActionContext, bundle: string): { spec: ContainerSpec; warnings: string } {
+  const warnings: string[] = [];
+  const spec = loadOciBundle(inWorkdir(ctx, bundle), { stdinIsTerminal: false, cgroupV2: detectLayout() === 'v2', warn: (m) => warnings.push(`warning: config.json: ${m}\n`) });
+  return { spec: { ...spec, stdio: 'pipe' }, warnings: warnings.join('') };
+}
+
 export const run: ActionDef = {
   name: 'run',
   summary: 'a one-shot container: start, wait for the command, collect its output, exit status and limit messages',
   params: {
     ...CONTAINER_PARAMS,
-    command: { describe: 'the command (text runs with sh -c)', required: true, validate: command },
+    command: { describe: 'the command (text runs with sh -c); required unless bundle gives it', validate: command },
+    bundle: { describe: 'an OCI bundle in the work directory (rootfs/ and config.json): its config.json is the whole container, as run --bundle reads it', validate: workdirPath },
     trace: { describe: 'put the stage\'s libc calls (unshare, mount, pivot_root ... execve) before the output', validate: bool },
   },
-  crossCheck: containerCrossCheck,
-  needs: containerNeeds,
+  crossCheck(p) {
+    if (p.bundle === undefined) return p.command === undefined ? 'needs command: what the container runs (or bundle: an OCI bundle whose config.json says it)' : containerCrossCheck(p);
+    const extra = Object.keys(p).filter((k) => k !== 'bundle' && k !== 'trace');
+    return extra.length ? `bundle: its config.json says the whole container (process.args included), so ${extra.join(' and ')} cannot apply: remove ${extra.length > 1 ? 'them' : 'it'}` : undefined;
+  },
+  needs: (p) => (p.bundle === undefined ? containerNeeds(p) : ['root']),
   controllers: (p) => limitControllers(p.limits),
   async run(ctx, p) {
     try {
+      if (p.bundle !== undefined) {
+        const { spec, warnings } = bundleSpec(ctx, p.bundle as string);
+        if (p.trace === true) spec.trace = true;
+        const outcome = fromRun(await ctx.runtime.runOnce(spec, (c) => ctx.showWhileRunning(c)), spec.security);
+        return warnings ? { ...outcome, stderr: warnings + (outcome.stderr ?? ''), ...(outcome.output !== undefined ? { output: warnings + outcome.output } : {}) } : outcome;
+      }
       const spec = containerSpec(ctx, p, argvOf(p.command));
       if (p.name !== undefined) {
         spec.name = ctx.containerName(p.name as string);
@@ -295,6 +318,27 @@ export const hostProcess: ActionDef = {
       });
       ctx.keep(handle, 'host-process', container);
       return { output: `started ${argvOf(p.command).join(' ')} on the host as ${handle}: PID ${container.pid}\n` };
+    } catch (err) {
+      return { error: describeError(err) };
+    }
+  },
+};
+
+export const hostRun: ActionDef = {
+  name: 'host-run',
+  summary: 'run a command on the host and wait for it (no namespaces, no new root, root\'s capabilities, as sudo runs it): its output and exit status; with as:, kept for later checks',
+  params: {
+    command: { describe: 'the command (text runs with sh -c), found on the host\'s PATH; name the programs it needs in needs-host', required: true, validate: command },
+    as: { describe: 'keep its stdout, stderr, output and exit for later steps\' checks, e.g. ${runc.stdout}', validate: handleName },
+  },
+  needs: () => ['root'],
+  defines: (p) => p.as as string | undefined,
+  async run(ctx, p) {
+    try {
+      const r = await ctx.runtime.runOnce({ argv: argvOf(p.command), rootfs: null, namespaces: [], stdio: 'pipe', security: securityOf(ctx, HOST_PROCESS_SECURITY) }, (c) => ctx.showWhileRunning(c));
+      const outcome = fromRun(r, undefined);
+      if (p.as !== undefined && !outcome.error) ctx.keepResult(p.as as string, { stdout: r.stdout, stderr: r.stderr, output: r.stdout + r.stderr, exit: r.status });
+      return outcome;
     } catch (err) {
       return { error: describeError(err) };
     }

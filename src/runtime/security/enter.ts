@@ -6,6 +6,7 @@
 import * as libc from '../libc.js';
 import { capabilityMask, capabilityNumber, CAPABILITY_NAMES, type CapabilityName } from './capabilities.js';
 import type { StageSecurity } from './compile.js';
+import type { CapabilitySetNames } from './options.js';
 
 /** Keep only `keep` in this thread's bounding set, 0..lastCap (prctl PR_CAPBSET_DROP, needs CAP_SETPCAP). */
 export function dropBoundingSet(keep: readonly CapabilityName[], lastCap: number): void {
@@ -13,11 +14,25 @@ export function dropBoundingSet(keep: readonly CapabilityName[], lastCap: number
   for (let cap = 0; cap <= lastCap; cap++) if (!kept.has(cap)) libc.dropBoundingCapability(cap, CAPABILITY_NAMES[cap]);
 }
 
-/** Effective, permitted and inheritable = `keep` (capset, version 3); ambient cleared. */
-export function setCapabilitySets(keep: readonly CapabilityName[]): void {
-  const mask = capabilityMask(keep);
-  libc.capset({ effective: mask, permitted: mask, inheritable: mask });
+/**
+ * Effective, permitted and inheritable = `keep` (capset, version 3), ambient cleared;
+ * or, with an OCI bundle's `sets`, each set as given (runc's ApplyCaps), and then each
+ * ambient capability the kernel allows raised: one that is not both permitted and
+ * inheritable is refused (EPERM), which runc ignores, so it is left out here.
+ */
+export function setCapabilitySets(keep: readonly CapabilityName[], sets?: CapabilitySetNames): void {
+  if (!sets) {
+    const mask = capabilityMask(keep);
+    libc.capset({ effective: mask, permitted: mask, inheritable: mask });
+    libc.clearAmbientCapabilities();
+    return;
+  }
+  const permitted = heldOf(sets.permitted);
+  libc.capset({ effective: capabilityMask(heldOf(sets.effective)), permitted: capabilityMask(permitted), inheritable: capabilityMask(sets.inheritable) });
   libc.clearAmbientCapabilities();
+  for (const cap of sets.ambient) {
+    if (permitted.includes(cap) && sets.inheritable.includes(cap)) libc.raiseAmbientCapability(capabilityNumber(cap), cap);
+  }
 }
 
 /**
@@ -41,12 +56,12 @@ export function enterSecurity(security: StageSecurity, switchUser?: () => void):
   if (security.noNewPrivileges) {
     libc.setNoNewPrivileges();
     switchUser?.();
-    setCapabilitySets(switchUser ? heldOf(keep) : keep);
+    setCapabilitySets(switchUser ? heldOf(keep) : keep, security.sets);
     if (bpf) libc.setSeccompFilter(bpf);
   } else {
     if (bpf) libc.setSeccompFilter(bpf);
     switchUser?.();
-    setCapabilitySets(switchUser ? heldOf(keep) : keep);
+    setCapabilitySets(switchUser ? heldOf(keep) : keep, security.sets);
   }
 }
 

@@ -170,7 +170,8 @@ export function startInStage(order: StageOrder, sys: StageSystem): never {
     }
 
     const security = order.security;
-    if (security && root.specialFilesystems) {
+    // Also without our /proc and /sys: an OCI bundle may mask a path of its own root (paths that do not exist are skipped).
+    if (security && (security.readonlyPaths.length || security.maskedPaths.length)) {
       // Docker's read-only paths (runc's readonlyPath): /proc/sys and the like are
       // host-global knobs; bound onto themselves and remounted read-only. After
       // /proc and /sys, which they lie in; before the masks, which lie in them too.
