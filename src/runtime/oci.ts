@@ -229,6 +229,8 @@ function readSecurity(caps: unknown, linux: unknown, rootfs: string, opts: OciLo
     seccomp: { kind: 'unconfined' },
     maskedPaths: readPaths(l.maskedPaths, 'linux.maskedPaths', rootfs),
     readonlyPaths: readPaths(l.readonlyPaths, 'linux.readonlyPaths', rootfs),
+    // runc appends its default device rules to a bundle's own, always.
+    devices: 'runc-default',
     ...root,
   };
 }
