@@ -79,7 +79,10 @@ describe.skipIf(!isRoot)('containers with a user namespace', () => {
     });
   });
 
-  it.skipIf(!fixtureHere)("runs containy's bundle as it ships, bash reading its commands from stdin", async () => {
+  // The bundle runs /bin/bash: a busybox base has none (the host-tools base, which the matrix also runs this on, has).
+  const baseHasBash = fs.existsSync(path.join(defaultRootfs(), 'bin', 'bash'));
+  if (fixtureHere && !baseHasBash) console.warn(`containy's bundle as it ships: skipped, the base ${defaultRootfs()} has no /bin/bash`);
+  it.skipIf(!fixtureHere || !baseHasBash)("runs containy's bundle as it ships, bash reading its commands from stdin", async () => {
     const bundle = path.join(ctx.state, 'shipped');
     fs.mkdirSync(bundle, { mode: 0o711 });
     fs.copyFileSync(FIXTURE, path.join(bundle, 'configy.json'));
@@ -110,12 +113,13 @@ describe.skipIf(!isRoot)('containers with a user namespace', () => {
   it('hands the command no fd of the host: the package directory the stage loaded through is closed, and the binds read', async () => {
     // The stage loads through the helper's open package directory, and the
     // binds come through the launcher; none of it may stay open into the
-    // container. ls's own directory fd is the only one past stdio.
+    // container. only stdio, and ls's own directory fd, may be open.
     const r = await run(['--rm', '--userns', 'auto', '-v', `${PACKAGE_ROOT}/cgroups_example:/demo:ro`, '--', 'sh', '-c', 'ls /demo >/dev/null && exec ls -l /proc/self/fd']);
     expect(r.status, r.stderr).toBe(0);
     const fds = r.stdout.split('\n').map((l) => /\s(\d+) -> (.*)$/.exec(l)).filter((m) => m !== null).map((m) => [Number(m[1]), m[2]]);
-    expect(fds.map(([fd]) => fd)).toEqual([0, 1, 2, 3]);
-    expect(fds[3][1]).toMatch(/^\/proc\/\d+\/fd$/);
+    // coreutils' ls still holds its own directory fd while it prints; busybox's has closed it.
+    const others = fds.filter(([, target]) => !/^\/proc\/\d+\/fd$/.test(String(target)));
+    expect(others.map(([fd]) => fd)).toEqual([0, 1, 2]);
   });
 
   it('--user runs the command as that uid, without capabilities, with or without a user namespace', async () => {
