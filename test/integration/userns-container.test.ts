@@ -113,7 +113,7 @@ describe.skipIf(!isRoot)('containers with a user namespace', () => {
   it('hands the command no fd of the host: the package directory the stage loaded through is closed, and the binds read', async () => {
     // The stage loads through the helper's open package directory, and the
     // binds come through the launcher; none of it may stay open into the
-    // container. only stdio, and ls's own directory fd, may be open.
+    // container: only stdio, and ls's own directory fd, may be open.
     const r = await run(['--rm', '--userns', 'auto', '-v', `${PACKAGE_ROOT}/cgroups_example:/demo:ro`, '--', 'sh', '-c', 'ls /demo >/dev/null && exec ls -l /proc/self/fd']);
     expect(r.status, r.stderr).toBe(0);
     const fds = r.stdout.split('\n').map((l) => /\s(\d+) -> (.*)$/.exec(l)).filter((m) => m !== null).map((m) => [Number(m[1]), m[2]]);
