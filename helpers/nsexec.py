@@ -27,6 +27,14 @@
 #   helper: "pid HOSTPID\n" (the process that execs); the sync fd is
 #           close-on-exec, so end-of-file after it means execve succeeded
 #   any failure: "error STEP: ERRNO: text\n", exit 125 (126/127 for execve).
+# Before any of it, while still host root, it opens the program (it execs that
+# fd) and, with --package-dir DIR --package-fd N, DIR as fd N, which survives
+# the exec: root inside is an unprivileged host uid (say 100000) that may not
+# search a directory on the way to Node or this package (a clone under /root,
+# in a 0700 mktemp, an Ubuntu home at 0750). The kernel checks search
+# permission when a path is walked, not when an open fd is used, so the stage
+# is reached as /proc/self/fd/N/... (path_resolution(7); proc_fd_link() lets
+# a process follow its own fds' links).
 # With --join-pid PID it joins a running container instead (for exec): setns
 # into PID's user namespace first, then the namespaces in --flags, and no
 # maps (they exist): straight to "pid HOSTPID".
@@ -93,23 +101,48 @@ def wait_for(word):
         fail('handshake', ValueError('expected %r from the parent, got %r' % (word, line.strip().decode())))
 
 
+TEXT_OPTIONS = ('package_dir',)
+
+
 def parse_args(argv):
     opts = {'uid': 0, 'gid': 0}
     i = 0
     while argv[i] != '--':
-        opts[argv[i].lstrip('-').replace('-', '_')] = int(argv[i + 1], 0)
+        name = argv[i].lstrip('-').replace('-', '_')
+        opts[name] = argv[i + 1] if name in TEXT_OPTIONS else int(argv[i + 1], 0)
         i += 2
     return opts, argv[i + 1:]
 
 
-def exec_program(program):
+def open_program_files(opts, program):
+    """Open the package as fd --package-fd, then the program, while we are host root."""
+    if 'package_dir' in opts:
+        # First, so that the program's fd cannot be the number dup2 takes.
+        try:
+            fd = os.open(opts['package_dir'], os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+            if fd != opts['package_fd']:
+                os.dup2(fd, opts['package_fd'])  # dup2's copy is inheritable: it stays open across the exec
+                os.close(fd)
+            else:
+                os.set_inheritable(fd, True)
+        except OSError as e:
+            fail('open %s' % opts['package_dir'], e)
+    try:
+        # O_PATH and close-on-exec: execveat() runs a binary from such an fd
+        # (not a #! script, whose interpreter would need the fd itself).
+        opts['program_fd'] = os.open(program[0], os.O_PATH | os.O_CLOEXEC)
+    except OSError as e:
+        fail('execve %s' % program[0], e, 127 if e.errno == errno.ENOENT else 126)
+
+
+def exec_program(opts, program):
     # CPython ignores SIGPIPE and SIGXFSZ at start; ignored signals survive
     # execve, and the container's command must not inherit that.
     for s in (signal.SIGPIPE, signal.SIGXFSZ):
         signal.signal(s, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
     try:
-        os.execve(program[0], program, os.environ)
+        os.execve(opts['program_fd'], program, os.environ)  # fexecve(3)
     except OSError as e:
         fail('execve %s' % program[0], e, 127 if e.errno == errno.ENOENT else 126)
 
@@ -210,6 +243,7 @@ def main():
         libc_errno = ctypes.get_errno
     except (ImportError, OSError) as e:
         fail('python3: import ctypes', e)
+    open_program_files(opts, program)
     if 'join_pid' in opts:
         join(opts, flags)
     else:
@@ -221,7 +255,7 @@ def main():
     # our children there.
     if not flags & CLONE_NEWPID:
         say('pid %d' % os.getpid())
-        exec_program(program)
+        exec_program(opts, program)
     signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED + [signal.SIGCHLD])
     try:
         child = os.fork()
@@ -229,7 +263,7 @@ def main():
         fail('fork', e)
     if child == 0:
         set_parent_death_signal()  # fork clears it; now tied to this helper
-        exec_program(program)
+        exec_program(opts, program)
     say('pid %d' % child)
     # The program's fds are the child's now: holding the stage's control fd
     # open here would hide its end-of-file (the sign that it exec'd).

@@ -31,6 +31,8 @@ export DEBIAN_FRONTEND=noninteractive
 log() { echo "test: $*" >&2; }
 started_all=$(date +%s)
 rows=()
+# Lines under the table: what a row left out, and why.
+notes=()
 passed=0
 failed=0
 
@@ -45,6 +47,7 @@ summary() {
   echo "test: summary"
   printf '%-27s %-9s %-8s %-6s %7s\n' part node base result seconds
   printf '%s\n' "${rows[@]}"
+  [ ${#notes[@]} -eq 0 ] || printf '%s\n' "${notes[@]}"
   [ ${#WANTED[@]} -eq 0 ] || echo "only the parts matching: ${WANTED[*]}"
   echo "total $(( $(date +%s) - started_all )) s"
   echo "$passed passed, $failed failed"
@@ -163,6 +166,13 @@ export CONTAINY_TEST_BUSYBOX=$CACHE/busybox/bin/busybox
 # runc, the reference the OCI tests compare our output with (not installed either).
 prepare "runc" "-" "-" -- bash scripts/fetch-deb.sh runc "$CACHE/runc" usr/sbin/runc
 export CONTAINY_TEST_RUNC=$CACHE/runc/runc
+# Lesson 9 runs runc and `strace -f runc run` on the host (needs-host): both on PATH for check-all
+# and the v2 guest (which takes this PATH). strace is fetched the same way when it is not installed.
+if ! command -v strace >/dev/null; then
+  prepare "strace" "-" "-" -- bash scripts/fetch-deb.sh strace "$CACHE/strace" usr/bin/strace
+  export PATH=$CACHE/strace:$PATH
+fi
+export PATH=$CACHE/runc:$PATH
 prepare "v2 guest kernel, qemu" "-" "-" -- bash scripts/vm-prepare.sh
 # The other Node lines (the machine's own is tested anyway).
 other_lines=()
@@ -180,9 +190,11 @@ for major in "${other_lines[@]}"; do
   on_base "check-all" "$major" busybox -- check_all "$CACHE/node/$major/bin/node" "$CACHE/rootfs/busybox"
 done
 # A real cgroup v2 kernel (this machine may be v1 or hybrid): every lesson, on both bases,
-# and the cgroup integration tests once.
-on_base "v2 guest: cgroups, lessons" "$machine" busybox -- env CONTAINY_ROOTFS="$CACHE/rootfs/busybox" bash test/vm/run-v2.sh vitest:test/integration/cgroups.test.ts lessons
-on_base "v2 guest: lessons" "$machine" host -- env CONTAINY_ROOTFS="$CACHE/rootfs/host" bash test/vm/run-v2.sh lessons
+# and the cgroup and user-namespace integration tests once (the guest puts the base of the
+# user-namespace parts on ext4, which can be idmapped: test/vm/guest.sh).
+on_base "v2: cgroups, userns, lessons" "$machine" busybox -- env CONTAINY_ROOTFS="$CACHE/rootfs/busybox" bash test/vm/run-v2.sh \
+  vitest:test/integration/cgroups.test.ts vitest:test/integration/userns.test.ts vitest:test/integration/userns-container.test.ts lessons
+on_base "v2: lessons" "$machine" host -- env CONTAINY_ROOTFS="$CACHE/rootfs/host" bash test/vm/run-v2.sh lessons
 
 summary
 [ "$failed" -eq 0 ]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepare what test/vm/run-v2.sh needs to boot a cgroup v2 guest: qemu, a static
 # busybox (scripts/fetch-busybox.sh, into .cache/busybox/, not installed), and a
-# Debian kernel with the 9p and overlay modules, cached in .cache/vm/.
+# Debian kernel with the modules the guest loads (MODULES), cached in .cache/vm/.
 #
 # The kernel package is pinned: its ABI name (6.1.0-50) is in the package name and
 # in the modules' path, and it changes with every Debian kernel update. If the
@@ -15,8 +15,12 @@ CACHE=${CONTAINY_VM_CACHE:-$PROJECT/.cache/vm}
 PINNED_ABI=${CONTAINY_VM_KERNEL_ABI:-6.1.0-50}
 PINNED_VERSION=${CONTAINY_VM_KERNEL_VERSION:-6.1.176-1}
 # Loaded by the guest's /init, in this order (each needs the ones before it): the
-# virtio-9p stack to mount the host's root, then overlay for the containers' layers.
-MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci 9pnet 9pnet_virtio netfs fscache 9p overlay"
+# virtio-9p stack to mount the host's root, then overlay for the containers' layers,
+# then lesson 8's --network bridge: llc, stp, bridge (depends=llc,stp), veth (Debian builds them as modules),
+# then ext4 on a loop device for the user-namespace parts' base (test/vm/guest.sh: 9p and, before 6.3, tmpfs
+# cannot be idmapped): crc32c_generic (ext4's and jbd2's softdep crypto-crc32c, for metadata_csum; the guest
+# has no modprobe to load it on demand), mbcache, jbd2, crc16 (ext4's depends), ext4, loop.
+MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci 9pnet 9pnet_virtio netfs fscache 9p overlay llc stp bridge veth crc32c_generic mbcache jbd2 crc16 ext4 loop"
 
 log() { echo "vm-prepare: $*" >&2; }
 

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { HELP } from './cli/help.js';
-import { parseArgs, one, type OptionSpec } from './cli/args.js';
+import { parseArgs, one, type OptionSpec, type Parsed } from './cli/args.js';
 import { BugError, EXIT, UserError, describeError, signalStatus } from './runtime/errors.js';
 import { PACKAGE_ROOT } from './runtime/paths.js';
 import { ProcessSignals } from './cli/signals.js';
@@ -30,7 +30,19 @@ function parseLessonNumber(text: string | undefined, what: string): number {
   return Number(text);
 }
 
-const LESSON_OPTIONS: OptionSpec[] = [{ name: 'step', value: true }];
+const LESSON_OPTIONS: OptionSpec[] = [{ name: 'step', value: true }, { name: 'record', value: true }];
+const WORKSHOP_OPTIONS: OptionSpec[] = [{ name: 'record', value: true }];
+
+/** `--record FILE.cast`, opened (created or emptied) before anything starts: a path that cannot be written is a bad flag. */
+function recordFd(p: Parsed, command: string): number | undefined {
+  const file = one(p, 'record');
+  if (file === undefined) return undefined;
+  try {
+    return fs.openSync(file, 'w');
+  } catch (err) {
+    throw new UserError(`${command} --record: cannot write ${file} (${(err as NodeJS.ErrnoException).code}): give a file in a directory you can write, e.g. --record demo.cast`);
+  }
+}
 
 async function lessonCommand(argv: string[]): Promise<number> {
   const p = parseArgs('lesson', argv, LESSON_OPTIONS, { stopAtPositional: false });
@@ -42,10 +54,10 @@ async function lessonCommand(argv: string[]): Promise<number> {
     const { printLessonPlain } = await import('./lessons/plain.js');
     return printLessonPlain(lesson, process.stdout);
   }
-  return openWorkshop({ lesson, step });
+  return openWorkshop({ lesson, step, recordFd: recordFd(p, 'lesson') });
 }
 
-async function openWorkshop(opts: { lesson?: number; step?: number }): Promise<number> {
+async function openWorkshop(opts: { lesson?: number; step?: number; recordFd?: number }): Promise<number> {
   // The build bundles the workshop (its code, Ink and React) into one file: one read and one compile; tests run the sources.
   // It loads (and draws nothing) while the base rootfs is checked: the menu does not wait for the two in turn.
   const bundle = new URL('./tui/workshop.js', import.meta.url);
@@ -95,15 +107,18 @@ const COMMANDS: Record<string, Command> = {
     return printLessonListPlain(process.stdout);
   },
   'check-all': withRuntime(async (argv) => {
-    const p = parseArgs('check-all', argv, [{ name: 'lesson', value: true }]);
+    const p = parseArgs('check-all', argv, [{ name: 'lesson', value: true }, { name: 'jumps' }, { name: 'except', value: true, repeat: true }]);
     if (p.rest.length) throw new UserError(`check-all: unexpected '${p.rest[0]}'`);
     const lessonText = one(p, 'lesson');
+    const except = (p.options.get('except') ?? []).map((n) => parseLessonNumber(n, 'check-all --except'));
     const { checkAll } = await import('./lessons/check-all.js');
     return checkAll({
       lesson: lessonText === undefined ? undefined : parseLessonNumber(lessonText, 'check-all --lesson'),
       out: process.stdout,
       color: process.stdout.isTTY === true && !process.env.NO_COLOR,
       signal: signals.handDown(),
+      jumps: p.options.has('jumps'),
+      except,
     });
   }),
 };
@@ -111,6 +126,11 @@ const COMMANDS: Record<string, Command> = {
 async function dispatch(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
   if (first === undefined) return openWorkshop({});
+  if (first === '--record' || first.startsWith('--record=')) {
+    const p = parseArgs('containy-learn', argv, WORKSHOP_OPTIONS);
+    if (p.rest.length) throw new UserError(`--record records the workshop (its menu); for a lesson put it after the lesson: \`containy-learn lesson N --record FILE.cast\``);
+    return openWorkshop({ recordFd: recordFd(p, 'containy-learn') });
+  }
   if (first === '-h' || first === '--help' || first === 'help') {
     const topic = first === 'help' ? rest[0] : undefined;
     process.stdout.write((topic && HELP[topic] ? HELP[topic] : HELP.main) + '\n');

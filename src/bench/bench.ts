@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PACKAGE_ROOT, defaultRootfs } from '../runtime/paths.js';
-import { keepStagesWarm, prewarm, runOnce, stopAll } from '../runtime/container.js';
+import { keepStagesWarm, prewarm, runOnce, startContainer, stopAll } from '../runtime/container.js';
 import { rootfsStatus } from '../rootfs/rootfs.js';
 import { tuiBenchmarks } from './tui-bench.js';
 import { compileSecurity } from '../runtime/security/compile.js';
@@ -75,6 +75,9 @@ async function main(): Promise<number> {
   const cliEnv = { ...process.env, CONTAINY_STATE_DIR: state };
   process.env.CONTAINY_STATE_DIR = state;
 
+  /** setupBridgeNetwork's own time in each bridge run: the netlink setup's share. */
+  const bridgeSetupMs: number[] = [];
+  const bridgeTeardownMs: number[] = [];
   const subjects: Subject[] = [
     {
       name: 'containy-learn run (CLI)',
@@ -97,6 +100,18 @@ async function main(): Promise<number> {
       run: async () => {
         const r = await runOnce({ argv: ['/bin/true'], rootfs, security: PRIVILEGED });
         if (r.status !== 0) throw new Error(`in-process run failed: ${r.error ?? r.stderr}`);
+      },
+    },
+    {
+      name: 'in-process --network bridge',
+      note: 'warm, plus the bridge, a veth pair, addresses and a route by rtnetlink, removed at exit',
+      prepare: () => prewarm(undefined, 'pipe'),
+      run: async () => {
+        const c = await startContainer({ argv: ['/bin/true'], rootfs, stdio: 'pipe', network: 'bridge' });
+        const exit = await c.exited;
+        if (exit.status !== 0) throw new Error(`in-process bridge run exited ${exit.status}`);
+        bridgeSetupMs.push(c.network?.setupMs ?? NaN);
+        bridgeTeardownMs.push(c.network?.teardownMs ?? NaN);
       },
     },
   ];
@@ -144,6 +159,11 @@ async function main(): Promise<number> {
     const ratio = runcMedian ? `${(m / runcMedian).toFixed(2)}x` : '-';
     out.push(`${s.name.padEnd(28)} ${m.toFixed(1).padStart(10)} ${Math.min(...t).toFixed(1).padStart(8)} ${ratio.padStart(8)}  ${s.note}`);
   }
+  const bridge = median(times.get('in-process --network bridge')!);
+  const [setup, teardown] = [median(bridgeSetupMs.slice(-ROUNDS)), median(bridgeTeardownMs.slice(-ROUNDS))];
+  const share = (ms: number) => `${ms.toFixed(1)} ms (${((ms / bridge) * 100).toFixed(0)}%)`;
+  out.push(`--network bridge, medians: netlink setup (bridge, veth pair, addresses, route) ${share(setup)}, `
+    + `teardown (veth, bridge) ${share(teardown)}; ${(bridge - median(times.get('runtime in-process (warm)')!)).toFixed(1)} ms over the warm start`);
   out.push('');
   out.push(`peak RSS of this Node process with the runtime in-process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
   const cliRss = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, CLI, 'run', '--rm', '--', '/bin/true'], { env: cliEnv, encoding: 'utf8' });

@@ -4,8 +4,9 @@ export const HELP: Record<string, string> = {
   main: `containy-learn: learn how Linux containers are made by making them
 
 Usage:
-  sudo containy-learn                      open the workshop (lesson menu)
-  sudo containy-learn lesson N [--step M]  jump into lesson N (see list)
+  sudo containy-learn [--record F.cast]    open the workshop (lesson menu)
+  sudo containy-learn lesson N [--step M] [--record F.cast]
+                                           jump into lesson N (see list)
   containy-learn list                      list the lessons and your progress
   sudo containy-learn run [OPTIONS] [--] COMMAND [ARG...]
   sudo containy-learn run --bundle DIR     run DIR/config.json (OCI) or configy.json
@@ -17,7 +18,7 @@ Usage:
   sudo containy-learn image import|load|ls|rm  docker export/save archives
   containy-learn spec [--bundle DIR]       an OCI config.json, as runc spec
   sudo containy-learn export IMAGE DIR     an OCI bundle of IMAGE that runc runs
-  sudo containy-learn check-all [--lesson N]  rehearse every lesson step, no terminal needed
+  sudo containy-learn check-all [--lesson N] [--jumps]  rehearse every step
   containy-learn lessons check [DIR]       validate lesson files (for authors; no root)
   sudo containy-learn cleanup              remove what a killed run left behind
 
@@ -41,8 +42,10 @@ hostname and cgroup. /cgroups_example is mounted read-only inside.
 Without a command, runs the bundle in DIR (default: the current directory):
 an OCI bundle (DIR/config.json, as runc runs it; see \`spec --help\`), or a
 containy bundle (DIR/configy.json). In config.json a field containy-learn does
-not implement is refused by its JSON path (process.capabilities,
-linux.maskedPaths and linux.readonlyPaths until the security wiring lands).
+not implement is refused by its JSON path. Its process.capabilities,
+linux.maskedPaths and linux.readonlyPaths are the container's, as runc reads
+them (no linux.seccomp: no filter); --privileged, --cap-add, --cap-drop and
+--security-opt do not apply to it.
 
 Options:
       --name NAME          name the container: its changes persist across runs
@@ -53,6 +56,15 @@ Options:
       --ns LIST            namespaces, comma-separated, from
                            pid,uts,ipc,net,mnt,cgroup (default: all six)
       --no-pivot           enter the root with chroot instead of pivot_root
+      --network MODE       none (default here: an empty network namespace,
+                           only lo; docker's default is bridge), bridge (eth0
+                           on the bridge containy0, an address, a default
+                           route), host (no network namespace), or
+                           container:NAME (share a running container's)
+  -p, --publish [IP:]HOSTPORT:CONTAINERPORT[/tcp]
+                           publish a container port on the host (may repeat;
+                           needs --network bridge; IP defaults to 0.0.0.0,
+                           so 127.0.0.1:HOSTPORT works too)
   -v, --volume SRC:DST[:ro]
                            bind the host path SRC at DST inside (may repeat;
                            :ro read-only); /cgroups_example is bound by default
@@ -64,6 +76,14 @@ Options:
       --cpus N.N           CPU quota in CPUs, e.g. 0.5
       --cpu-shares N       relative CPU weight (2-262144)
       --blkio-weight N     relative IO weight (10-1000)
+      --uidmap C:H:SIZE    a user namespace: SIZE uids from C inside are host
+                           uids from H (may repeat); e.g. 0:100000:65536
+      --gidmap C:H:SIZE    the same for gids (default: as --uidmap)
+      --userns MODE        auto: a user namespace on a free range of 65536
+                           host ids; host: none (the default, and it drops a
+                           bundle's userns section). Needs the host's python3
+  -u, --user UID[:GID]     run COMMAND as this uid (and gid, default 0)
+                           inside, with no capabilities; any container
       --bundle DIR         run a bundle (DIR/config.json or DIR/configy.json)
       --image NAME         run an image (see \`image --help\`): its layers are
                            the root; its Entrypoint, Cmd, Env and WorkingDir
@@ -73,9 +93,12 @@ Options:
 
 Security (docker's defaults unless a flag says otherwise): 14 capabilities
 (CapBnd 00000000a80425fb), docker's seccomp profile, /proc/kcore, /proc/keys
-and others masked, /proc/sys and others read-only, no-new-privileges off.
+and others masked, /proc/sys and others read-only, no-new-privileges off,
+and only runc's devices may be opened (null, zero, full, random, urandom,
+tty, ptmx, the ptys, net/tun): the devices cgroup on v1, a BPF program on v2.
       --privileged         every capability, no seccomp filter, nothing masked
-                           or read-only: root inside is root on the host
+                           or read-only, every device: root inside is root on
+                           the host
       --cap-add CAP        add a capability, e.g. SYS_ADMIN or CAP_NET_ADMIN;
                            ALL adds every one (may repeat, or A,B)
       --cap-drop CAP       drop a capability from the set; ALL drops every
@@ -96,7 +119,10 @@ Examples:
   sudo containy-learn run --rm -- /bin/sh
   sudo containy-learn run --name web --hostname box -- sh -c 'hostname; ps'
   sudo containy-learn run --rm --memory 512M -- python3 /cgroups_example/mem.py
-  sudo containy-learn run --rm --cap-drop ALL -- grep Cap /proc/self/status`,
+  sudo containy-learn run --rm --cap-drop ALL -- grep Cap /proc/self/status
+  sudo containy-learn run --rm --network bridge -p 8080:8000 -- \\
+    python3 -m http.server
+  sudo containy-learn run --rm --userns auto -- cat /proc/self/uid_map`,
 
   exec: `Usage:
   sudo containy-learn exec NAME [--] COMMAND [ARG...]
@@ -165,7 +191,9 @@ Run it with \`run --bundle DIR\` or \`runc run -b DIR ID\`.`,
 
 Write an OCI bundle: DIR/rootfs, the image's layers merged as overlayfs shows
 them, and DIR/config.json with the image's Entrypoint/Cmd, Env and WorkingDir
-("terminal": false). Then: \`runc run -b DIR ID\` or \`run --bundle DIR\`.`,
+("terminal": false), and the defences \`run --image\` gives: docker's 14
+capabilities, masked and read-only paths (its seccomp filter is not written).
+Then: \`runc run -b DIR ID\` or \`run --bundle DIR\`.`,
 
   cleanup: `Usage:
   sudo containy-learn cleanup
@@ -185,11 +213,15 @@ List running containers and named containers with stored changes.`,
 Delete the stored changes (overlay upper dir) of the named container NAME.`,
 
   lesson: `Usage:
-  sudo containy-learn lesson N [--step M]
+  sudo containy-learn lesson N [--step M] [--record FILE.cast]
 
 Open lesson N (0 what a container is, 1 chroot, 2 namespaces, 3 pivot_root,
-4 overlayfs, 5 cgroups), at step M. When stdout is not a terminal, prints the
-lesson as plain text.`,
+4 overlayfs, 5 cgroups), at step M. A jump runs the earlier steps that step
+depends on first, when you press enter, and says so. When stdout is not a
+terminal, prints the lesson as plain text.
+
+  --record FILE.cast   write the session as an asciicast v2 recording, with
+                       a marker at each step run (asciinema play FILE.cast)`,
 
   lessons: `Usage:
   containy-learn lessons check [DIR]
@@ -205,8 +237,12 @@ A missing DIR exits 125. The format is lessons/FORMAT.md.`,
 List the lessons, what each teaches, and your progress.`,
 
   'check-all': `Usage:
-  sudo containy-learn check-all [--lesson N]
+  sudo containy-learn check-all [--lesson N] [--jumps] [--except N]...
 
 Run every step of every lesson (or of lesson N) without a terminal, check
-each, print a table, and leave the host clean. Exits 0 only if all passed.`,
+each, print a table, and leave the host clean. Exits 0 only if all passed.
+
+  --jumps   reach each step by a jump, as \`lesson N --step M\` does: reset
+            the lesson, then run only the earlier steps the step depends on
+  --except N  leave lesson N out (on a machine where its steps cannot run)`,
 };

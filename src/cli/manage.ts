@@ -27,6 +27,7 @@ export async function cleanupCommand(argv: string[]): Promise<number> {
     ...report.records.map((r) => `run record of ${r}`),
     ...report.cgroups.map((c) => `cgroup ${c}`),
     ...report.directories.map((d) => `directory ${d}`),
+    ...report.links.map((l) => `link ${l}`),
   ];
   if (removed.length) process.stdout.write(`removed:\n${removed.map((r) => `  ${r}`).join('\n')}\n`);
   if (workdirs.problems.length) throw new UserError(`cleanup could not remove everything: ${workdirs.problems.join('; ')}`);

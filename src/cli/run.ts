@@ -10,8 +10,11 @@ import { loadBundle } from '../runtime/configy.js';
 import { specFromImage } from '../images/run-defaults.js';
 import { loadOciBundle } from '../runtime/oci.js';
 import { detectLayout } from '../runtime/cgroups/layout.js';
+import { parseNetworkMode } from '../runtime/network.js';
+import { parsePublishList } from '../runtime/net/publish.js';
 import { parseLimitFlags } from '../runtime/cgroups/limits.js';
 import { securitySpecFrom } from '../runtime/security/options.js';
+import { parseUserFlag, usernsFromFlags, validateUserns } from '../runtime/userns/idmap.js';
 import type { BindMount } from '../runtime/start/protocol.js';
 import type { StageProcess } from '../runtime/start/stage-process.js';
 import type { Container } from '../runtime/container.js';
@@ -31,6 +34,8 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'rootfs', value: true },
   { name: 'ns', value: true },
   { name: 'no-pivot' },
+  { name: 'network', value: true },
+  { name: 'publish', short: 'p', value: true, repeat: true },
   { name: 'volume', short: 'v', value: true, repeat: true },
   { name: 'bundle', value: true },
   { name: 'image', value: true },
@@ -46,6 +51,10 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'cap-drop', value: true, repeat: true },
   { name: 'security-opt', value: true, repeat: true },
   { name: 'read-only' },
+  { name: 'userns', value: true },
+  { name: 'uidmap', value: true, repeat: true },
+  { name: 'gidmap', value: true, repeat: true },
+  { name: 'user', short: 'u', value: true },
   ...ENV_OPTIONS,
 ];
 
@@ -112,11 +121,19 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
     securityOpt: p.options.get('security-opt') ?? [],
     readOnly: flag(p, 'read-only'),
   });
-  // A bundle may ask for a read-only root and no_new_privs (config.json's root.readonly,
-  // process.noNewPrivileges); the flags can add to that, not take it away.
-  const security = base.security
-    ? { ...fromFlags, readonlyRoot: fromFlags.readonlyRoot || base.security.readonlyRoot, noNewPrivileges: fromFlags.noNewPrivileges || base.security.noNewPrivileges }
-    : fromFlags;
+  // An OCI bundle's config.json says its security (process.capabilities, linux.maskedPaths,
+  // linux.readonlyPaths, no linux.seccomp: no filter), as runc reads it: docker's flags would
+  // replace it, so they are refused; --read-only can only add to root.readonly.
+  if (base.security) {
+    const given = ['privileged', 'cap-add', 'cap-drop', 'security-opt'].find((f) => p.options.has(f));
+    if (given) throw new UserError(`run --bundle: --${given} does not apply to an OCI bundle, whose config.json says the container's security: change process.capabilities, linux.maskedPaths or linux.readonlyPaths there`);
+  }
+  const security = base.security ? { ...base.security, readonlyRoot: fromFlags.readonlyRoot || base.security.readonlyRoot } : fromFlags;
+  const { userns, user } = usersFromFlags(p, base);
+  const network = one(p, 'network');
+  if (network !== undefined) parseNetworkMode(network);
+  const publish = p.options.get('publish') ?? [];
+  parsePublishList(publish); // refused here, before the base rootfs is looked at
   // The workshop's demos, as learners have always had them, wherever a bind can go.
   // Not in an OCI bundle: its mounts are exactly what config.json lists, as with runc.
   const mnt = !oci && (namespaces === undefined || namespaces.includes('mnt'));
@@ -134,8 +151,12 @@ export function specFromRunArgs(argv: string[]): ContainerSpec {
     cwd: one(p, 'workdir') ?? base.cwd,
     binds: [...(base.binds ?? []), ...volumes, ...demos],
     stdio: 'inherit',
+    userns,
+    user,
     trace: flag(p, 'trace'),
     security,
+    ...(network !== undefined ? { network } : {}),
+    ...(publish.length ? { publish } : {}),
   };
 }
 
@@ -186,6 +207,19 @@ function lendTerminal(signals: ProcessSignals): LentTerminal {
   };
 }
 
+/** --userns/--uidmap/--gidmap/--user over the bundle's userns section; --userns host drops it. */
+function usersFromFlags(p: Parsed, base: ContainerSpec): Pick<ContainerSpec, 'userns' | 'user'> {
+  const flags = { userns: one(p, 'userns'), uidmap: p.options.get('uidmap') ?? [], gidmap: p.options.get('gidmap') ?? [], user: one(p, 'user') };
+  const fromFlags = usernsFromFlags(flags);
+  const requested = flags.user === undefined ? undefined : parseUserFlag(flags.user);
+  const user = requested && { uid: requested.uid, gid: requested.gid ?? 0 };
+  if (fromFlags || flags.userns === 'host') return { userns: fromFlags, user };
+  if (!base.userns) return { user };
+  const userns = user ? { ...base.userns, user } : base.userns;
+  validateUserns(userns, { uidMappings: 'configy.json: userns.uidMappings', gidMappings: 'configy.json: userns.gidMappings', user: '--user' });
+  return { userns };
+}
+
 /**
  * Signals while a container runs in the foreground. Ctrl-C reaches the container
  * straight from the terminal (we share its process group); we pass on what came
@@ -208,7 +242,7 @@ export async function runCommand(argv: string[], signals: ProcessSignals): Promi
   // Loaded only when needed: the builder is large, and `run` should start fast.
   if (spec.rootfs === undefined) await (await import('./rootfs.js')).ensureBaseRootfs();
   // As docker says nothing, but a learner should know what they turned off.
-  if (spec.security?.privileged) process.stderr.write('containy-learn: note: --privileged: every capability, no seccomp filter, nothing masked: root inside is root on the host\n');
+  if (spec.security?.privileged) process.stderr.write('containy-learn: note: --privileged: every capability, no seccomp filter, nothing masked, every device: root inside is root on the host\n');
   const terminal = lendTerminal(signals);
   try {
     // The launcher's own calls (unshare on this thread) and the stage's, in one timeline.

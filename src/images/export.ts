@@ -1,12 +1,14 @@
 // `containy-learn export IMAGE DIR`: an OCI bundle runc runs: DIR/rootfs, the
 // image's layers merged the way overlayfs shows them (a whiteout removes, an
 // opaque directory hides what is below), and DIR/config.json, runc's example
-// with the image's Entrypoint/Cmd, Env and WorkingDir.
+// with the image's Entrypoint/Cmd, Env and WorkingDir, and the security a
+// container of it gets with `run --image` (seccomp aside).
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../runtime/errors.js';
 import * as libc from '../runtime/libc.js';
-import { exampleConfig } from '../runtime/oci.js';
+import { exampleConfig, ociSecurityFields } from '../runtime/oci.js';
+import { defaultSecuritySpec } from '../runtime/security/options.js';
 import { getImage } from './store.js';
 import { CONTAINER_PATH } from '../runtime/paths.js';
 
@@ -48,7 +50,12 @@ function applyLayer(src: string, dst: string): void {
   }
 }
 
-export function exportBundle(imageName: string, dir: string, cgroupV2: boolean): { rootfs: string; config: string } {
+export interface ExportOptions {
+  /** process.args instead of the image's Entrypoint and Cmd (as `docker create IMAGE CMD` then export). */
+  args?: string[];
+}
+
+export function exportBundle(imageName: string, dir: string, cgroupV2: boolean, opts: ExportOptions = {}): { rootfs: string; config: string; configText: string } {
   const image = getImage(imageName, 'export');
   const bundle = path.resolve(dir);
   const rootfs = path.join(bundle, 'rootfs');
@@ -58,20 +65,26 @@ export function exportBundle(imageName: string, dir: string, cgroupV2: boolean):
   const partial = path.join(bundle, '.rootfs.partial');
   fs.rmSync(partial, { recursive: true, force: true });
   fs.mkdirSync(partial, { mode: 0o755 });
+  let configText: string;
   try {
     for (const layer of image.layerDirs) applyLayer(layer, partial);
     const d = image.defaults;
-    const spec = exampleConfig(cgroupV2) as { process: Record<string, unknown> };
-    const args = [...(d.Entrypoint ?? []), ...(d.Cmd ?? [])];
+    const spec = exampleConfig(cgroupV2) as { process: Record<string, unknown>; linux: Record<string, unknown> };
+    // The defences `run --image` gives (docker's capabilities, masked and read-only paths), not runc's example's.
+    const security = ociSecurityFields(defaultSecuritySpec());
+    Object.assign(spec.process, security.process);
+    Object.assign(spec.linux, security.linux);
+    const args = opts.args ?? [...(d.Entrypoint ?? []), ...(d.Cmd ?? [])];
     // As docker does for an image without one: the default PATH, else the program is not found.
     const env = [...((d.Env ?? []).some((e) => e.startsWith('PATH=')) ? [] : [`PATH=${CONTAINER_PATH.join(':')}`]), ...(d.Env ?? [])];
     // Pipes, not a terminal: `runc run` from a script has no tty to give it.
     Object.assign(spec.process, { terminal: false, args: args.length ? args : ['sh'], env: env.some((e) => e.startsWith('TERM=')) ? env : [...env, 'TERM=xterm'], cwd: d.WorkingDir || '/' });
+    configText = JSON.stringify(spec, null, 2) + '\n';
     fs.renameSync(partial, rootfs);
-    fs.writeFileSync(config, JSON.stringify(spec, null, 2) + '\n');
+    fs.writeFileSync(config, configText);
   } catch (err) {
     fs.rmSync(partial, { recursive: true, force: true });
     throw err;
   }
-  return { rootfs, config };
+  return { rootfs, config, configText };
 }

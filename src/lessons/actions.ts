@@ -4,14 +4,14 @@
 // reach the host only through ctx.runtime (RuntimeLike): containers, and the
 // work directory's files.
 import { cgroupFiles } from './actions/cgroup-files.js';
-import { chroot, exec, hostProcess, run, start, stop } from './actions/containers.js';
+import { chroot, exec, hostProcess, hostRun, reach, run, start, stop } from './actions/containers.js';
 import { copyBinary, inspect, writeFile } from './actions/files.js';
-import { loadImage, removeImage, saveImage } from './actions/images.js';
+import { exportImage, loadImage, removeImage, saveImage } from './actions/images.js';
 import type { ActionDef } from './actions/types.js';
 
-export { STOP_GRACE_MS, type ActionContext, type ActionDef, type ActionOutcome, type Handle } from './actions/types.js';
+export { STOP_GRACE_MS, type ActionContext, type ActionDef, type ActionOutcome, type Handle, type KeptResult } from './actions/types.js';
 export type { ParamSpec } from './params.js';
 
 export const ACTIONS: Record<string, ActionDef> = Object.fromEntries(
-  [start, exec, run, stop, copyBinary, chroot, hostProcess, writeFile, inspect, cgroupFiles, saveImage, loadImage, removeImage].map((a) => [a.name, a]),
+  [start, exec, run, stop, copyBinary, chroot, hostProcess, hostRun, writeFile, inspect, cgroupFiles, saveImage, loadImage, exportImage, removeImage, reach].map((a) => [a.name, a]),
 );

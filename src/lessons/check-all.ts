@@ -14,7 +14,8 @@ import { loadLessons } from './loader.js';
 import { realRuntime } from './runtime-like.js';
 import { findLesson } from './plain.js';
 import type { Lesson, Step, StepResult } from './types.js';
-import { referencesIn, stringsIn } from './variables.js';
+import { stepList } from './step-list.js';
+import { stepReferences } from './variables.js';
 
 export { formatLessonPlain, formatLessonListPlain } from './plain.js';
 
@@ -30,6 +31,13 @@ export interface CheckAllOptions {
   signal?: AbortSignal;
   /** Default: read from this machine (tests pass their own). */
   facts?: HostFacts;
+  /**
+   * Reach every step by a jump, as an instructor does with `lesson N --step M`: the lesson is
+   * reset before each step, which runs only the earlier steps it depends on first (./depends.ts).
+   */
+  jumps?: boolean;
+  /** Lessons left out (on a machine where their steps cannot run; its caller says why). */
+  except?: number[];
 }
 
 interface Row {
@@ -47,7 +55,8 @@ const WIDTH = 80;
 
 export async function checkAll(opts: CheckAllOptions): Promise<number> {
   const all = loadLessons(opts.lessonsDir);
-  const lessons = opts.lesson === undefined ? all : [findLesson(all, opts.lesson)];
+  for (const id of opts.except ?? []) findLesson(all, id); // an unknown number is refused, not ignored
+  const lessons = (opts.lesson === undefined ? all : [findLesson(all, opts.lesson)]).filter((l) => !opts.except?.includes(l.id));
   const isRoot = opts.session?.isRoot ?? process.getuid?.() === 0;
   if (!isRoot && lessons.some((l) => l.needs.includes('root') || l.steps.some((s) => s.needs.includes('root')))) {
     throw new UserError('check-all runs every step for real, and steps need root: run `sudo containy-learn check-all`');
@@ -61,6 +70,7 @@ export async function checkAll(opts: CheckAllOptions): Promise<number> {
   const runtime = opts.session?.runtime ?? realRuntime;
   const facts = opts.facts ?? readHostFacts({ rootfs: runtime.defaultRootfs() });
   opts.out.write(`This machine:\n${hostFactLines(facts, WIDTH - 2).map((l) => `  ${l}`).join('\n')}\n\n`);
+  if (opts.except?.length) opts.out.write(`left out (--except): lesson ${opts.except.join(', ')}\n\n`);
   const onAbort = () => {
     if (stoppedBy) return;
     stoppedBy = (opts.signal?.reason as { signal?: string } | undefined)?.signal ?? 'SIGINT';
@@ -82,7 +92,8 @@ export async function checkAll(opts: CheckAllOptions): Promise<number> {
           const n = lesson.steps.length;
           const label = `lesson ${lesson.id} step ${step.index + 1}/${n}: `;
           opts.out.write(`${label}${fit(step.title, WIDTH - label.length - ' ... skipped (step 10 failed)'.length)} ... `);
-          const blocker = session.cannotRun(step.index) ? undefined : handlesUsed(step).map((h) => broken.get(h)).find(Boolean);
+          if (opts.jumps) await session.reset();
+          const blocker = opts.jumps || session.cannotRun(step.index) ? undefined : handlesUsed(step).map((h) => broken.get(h)).find(Boolean);
           const row = blocker ? skippedRow(lesson, step, blocker) : toRow(lesson, step.index, await session.runStep(step.index));
           rows.push(row);
           const defined = ACTIONS[step.action.name]?.defines?.(step.action.params);
@@ -120,21 +131,24 @@ export async function checkAll(opts: CheckAllOptions): Promise<number> {
 function toRow(lesson: Lesson, index: number, r: StepResult): Row {
   const base = { lesson: lesson.id, step: index + 1, title: lesson.steps[index].title, ms: r.ms };
   if (r.cannotRun) return { ...base, result: 'cannot run', reason: r.cannotRun };
-  if (r.ok) return { ...base, result: 'pass', reason: '' };
+  const first = r.ranFirst?.length ? `ran ${stepList(r.ranFirst)} first` : '';
+  if (r.ok) return { ...base, result: 'pass', reason: first };
   const failed = r.checks.filter((c) => !c.ok).map((c) => `${c.text} (saw ${c.actual})`);
   const reasons = [...(r.error ? [`error: ${r.error}`] : []), ...failed];
   if (r.exit !== undefined && r.exit !== 0 && failed.length) reasons.push(`exit ${r.exit}`);
   const printed = r.output.trim().split('\n').slice(-3).join(' | ');
   if (failed.length && printed) reasons.push(`output: ${printed.length > 200 ? printed.slice(-200) : printed}`);
+  if (first) reasons.unshift(first);
   return { ...base, result: 'FAIL', reason: reasons.join('; ') || 'failed', madeNothing: r.error !== undefined };
 }
 
-/** The handles a step acts on or names in a ${...}: made by earlier steps. */
+
+/** The handles a step acts on or names in a ${...} (of a parameter or a check's value): made by earlier steps. */
 function handlesUsed(step: Step): string[] {
   const used = new Set<string>();
   const acted = ACTIONS[step.action.name]?.uses?.(step.action.params);
   if (acted) used.add(acted);
-  for (const ref of stringsIn(step.action.params).flatMap(referencesIn)) {
+  for (const ref of stepReferences(step)) {
     const root = ref.split('.')[0];
     if (root !== 'workdir') used.add(root === 'layers' ? MAIN : root);
   }

@@ -31,10 +31,12 @@ export const HANDLE_FIELDS = ['alive', 'pid', 'exit'];
 const PROBE_FIELDS: Record<ProbeKind, string[] | null> = {
   hostname: [],
   processes: ['pid', 'command'],
-  interfaces: ['name', 'up'],
+  interfaces: ['name', 'up', 'state', 'address', 'addresses', 'peer', 'peerIndex', 'master'],
+  routes: ['destination', 'gateway', 'dev'],
   mounts: ['target', 'fstype', 'source'],
   namespaces: ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'uts', 'user', 'time'],
   ids: ['uid', 'gid'],
+  userns: ['uid_map', 'gid_map', 'setgroups', 'hostUid', 'hostGid', 'uid', 'gid', 'rootOwnerHost', 'rootOwner'],
   cgroup: null, // limits/usage/events, or a value by label or file name: cgroup["memory limit"]
   caps: ['effective', 'permitted', 'bounding'],
   seccomp: ['mode', 'filters'],

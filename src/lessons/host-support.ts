@@ -72,6 +72,25 @@ export function cgroupProblem(controllers: string[], root = cgroupRoot()): strin
 }
 
 /**
+ * Commands a step runs on the host (`needs-host: [runc, strace]`) that are not on the
+ * host's PATH (the one containy-learn runs with, which the step's command gets).
+ */
+export function hostToolProblem(tools: string[], searchPath = process.env.PATH ?? ''): string | undefined {
+  const onPath = (t: string) => searchPath.split(':').filter(Boolean).some((dir) => {
+    try {
+      fs.accessSync(path.join(dir, t), fs.constants.X_OK);
+      return fs.statSync(path.join(dir, t)).isFile();
+    } catch {
+      return false;
+    }
+  });
+  const missing = tools.filter((t) => !onPath(t));
+  if (missing.length === 0) return undefined;
+  const names = missing.join(' and ');
+  return `this step runs ${names} on the host, which has ${missing.length > 1 ? 'neither' : 'no'} ${names} on its PATH: install ${missing.length > 1 ? 'them' : 'it'} (Debian and Ubuntu: \`sudo apt-get install ${missing.join(' ')}\`), or put ${missing.length > 1 ? 'their directories' : 'its directory'} on PATH`;
+}
+
+/**
  * Commands a step needs (`needs: [python3]`) that the base rootfs at `rootfs` lacks on its PATH.
  * A missing base is the runtime's to report (it says how to build one), so it is no tool problem.
  */

@@ -204,11 +204,15 @@ function splitSections(lines: string[], start: number, file: string): { intro: s
   return { intro: introLines.join('\n').trim(), sections };
 }
 
-/** The step block's lines and the prose around it. */
-function extractStepBlock(section: Section, fail: (problem: string, line?: number) => never): { block: Array<{ text: string; line: number }>; prose: string } {
+/** The step block's lines, the prose around it, and its speaker notes (```notes blocks, never shown to the learner). */
+function extractStepBlock(
+  section: Section, fail: (problem: string, line?: number) => never,
+): { block: Array<{ text: string; line: number }>; prose: string; notes: string } {
   const prose: string[] = [];
+  const notes: string[] = [];
   let block: Array<{ text: string; line: number }> | undefined;
   let inBlock = false;
+  let inNotes = false;
   let fence = '';
   let otherFence = '';
   for (const entry of section.lines) {
@@ -218,8 +222,17 @@ function extractStepBlock(section: Section, fail: (problem: string, line?: numbe
       else block!.push(entry);
       continue;
     }
+    if (inNotes) {
+      if (marker && marker[1][0] === fence[0] && marker[1].length >= fence.length && !marker[2]) inNotes = false;
+      else notes.push(entry.text);
+      continue;
+    }
     if (otherFence) {
       if (marker && marker[1][0] === otherFence[0] && marker[1].length >= otherFence.length && !marker[2]) otherFence = '';
+    } else if (marker && marker[2] === 'notes') {
+      inNotes = true;
+      fence = marker[1];
+      continue;
     } else if (marker && marker[2] === 'step') {
       if (block) fail('has two ```step blocks: one step, one block (split it into two "## " steps)', entry.line);
       block = [];
@@ -232,7 +245,8 @@ function extractStepBlock(section: Section, fail: (problem: string, line?: numbe
     prose.push(entry.text);
   }
   if (!block) fail('has no ```step block: add one with at least an action: and a check: line');
-  return { block: block!, prose: prose.join('\n').trim() };
+  if (inNotes) fail('has a ```notes block that is never closed');
+  return { block: block!, prose: prose.join('\n').trim(), notes: notes.join('\n').trim() };
 }
 
 /** `key: value` lines; `key: |` takes the indented lines below it as text. */
@@ -280,7 +294,7 @@ function parseStep(section: Section, index: number, file: string, handles: Set<s
     throw new LessonError(file, problem, index + 1, section.title, line);
   };
   if (!section.title) fail('the "## " heading has no title');
-  const { block, prose } = extractStepBlock(section, fail);
+  const { block, prose, notes } = extractStepBlock(section, fail);
   const entries = readStepBlock(block, fail);
 
   const params: Record<string, unknown> = {};
@@ -291,6 +305,7 @@ function parseStep(section: Section, index: number, file: string, handles: Set<s
   let probes: ProbeKind[] = [];
   let needs: Need[] = [];
   let tools: string[] = [];
+  let hostTools: string[] = [];
   const seen = new Map<string, number>();
   for (const { key, value, raw, line } of entries) {
     if (seen.has(key) && !REPEATABLE.has(key)) fail(`${key} is given twice (lines ${seen.get(key)} and ${line})`, line);
@@ -312,6 +327,12 @@ function parseStep(section: Section, index: number, file: string, handles: Set<s
         const split = stepNeeds(value);
         if (typeof split === 'string') fail(split, line);
         else ({ needs, tools } = split);
+        break;
+      }
+      case 'needs-host': {
+        const bad = asList(value).filter((n) => typeof n !== 'string' || !TOOL_NAME.test(n));
+        if (bad.length || !asList(value).length) fail(`needs-host: ${bad.length ? `${bad.map((b) => showValue(b)).join(', ')} is not a command name` : 'is empty'}; list the commands the step runs on the host, e.g. [runc, strace]`, line);
+        hostTools = asList(value) as string[];
         break;
       }
       case 'check':
@@ -377,6 +398,13 @@ function parseStep(section: Section, index: number, file: string, handles: Set<s
       : `${actionName}: in: ${used} names nothing an earlier step started with as: ${used}`);
   }
 
+  // A check may compare with what an earlier step kept: `stdout == ${runc.stdout}`.
+  for (const c of checks) {
+    for (const ref of typeof c.right === 'string' ? referencesIn(c.right) : []) {
+      const problem = referenceProblem(ref, handles);
+      if (problem) fail(`bad check: ${problem}`, lineOfCheck(block, c.text));
+    }
+  }
   const defined = action.defines?.(params);
   if (defined) handles.add(defined);
   if (checks.length === 0) fail('has no check: add a line like check: exit == 0 (what should be true after this step)');
@@ -397,6 +425,8 @@ function parseStep(section: Section, index: number, file: string, handles: Set<s
     hints,
     needs: allNeeds,
     tools,
+    hostTools,
+    ...(notes ? { notes } : {}),
     line: section.line,
   };
 }

@@ -8,6 +8,8 @@ import type { CgroupLimits } from '../runtime/cgroups/types.js';
 import { CONTAINER_NAME_MAX, containerNameProblem } from '../runtime/container-name.js';
 import { NAMESPACES, type NamespaceName } from '../runtime/namespaces.js';
 import { parseCapabilityName } from '../runtime/security/capabilities.js';
+import { parsePublish } from '../runtime/net/publish.js';
+import { parseMapFlag, parseUserFlag, validateUserns, type UsernsSpec } from '../runtime/userns/idmap.js';
 
 /** Checks one parameter's value; returns what is wrong with it, or undefined. */
 export type Validator = (value: unknown) => string | undefined;
@@ -16,6 +18,8 @@ export interface ParamSpec {
   describe: string;
   required?: boolean;
   validate: Validator;
+  /** What the action uses when the parameter is absent (a work-directory path: jail), for the steps' dependencies. */
+  default?: string;
 }
 
 /** The lesson's own container is the handle named "container". */
@@ -81,6 +85,30 @@ const stringMap: Validator = (v) =>
 const absolutePaths: Validator = (v) =>
   Array.isArray(v) && v.every((p) => typeof p === 'string' && p.startsWith('/')) ? undefined : 'must be a list of absolute paths in the container, e.g. [/tmp]';
 
+/** docker's --network, as the runtime takes it; container:NAME is the CLI's (a lesson's names are its own). */
+const NETWORK_MODES = ['none', 'bridge', 'host'];
+/** A validator from a parser that throws: its message is the problem. */
+const problemOf = (parse: () => unknown): string | undefined => {
+  try {
+    parse();
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+};
+
+const network: Validator = (v) => (NETWORK_MODES.includes(v as string) ? undefined : `must be one of ${NETWORK_MODES.join(', ')}, e.g. bridge`);
+
+/** -p values, checked by the runtime's own parser (the one `run -p` uses). */
+const publish: Validator = (v) => {
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) return 'must be a list of HOSTPORT:CONTAINERPORT, e.g. ["48080:8000"]';
+  return problemOf(() => v.forEach((x) => parsePublish(x as string)));
+};
+
+/** HOST:PORT for a TCP connect, e.g. ${web.address}:8000 or 127.0.0.1:48080. */
+export const hostPort: Validator = (v) =>
+  typeof v === 'string' && /^(\$\{[\w.-]+\}|[\d.]+):\d+$/.test(v) ? undefined : 'must be ADDRESS:PORT, e.g. ${web.address}:8000 or 127.0.0.1:48080';
+
 // ---- limits ----
 
 /** A lesson's limit keys, the cgroup controller each needs (for "cannot run here"), and their names in messages. */
@@ -117,14 +145,32 @@ export function limitControllers(limits: unknown): string[] {
   return [...new Set(keys.map((k) => LIMIT_CONTROLLERS[k as keyof LimitText]).filter((c): c is string => !!c))];
 }
 
-const limits: Validator = (v) => {
-  try {
-    toCgroupLimits(v, null);
-    return undefined;
-  } catch (err) {
-    return (err as Error).message;
-  }
-};
+const limits: Validator = (v) => problemOf(() => toCgroupLimits(v, null));
+
+// ---- user namespaces ----
+
+/**
+ * A step's `uidmap` ("0:100000:65536", or a list of them, for uids and gids
+ * alike) and `user` ("1000" or "1000:1000") as the runtime's user-namespace
+ * spec, checked by the runtime's rules (idmap.ts), the ones `run --uidmap` uses.
+ * Throws with the problem.
+ */
+export function toUserns(uidmap: unknown, user: unknown): UsernsSpec {
+  const list = typeof uidmap === 'string' ? [uidmap] : uidmap;
+  if (!Array.isArray(list) || !list.length || !list.every((m) => typeof m === 'string')) throw new Error('must be CONTAINER:HOST:SIZE, or a list of them, e.g. "0:100000:65536"');
+  const maps = list.map((m) => parseMapFlag('uidmap', m));
+  const ids = user === undefined ? { uid: 0, gid: 0 } : toUser(user);
+  const spec = { uidMappings: maps, gidMappings: maps, user: ids };
+  validateUserns(spec, { uidMappings: 'uidmap', gidMappings: 'uidmap', user: 'user' });
+  return spec;
+}
+
+/** A step's `user`, "UID[:GID]" (gid 0 when not given, as docker without a passwd entry). */
+export function toUser(v: unknown): { uid: number; gid: number } {
+  if (typeof v !== 'string' && typeof v !== 'number') throw new Error('must be UID or UID:GID, e.g. "1000"');
+  const ids = parseUserFlag(String(v));
+  return { uid: ids.uid, gid: ids.gid ?? 0 };
+}
 
 // ---- security ----
 
@@ -190,8 +236,12 @@ export const CONTAINER_PARAMS: Record<string, ParamSpec> = {
   cwd: { describe: 'working directory inside', validate: text('/tmp') },
   tmpfs: { describe: 'tmpfs mounts inside, e.g. [/tmp]', validate: absolutePaths },
   name: { describe: 'a named container keeps its changes across runs (as containy does)', validate: containerName },
+  uidmap: { describe: 'a user namespace: CONTAINER:HOST:SIZE (or a list), for uids and gids, e.g. "0:100000:65536"', validate: (v) => problemOf(() => toUserns(v, undefined)) },
+  user: { describe: 'the command runs as UID[:GID] inside, e.g. "1000"', validate: (v) => problemOf(() => toUser(v)) },
   image: { describe: 'an image of the store (load-image) whose layers, stacked, are the root', validate: text('two:latest') },
   security: { describe: `more or less than docker's defaults, e.g. ${SECURITY_EXAMPLE}`, validate: security },
+  network: { describe: 'none (default: an empty netns), bridge (eth0 on containy0), host (no netns)', validate: network },
+  publish: { describe: 'ports published on the host, e.g. ["48080:8000"] (needs network: bridge)', validate: publish },
 };
 
 export const IN_PARAM: ParamSpec = { describe: 'which container (default: the lesson\'s), a name given with as:', validate: handleName };

@@ -35,6 +35,10 @@ export interface Step {
   needs: Need[];
   /** Commands it needs on the base rootfs's PATH (`needs: [python3]`): a base without one cannot run the step. */
   tools: string[];
+  /** Commands it runs on the host (`needs-host: [runc, strace]`): a host without one on its PATH cannot run the step. */
+  hostTools: string[];
+  /** Speaker notes for an instructor (a ```notes block): never shown to the learner, only with the presenter key. */
+  notes?: string;
   /** 1-based line of the step's heading in the file, for error messages. */
   line: number;
 }
@@ -78,4 +82,14 @@ export interface StepResult {
   /** Probes read right after the action: the host's, and the container's while one is running. */
   host?: ProbeSnapshot;
   container?: ProbeSnapshot;
+  /** A one-shot container the step ran (run): `container` is then its last reading while it ran, and this how it ended. */
+  ended?: EndedContainer;
+  /** The earlier steps (0-based) this step depends on that were run first, quietly, because the learner jumped here. */
+  ranFirst?: number[];
+}
+
+/** A one-shot container that has exited: its name and what ended it ("the container was OOM-killed (memory limit 512 MiB)"). */
+export interface EndedContainer {
+  name: string;
+  how: string;
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { UserError } from './errors.js';
 import { NAMESPACES, type ContainerSpec, type NamespaceName } from './spec.js';
 import { limitsFromConfigy } from './cgroups/limits.js';
+import { parseConfigyUserns } from './userns/idmap.js';
 
 // containy spells two namespaces the long way.
 const NAMESPACE_ALIASES: Record<string, NamespaceName> = { network: 'net', mount: 'mnt', ns: 'mnt' };
@@ -45,13 +46,14 @@ function splitArgs(s: string): string[] {
 function parseNamespaces(list: unknown): NamespaceName[] | undefined {
   if (list === undefined) return undefined;
   if (!Array.isArray(list)) throw fieldError('isolation.namespaces', 'expected a list', `e.g. ["${NAMESPACES.join('", "')}"]`);
-  return list.map((item, i) => {
+  // "user" is no NamespaceName: it is the userns section's (parseConfigyUserns), made first by a helper.
+  return list.flatMap((item, i): NamespaceName[] => {
     const field = `isolation.namespaces[${i}]`;
     if (typeof item !== 'string') throw fieldError(field, `expected a string, got ${JSON.stringify(item)}`, `use one of ${NAMESPACES.join(', ')}`);
+    if (item === 'user') return [];
     const name = (NAMESPACE_ALIASES[item] ?? item) as NamespaceName;
-    if (item === 'user') throw fieldError(field, 'user namespaces are not supported (Node is multithreaded, and unshare(CLONE_NEWUSER) needs a single thread)', 'remove "user"');
-    if (!NAMESPACES.includes(name)) throw fieldError(field, `unknown namespace '${item}'`, `use one of ${NAMESPACES.join(', ')} (or containy's "network", "mount")`);
-    return name;
+    if (!NAMESPACES.includes(name)) throw fieldError(field, `unknown namespace '${item}'`, `use one of ${NAMESPACES.join(', ')} (or containy's "network", "mount", "user")`);
+    return [name];
   });
 }
 
@@ -88,6 +90,7 @@ export function loadBundle(bundleDir: string): ContainerSpec {
       if (!Array.isArray(isolation.cgroups)) throw fieldError('isolation.cgroups', 'expected a list', 'e.g. [{"type": "memory", "resource": "memory.max", "value": "512M"}]');
       spec.limits = limitsFromConfigy(isolation.cgroups);
     }
+    if (Array.isArray(isolation.namespaces) && isolation.namespaces.includes('user')) spec.userns = parseConfigyUserns(json.userns);
   }
   return spec;
 }

@@ -10,14 +10,18 @@ import { StageProcess, type ExitStatus, type StdioMode } from './start/stage-pro
 import { WarmStagePool, type StageShape, type WarmStage } from './start/warm-pool.js';
 import { HeldOutputEmitter } from './held-output.js';
 import type { RootSetup, StageOrder } from './start/protocol.js';
-import { createCgroup, detectLayout, type CgroupLimits, type ContainerCgroup } from './cgroups/index.js';
+import { createCgroup, detectLayout, type CgroupEvents, type CgroupLimits, type ContainerCgroup } from './cgroups/index.js';
 import { describeLimitEnd } from './cgroups/limits.js';
+import { RUNC_DEFAULT_DEVICE_RULES } from './cgroups/devices.js';
 import { NAMESPACES, NAMESPACE_FLAGS, checkSpec, commandEnv, requireRoot, type CheckedSpec, type ContainerSpec, type NamespaceName } from './spec.js';
 import { execInPid, type ExecOptions } from './exec.js';
 import { collect, refusal, type ContainerExit, type RunResult } from './run-result.js';
 import * as records from './records.js';
 import { compileSecurity, type StageSecurity } from './security/compile.js';
 import { defaultSecuritySpec } from './security/options.js';
+import { ContainerNetwork } from './network.js';
+import type { UsernsSpec } from './userns/idmap.js';
+import { bindStagingDir, prepareUsernsLayers } from './userns/layers.js';
 
 export { NAMESPACES, type ContainerSpec, type NamespaceName } from './spec.js';
 export { execInContainer, type ExecOptions } from './exec.js';
@@ -55,8 +59,8 @@ class PreparedStage implements WarmStage {
     this.ready.catch(() => {});
   }
 
-  static start(shape: StageShape, opts: { ahead: boolean; onThisThread?: boolean }): PreparedStage {
-    const process = StageProcess.start({ ...shape, onThisThread: opts.onThisThread });
+  static start(shape: StageShape, opts: { ahead: boolean; onThisThread?: boolean; joinNetPid?: number; userns?: UsernsSpec }): PreparedStage {
+    const process = StageProcess.start({ ...shape, onThisThread: opts.onThisThread, joinNetPid: opts.joinNetPid, userns: opts.userns });
     if (!opts.ahead || detectLayout() === 'v2') return new PreparedStage(process);
     const cgroup = createCgroup(`warm-${randomBytes(4).toString('hex')}`, {});
     const joined = process.spawned.then((pid) => cgroup.join(pid));
@@ -89,6 +93,9 @@ class PreparedStage implements WarmStage {
 // started can be found and killed when it exits (killAllSync), from any caller.
 /** Every container this process started and that has not exited yet. */
 const live = new Set<Container>();
+// Starts in flight: each has made things (a cgroup, directories, a stage)
+// before its container is live, and cleans them up itself if it fails.
+const starting = new Set<Promise<Container>>();
 /** Stages started ahead of time for this process's next containers. */
 const warmPool = new WarmStagePool((shape) => PreparedStage.start(shape, { ahead: true }));
 
@@ -129,6 +136,8 @@ interface RootPlan {
   root?: RootSetup;
   /** Removed when the container exits (an unnamed or --rm container's overlay dirs). */
   scratchDir?: string;
+  /** With a user namespace: where the idmapped base is attached, in the container's mount namespace. */
+  idmappedLower?: string;
 }
 
 function planRoot(spec: ContainerSpec, checked: CheckedSpec, name: string, discard: boolean): RootPlan {
@@ -137,6 +146,7 @@ function planRoot(spec: ContainerSpec, checked: CheckedSpec, name: string, disca
   let dir = checked.rootfs;
   let layers: Layers | undefined;
   let scratchDir: string | undefined;
+  let idmappedLower: string | undefined;
   if (checked.overlay) {
     const base = discard ? records.scratchDir(name) : records.persistentDir(name);
     if (discard) scratchDir = base;
@@ -145,6 +155,7 @@ function planRoot(spec: ContainerSpec, checked: CheckedSpec, name: string, disca
     layers = { lower, upper: path.join(base, 'upper'), work: path.join(base, 'work'), merged: path.join(base, 'merged') };
     try {
       for (const d of [layers.upper, layers.work, layers.merged]) fs.mkdirSync(d, { recursive: true });
+      if (spec.userns) idmappedLower = prepareUsernsLayers(layers, spec.userns);
     } catch (err) {
       if (scratchDir) fs.rmSync(scratchDir, { recursive: true, force: true });
       throw err;
@@ -153,7 +164,7 @@ function planRoot(spec: ContainerSpec, checked: CheckedSpec, name: string, disca
   }
   const root: RootSetup = {
     dir,
-    overlay: layers && { lower: layers.lower, upper: layers.upper, work: layers.work },
+    overlay: layers && { lower: idmappedLower ?? layers.lower, upper: layers.upper, work: layers.work },
     pivot: checked.pivot,
     rootMountPoint: checked.rootMountPoint,
     specialFilesystems: mnt && (spec.specialFilesystems ?? true),
@@ -161,7 +172,7 @@ function planRoot(spec: ContainerSpec, checked: CheckedSpec, name: string, disca
     tmpfs: mnt ? (spec.tmpfs ?? []) : [],
     mounts: mnt ? spec.mounts : undefined,
   };
-  return { layers, root, scratchDir };
+  return { layers, root, scratchDir, idmappedLower };
 }
 
 /**
@@ -201,9 +212,17 @@ function orderFor(spec: ContainerSpec, checked: CheckedSpec, root: RootSetup | u
       ? Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`)
       : commandEnv(checked.rootfs === null, { ...(hostname ? { HOSTNAME: hostname } : {}), ...spec.env }),
     cwd: spec.cwd ?? '/',
+    inUserNamespace: spec.userns !== undefined || undefined,
+    user: commandUser(spec),
     rlimits: spec.rlimits,
     trace: spec.trace,
   };
+}
+
+/** The ids the command switches to, unless it stays root (0:0) inside. */
+function commandUser(spec: ContainerSpec): StageOrder['user'] {
+  const user = spec.user ?? spec.userns?.user;
+  return user && (user.uid !== 0 || user.gid !== 0) ? user : undefined;
 }
 
 export class Container extends HeldOutputEmitter {
@@ -219,6 +238,8 @@ export class Container extends HeldOutputEmitter {
     private readonly scratchDir: string | undefined,
     /** What the command entered; an exec enters the same. */
     readonly security: StageSecurity,
+    /** --network and -p: what was attached, detached when the container ends. */
+    readonly network?: ContainerNetwork,
   ) {
     super();
     stage.on('stdout', (b: Buffer) => this.emitOutput('stdout', b));
@@ -249,20 +270,44 @@ export class Container extends HeldOutputEmitter {
     return this.stage.running;
   }
 
-  static async start(spec: ContainerSpec, opts: StartOptions = {}): Promise<Container> {
+  static start(spec: ContainerSpec, opts: StartOptions = {}): Promise<Container> {
+    const started = Container.startSteps(spec, opts);
+    starting.add(started);
+    const settled = () => void starting.delete(started);
+    started.then(settled, settled);
+    return started;
+  }
+
+  private static async startSteps(spec: ContainerSpec, opts: StartOptions): Promise<Container> {
     const checked = checkSpec(spec);
     requireRoot();
     const name = spec.name ?? `c-${randomBytes(4).toString('hex')}`;
     const discard = spec.name === undefined || spec.remove === true;
-    records.claim(name);
+    // Before anything is made: a bad mode, a taken port or a missing container:NAME refuses the run.
+    const network = await ContainerNetwork.plan(spec, checked.namespaces);
+    checked.namespaces = network.namespaces;
+    try {
+      records.claim(name);
+    } catch (err) {
+      network.closePorts();
+      throw err;
+    }
 
     // Node's start-up in the stage is the slowest part: begin it first (or take a
     // warm one), and make the directories and the cgroup while it boots.
-    const shape: StageShape = { unshareFlags: unshareFlagsFor(checked.namespaces), stdio: checked.stdio };
+    const spawned = network.unsharesNet ? checked.namespaces : checked.namespaces.filter((ns) => ns !== 'net');
+    const shape: StageShape = { unshareFlags: unshareFlagsFor(spawned), stdio: checked.stdio };
+    // A bridge is set up from a thread in the host's network namespace, so this thread must stay there.
+    const onThisThread = opts.onThisThread && network.allowsOnThisThread;
+    // No warm stage with a user namespace: the helper makes it with this
+    // container's maps, and the other namespaces after it so that it owns them.
+    const warmable = !onThisThread && network.joinNetPid === undefined && !spec.userns;
     let prepared: PreparedStage;
     try {
-      prepared = (!opts.onThisThread && warmPool.take(shape)) || PreparedStage.start(shape, { ahead: false, onThisThread: opts.onThisThread });
+      const warm = warmable && warmPool.take(shape);
+      prepared = warm || PreparedStage.start(shape, { ahead: false, onThisThread, joinNetPid: network.joinNetPid, userns: spec.userns });
     } catch (err) {
+      network.closePorts();
       records.release(name);
       throw err;
     }
@@ -272,15 +317,23 @@ export class Container extends HeldOutputEmitter {
     try {
       // While the stage boots: libseccomp compiles the filter here, so the stage
       // loads no libseccomp, and a missing library is refused before any mount or cgroup.
-      const security = compileSecurity(spec.security ?? defaultSecuritySpec());
+      const securitySpec = spec.security ?? defaultSecuritySpec();
+      const security = compileSecurity(securitySpec);
       plan = planRoot(spec, checked, name, discard);
       records.update(name, { scratchDir: plan.scratchDir, security });
       cgroup = await cgroupFor(name, spec.limits, prepared);
       records.update(name, { cgroupPaths: cgroup.paths });
+      // Before the command runs, whatever its capabilities: CAP_MKNOD makes any node, these say which may be opened.
+      if (securitySpec.devices === 'runc-default') cgroup.restrictDevices(RUNC_DEFAULT_DEVICE_RULES);
+      // The base, owned by container root through an idmapped mount that only the container's mount namespace has.
+      if (plan.idmappedLower) (await import('./userns/idmapped-mount.js')).attachIdmappedBase(plan.layers!.lower, await stage.spawned, plan.idmappedLower);
       const hostname = checked.namespaces.includes('uts') ? (spec.hostname ?? name) : undefined;
+      network.attach(await stage.spawned, name, hostname, checked.namespaces.includes('mnt') ? plan.root : undefined);
+      // Root inside may not reach a bind's source on the host: the launcher attaches each one where it can.
+      if (plan.idmappedLower && plan.root) plan.root.binds = (await import('./userns/host-mounts.js')).attachBindSources(plan.root.binds, await stage.spawned, bindStagingDir(plan.idmappedLower));
       const order = orderFor(spec, checked, plan.root, hostname, security);
 
-      const container = new Container(name, checked.namespaces, hostname, plan.layers, cgroup, stage, spec.limits, plan.scratchDir, security);
+      const container = new Container(name, checked.namespaces, hostname, plan.layers, cgroup, stage, spec.limits, plan.scratchDir, security, network);
       live.add(container);
       records.update(name, { pid: stage.pid });
       try {
@@ -293,8 +346,11 @@ export class Container extends HeldOutputEmitter {
     } catch (err) {
       if (stage.running) await stage.destroy();
       if (!cgroup) prepared.cgroup?.destroy();
-      cleanupResources(name, cgroup, plan.scratchDir);
+      cleanupResources(name, cgroup, plan.scratchDir, network);
       throw err;
+    } finally {
+      // The next warm stage boots now, after this start, not during it (warm-pool.ts, take).
+      if (warmable) warmPool.refill(shape);
     }
   }
 
@@ -345,25 +401,30 @@ export class Container extends HeldOutputEmitter {
     } catch {
       // already gone
     }
-    cleanupResources(this.name, this.cgroup, this.scratchDir);
+    cleanupResources(this.name, this.cgroup, this.scratchDir, this.network);
   }
 
   private async finish(status: ExitStatus): Promise<ContainerExit> {
     live.delete(this);
     let limitMessages: string[] = [];
+    let events: CgroupEvents | undefined;
     try {
-      if (this.cgroup) limitMessages = describeLimitEnd(this.cgroup.events(), this.limits ?? {}, status.status);
+      if (this.cgroup) {
+        events = this.cgroup.events();
+        limitMessages = describeLimitEnd(events, this.limits ?? {}, status.status);
+      }
     } catch {
       // the cgroup's counters are a courtesy; the exit status is what matters
     }
-    cleanupResources(this.name, this.cgroup, this.scratchDir);
+    cleanupResources(this.name, this.cgroup, this.scratchDir, this.network);
     this.emit('exit', status);
-    return { ...status, limitMessages };
+    return { ...status, limitMessages, ...(events ? { events } : {}) };
   }
 }
 
-function cleanupResources(name: string, cgroup: ContainerCgroup | undefined, scratchDir: string | undefined): void {
+function cleanupResources(name: string, cgroup: ContainerCgroup | undefined, scratchDir: string | undefined, network?: ContainerNetwork): void {
   cgroup?.destroy();
+  network?.detach(name);
   if (scratchDir) fs.rmSync(scratchDir, { recursive: true, force: true });
   records.release(name);
 }
@@ -372,10 +433,14 @@ export function startContainer(spec: ContainerSpec, opts: StartOptions = {}): Pr
   return Container.start(spec, opts);
 }
 
-/** Start a container with stdio piped, wait for it, clean up, and return what it printed. */
-export async function runOnce(spec: ContainerSpec): Promise<RunResult> {
+/**
+ * Start a container with stdio piped, wait for it, clean up, and return what it printed.
+ * `onStarted` gets the container while it runs (a caller that shows it live).
+ */
+export async function runOnce(spec: ContainerSpec, onStarted?: (c: Container) => void): Promise<RunResult> {
   try {
     const c = await Container.start({ ...spec, stdio: 'pipe' });
+    onStarted?.(c);
     const result = await collect(c, c.exited);
     return spec.trace ? { ...result, trace: c.stageTrace } : result;
   } catch (err) {
@@ -385,6 +450,10 @@ export async function runOnce(spec: ContainerSpec): Promise<RunResult> {
 
 /** Stop every container this process started (quit, Ctrl-C, SIGTERM). */
 export async function stopAll(graceMs = 1000): Promise<void> {
+  // A Ctrl-C a moment after `run` began finds its container still starting:
+  // let the start finish (or fail and clean up), so that it is stopped with the rest.
+  // Bounded, so that a start stuck on a bug cannot hold a Ctrl-C forever.
+  await Promise.race([Promise.allSettled([...starting]), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
   await Promise.all([warmPool.keepStagesWarm(false), ...[...live].map((c) => c.stop(graceMs))]);
 }
 

@@ -67,7 +67,8 @@ const EXPLANATIONS: Record<string, Record<string, string>> = {
   open_tree: { ENOSYS: 'this kernel is older than 5.2 and lacks the new mount API', EPERM: 'needs root (CAP_SYS_ADMIN)' },
   mount_setattr: {
     ENOSYS: 'this kernel is older than 5.12 and cannot idmap a mount',
-    EINVAL: 'this filesystem cannot be idmapped here, or the user namespace is the initial one or has no maps yet',
+    // FS_ALLOW_IDMAP: ext4, xfs, btrfs, tmpfs (6.3+) and a few more; not 9p, NFS or most FUSE filesystems.
+    EINVAL: 'this filesystem cannot be idmapped here (a user-namespace container needs its base on ext4, xfs, btrfs, or tmpfs from Linux 6.3: move it, e.g. with CONTAINY_ROOTFS, or run without a user namespace), or the user namespace is the initial one or has no maps yet',
     EPERM: 'needs CAP_SYS_ADMIN in the initial user namespace',
   },
   move_mount: { EINVAL: 'the target is not in this thread\'s mount namespace, or the tree is not a detached one' },

@@ -39,6 +39,8 @@ export async function execInPid(
   const join = {
     pid,
     namespaces: JOIN_ORDER.filter((ns) => namespaces.includes(ns)).map((ns) => ({ file: ns, flag: NAMESPACE_FLAGS[ns] })),
+    // A container with a user namespace is joined through the helper, that namespace first.
+    userns: inOtherUserNamespace(pid) || undefined,
   };
   const stage = StageProcess.start({ stdio: opts.stdio ?? 'inherit', unshareFlags: 0, join, onThisThread: opts.onThisThread });
   try {
@@ -53,6 +55,10 @@ export async function execInPid(
     await stage.destroy();
     throw err;
   }
+}
+
+function inOtherUserNamespace(pid: number): boolean {
+  return fs.readlinkSync(`/proc/${pid}/ns/user`) !== fs.readlinkSync('/proc/self/ns/user');
 }
 
 /** `containy-learn exec NAME -- CMD`: join a running container started by any containy-learn process. */

@@ -41,6 +41,9 @@ export interface TreeEntry {
   device?: { major: number; minor: number };
   /** overlayfs marks a file deleted in the upper layer with a 0/0 character device (a whiteout). */
   whiteout: boolean;
+  /** The owner as the host sees it (a user namespace's root writes as its mapped host uid). */
+  uid: number;
+  gid: number;
 }
 
 // Linux's dev_t encoding (glibc's gnu_dev_major/minor).
@@ -76,7 +79,7 @@ export function listTree(dir: string, opts: { depth: number; max: number }): { e
       const full = path.join(dir, relPath);
       const st = fs.lstatSync(full);
       const type = typeOf(st);
-      const entry: TreeEntry = { path: relPath, type, size: type === 'file' ? st.size : 0, whiteout: type === 'character-device' && st.rdev === 0 };
+      const entry: TreeEntry = { path: relPath, type, size: type === 'file' ? st.size : 0, whiteout: type === 'character-device' && st.rdev === 0, uid: st.uid, gid: st.gid };
       if (type === 'symlink') entry.linkTarget = fs.readlinkSync(full);
       if (type === 'character-device' || type === 'block-device') entry.device = { major: major(st.rdev), minor: minor(st.rdev) };
       entries.push(entry);

@@ -5,6 +5,7 @@ export {
   type ContainerSpec, type ContainerExit, type NamespaceName, type Layers, type RunResult, type ExecOptions, type StartOptions,
 } from './container.js';
 export { probe, PROBE_KINDS, type ProbeKind, type ProbeSnapshot } from './probes.js';
+export { tcpReachable, type Reachability } from './net/reachability.js';
 export { cleanupLeftovers, storedContainers, removeStored, listRecords, type CleanupReport } from './records.js';
 export { UserError, BugError, StartStepError, SyscallError, EXIT, describeError } from './errors.js';
 export { defaultRootfs, stateRoot, PACKAGE_ROOT } from './paths.js';

@@ -24,6 +24,7 @@ const PR_SET_PDEATHSIG = 1;
 const PR_CAPBSET_DROP = 24;
 const PR_SET_NO_NEW_PRIVS = 38;
 const PR_CAP_AMBIENT = 47;
+const PR_CAP_AMBIENT_RAISE = 2;
 const PR_CAP_AMBIENT_CLEAR_ALL = 4;
 const PR_SET_SECCOMP = 22;
 const SECCOMP_MODE_FILTER = 2;
@@ -70,6 +71,9 @@ const raw = {
   kill: lib.func('int kill(int pid, int sig)'),
   prctl: lib.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)'),
   mknod: lib.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
+  setresuid: lib.func('int setresuid(uint32_t ruid, uint32_t euid, uint32_t suid)'),
+  setresgid: lib.func('int setresgid(uint32_t rgid, uint32_t egid, uint32_t sgid)'),
+  setgroups: lib.func('int setgroups(size_t size, const uint32_t *list)'),
   // One fixed prototype per use: syscall() is variadic.
   openTree: lib.func('long syscall(long nr, int dfd, const char *path, unsigned int flags)'),
   mountSetattr: lib.func('long syscall(long nr, int dfd, const char *path, unsigned int flags, mount_attr *attr, size_t size)'),
@@ -242,6 +246,17 @@ export function mknod(path: string, mode: number, major: number, minor: number):
   check('mknod', c.mknod(path, mode, dev), path);
 }
 
+/**
+ * Become `uid`:`gid` with no supplementary groups (--user). Groups and gid
+ * first: after setresuid to a non-zero uid we may no longer change them.
+ * glibc's wrappers apply the change to every thread (the stage's Node threads too).
+ */
+export function switchUser(uid: number, gid: number): void {
+  check('setgroups', c.setgroups(0, null), 'none');
+  check('setresgid', c.setresgid(gid, gid, gid), `gid ${gid}`);
+  check('setresuid', c.setresuid(uid, uid, uid), `uid ${uid}`);
+}
+
 /** A detached copy of the mount tree at `path` (open_tree(OPEN_TREE_CLONE | AT_RECURSIVE)); returns its fd, close-on-exec. */
 export function openTreeClone(path: string): number {
   return check('open_tree', c.openTree(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE), path);
@@ -270,6 +285,11 @@ export function dropBoundingCapability(cap: number, name: string): void {
 
 export function clearAmbientCapabilities(): void {
   check('prctl PR_CAP_AMBIENT', c.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), 'PR_CAP_AMBIENT_CLEAR_ALL');
+}
+
+/** Add one capability to this thread's ambient set; the kernel refuses (EPERM) one not both permitted and inheritable. */
+export function raiseAmbientCapability(cap: number, name: string): void {
+  check('prctl PR_CAP_AMBIENT', c.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0), `PR_CAP_AMBIENT_RAISE ${name}`);
 }
 
 export function setNoNewPrivileges(): void {
@@ -387,6 +407,66 @@ export function mountFlagsOf(path: string): number {
   const buf = Buffer.alloc(128);
   check('statvfs', c.statvfs(path, buf), path);
   return Number(buf.readBigUInt64LE(72));
+}
+
+// bpf(2), for one use: a cgroup v2 device program (cgroups/device-filter.ts).
+// No glibc wrapper: syscall(2) with the architecture's number.
+const SYS_bpf: Record<string, number> = { x64: 321, arm64: 280 };
+const BPF_PROG_LOAD = 5;
+const BPF_PROG_ATTACH = 8;
+const BPF_PROG_TYPE_CGROUP_DEVICE = 15;
+const BPF_CGROUP_DEVICE = 6;
+const BPF_F_ALLOW_MULTI = 2;
+const BPF_LOG_SIZE = 65536;
+
+// union bpf_attr's BPF_PROG_LOAD part, up to expected_attach_type (72 bytes); the kernel zero-fills the rest.
+const BpfProgLoadAttr = koffi.struct('bpf_prog_load_attr', {
+  prog_type: 'uint32_t', insn_cnt: 'uint32_t', insns: 'void *', license: 'const char *',
+  log_level: 'uint32_t', log_size: 'uint32_t', log_buf: 'void *', kern_version: 'uint32_t', prog_flags: 'uint32_t',
+  prog_name: koffi.array('char', 16), prog_ifindex: 'uint32_t', expected_attach_type: 'uint32_t',
+});
+// Its BPF_PROG_ATTACH part: target_fd, attach_bpf_fd, attach_type, attach_flags.
+const BpfProgAttachAttr = koffi.struct('bpf_prog_attach_attr', {
+  target_fd: 'uint32_t', attach_bpf_fd: 'uint32_t', attach_type: 'uint32_t', attach_flags: 'uint32_t',
+});
+const bpfCalls = {
+  load: lib.func('long syscall(long nr, int cmd, bpf_prog_load_attr *attr, unsigned int size)'),
+  attach: lib.func('long syscall(long nr, int cmd, const bpf_prog_attach_attr *attr, unsigned int size)'),
+};
+
+function bpfNumber(): number {
+  const nr = SYS_bpf[process.arch];
+  if (nr === undefined) throw new SyscallError('bpf', 'ENOSYS', `no syscall number known for ${process.arch}`);
+  return nr;
+}
+
+/**
+ * BPF_PROG_LOAD of a BPF_PROG_TYPE_CGROUP_DEVICE program (8 bytes an instruction);
+ * returns its fd. When the verifier refuses it, the load is made again with its
+ * log, and the log's last line goes in the error.
+ */
+export function bpfLoadCgroupDeviceProgram(insns: Buffer, license: string): number {
+  const attr = (log?: Buffer) => ({
+    prog_type: BPF_PROG_TYPE_CGROUP_DEVICE, insn_cnt: insns.length / 8, insns, license,
+    log_level: log ? 1 : 0, log_size: log?.length ?? 0, log_buf: log ?? null, kern_version: 0, prog_flags: 0,
+    prog_name: 'containy_dev', prog_ifindex: 0, expected_attach_type: 0,
+  });
+  const nr = bpfNumber();
+  const fd = Number(bpfCalls.load(nr, BPF_PROG_LOAD, attr(), koffi.sizeof(BpfProgLoadAttr)));
+  if (fd !== -1) return fd;
+  const errno = errnoName(koffi.errno());
+  if (errno !== 'EINVAL' && errno !== 'EACCES') throw new SyscallError('bpf', errno, `BPF_PROG_LOAD of ${insns.length / 8} instructions`);
+  const log = Buffer.alloc(BPF_LOG_SIZE);
+  const again = Number(bpfCalls.load(nr, BPF_PROG_LOAD, attr(log), koffi.sizeof(BpfProgLoadAttr)));
+  if (again !== -1) return again;
+  const lines = log.subarray(0, Math.max(0, log.indexOf(0))).toString().trim().split('\n');
+  throw new SyscallError('bpf', errnoName(koffi.errno()), `BPF_PROG_LOAD: the verifier says: ${lines[lines.length - 1] || 'nothing'}`);
+}
+
+/** BPF_PROG_ATTACH a device program to the cgroup open on `cgroupFd`, alongside any its ancestors have (BPF_F_ALLOW_MULTI, as runc). */
+export function bpfAttachCgroupDevice(cgroupFd: number, progFd: number, detail: string): void {
+  const attr = { target_fd: cgroupFd, attach_bpf_fd: progFd, attach_type: BPF_CGROUP_DEVICE, attach_flags: BPF_F_ALLOW_MULTI };
+  check('bpf', bpfCalls.attach(bpfNumber(), BPF_PROG_ATTACH, attr, koffi.sizeof(BpfProgAttachAttr)), `BPF_PROG_ATTACH (BPF_CGROUP_DEVICE) to ${detail}`);
 }
 
 // Sockets Node's `net` cannot open (AF_NETLINK), and flock, which Node lacks.

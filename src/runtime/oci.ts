@@ -9,7 +9,8 @@ import type { CgroupLimits } from './cgroups/index.js';
 import type { ContainerSpec, NamespaceName } from './spec.js';
 import type { BindMount, FilesystemMount, ResourceLimit } from './start/protocol.js';
 import { CONTAINER_PATH } from './paths.js';
-import { defaultSecuritySpec } from './security/options.js';
+import { CAPABILITY_NAMES, kernelLastCap, type CapabilityName } from './security/capabilities.js';
+import type { CapabilitySetNames, SecuritySpec } from './security/options.js';
 
 /** The spec version our config.json says (Debian 12's runc 1.1.5 writes the same). */
 export const OCI_VERSION = '1.0.2-dev';
@@ -52,6 +53,20 @@ export function exampleConfig(cgroupV2: boolean): Record<string, unknown> {
   };
 }
 
+/**
+ * The config.json fields that say a container's security (the reverse of readSecurity):
+ * what a container with `security` gets, as runc reads it. A seccomp filter is not
+ * written (linux.seccomp is not read yet either).
+ */
+export function ociSecurityFields(security: SecuritySpec): { process: Record<string, unknown>; linux: Record<string, unknown> } {
+  const caps = security.capabilities;
+  const sets = security.sets ?? { effective: caps, permitted: caps, inheritable: caps, ambient: [] };
+  return {
+    process: { capabilities: { bounding: caps, ...sets }, noNewPrivileges: security.noNewPrivileges },
+    linux: { maskedPaths: security.maskedPaths, readonlyPaths: security.readonlyPaths },
+  };
+}
+
 type Json = Record<string, unknown>;
 
 function fail(field: string, problem: string, fix: string): UserError {
@@ -85,8 +100,6 @@ function num(v: unknown, field: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw fail(field, `expected a number, got ${JSON.stringify(v)}`, 'give a number');
   return v;
 }
-
-const NOT_YET_SECURITY = "a bundle's own capabilities, masked and read-only paths are not read yet (without the field the container gets docker's defaults: 14 capabilities, masked and read-only /proc paths, seccomp)";
 
 const NAMESPACE_TYPES: Record<string, NamespaceName> = { pid: 'pid', network: 'net', ipc: 'ipc', uts: 'uts', mount: 'mnt', cgroup: 'cgroup' };
 
@@ -144,7 +157,7 @@ export function loadOciBundle(bundleDir: string, opts: OciLoadOptions): Containe
 
   const p = json.process;
   if (!isObject(p)) throw fail('process', 'missing', 'give "process": {"args": ["sh"], "cwd": "/"}');
-  onlyKnown(p, 'process', ['terminal', 'consoleSize', 'user', 'args', 'env', 'cwd', 'rlimits', 'noNewPrivileges'], { capabilities: NOT_YET_SECURITY });
+  onlyKnown(p, 'process', ['terminal', 'consoleSize', 'user', 'args', 'env', 'cwd', 'capabilities', 'rlimits', 'noNewPrivileges']);
   if (p.terminal === true && !opts.stdinIsTerminal) {
     throw fail('process.terminal', 'true, but stdin is not a terminal (runc run fails the same way)', 'set "terminal": false to run it with pipes');
   }
@@ -189,14 +202,94 @@ export function loadOciBundle(bundleDir: string, opts: OciLoadOptions): Containe
   const spec: ContainerSpec = {
     argv, env, cwd, exactEnv: true, rootfs, overlay: false, pivot: true, rootMountPoint: 'bind',
     rlimits,
-    // A bundle's own capabilities and paths are refused above; what it may say goes onto docker's defaults.
-    security: { ...defaultSecuritySpec(), readonlyRoot: json.root.readonly === true, noNewPrivileges: p.noNewPrivileges === true },
+    security: readSecurity(p.capabilities, json.linux, rootfs, opts, { readonlyRoot: json.root.readonly === true, noNewPrivileges: p.noNewPrivileges === true }),
     specialFilesystems: false, namespaces: [],
   };
   if (json.hostname !== undefined) spec.hostname = str(json.hostname, 'hostname', 'e.g. "hostname": "box"');
   readMounts(json.mounts, spec, bundleDir, opts);
   readLinux(json.linux, spec, opts);
   return spec;
+}
+
+const CAPABILITY_SETS = ['bounding', 'effective', 'inheritable', 'permitted', 'ambient'] as const;
+
+/**
+ * What config.json says of the container's security, and nothing more, as runc
+ * reads it: a set it leaves out is empty (no process.capabilities: no capability
+ * at all), no maskedPaths or readonlyPaths: none, no linux.seccomp: no filter.
+ */
+function readSecurity(caps: unknown, linux: unknown, rootfs: string, opts: OciLoadOptions, root: Pick<SecuritySpec, 'readonlyRoot' | 'noNewPrivileges'>): SecuritySpec {
+  const sets = readCapabilities(caps, opts);
+  const { bounding, ...others } = sets;
+  const l = isObject(linux) ? linux : {};
+  return {
+    privileged: false,
+    capabilities: bounding,
+    sets: others,
+    seccomp: { kind: 'unconfined' },
+    maskedPaths: readPaths(l.maskedPaths, 'linux.maskedPaths', rootfs),
+    readonlyPaths: readPaths(l.readonlyPaths, 'linux.readonlyPaths', rootfs),
+    // runc appends its default device rules to a bundle's own, always.
+    devices: 'runc-default',
+    ...root,
+  };
+}
+
+function readCapabilities(v: unknown, opts: OciLoadOptions): CapabilitySetNames & { bounding: CapabilityName[] } {
+  const sets = { bounding: [], effective: [], inheritable: [], permitted: [], ambient: [] } as CapabilitySetNames & { bounding: CapabilityName[] };
+  if (v === undefined) return sets;
+  const example = 'e.g. {"bounding": ["CAP_KILL"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"]}';
+  if (!isObject(v)) throw fail('process.capabilities', 'expected an object of capability sets', example);
+  onlyKnown(v, 'process.capabilities', [...CAPABILITY_SETS]);
+  // runc 1.1.5 (libcontainer/capabilities) knows a name only as the kernel spells it, "CAP_" and
+  // upper case, and only up to the running kernel's last capability; it warns of the others and
+  // carries on without them.
+  const known = new Set<string>(CAPABILITY_NAMES.slice(0, kernelLastCap() + 1));
+  const ignored = new Set<string>();
+  for (const set of CAPABILITY_SETS) {
+    if (v[set] === undefined) continue;
+    for (const name of strings(v[set], `process.capabilities.${set}`, `${example}; names as capabilities(7) spells them`)) {
+      if (known.has(name)) sets[set].push(name as CapabilityName);
+      else ignored.add(name);
+    }
+  }
+  if (ignored.size) opts.warn(`process.capabilities: ignoring unknown or unavailable capabilities: ${[...ignored].sort().join(', ')} (as runc does; names are "CAP_" and upper case, as in capabilities(7))`);
+  // What capset(2) refuses, refused here, before anything exists (runc fails at the start: "unable to apply caps").
+  const notIn = (set: 'effective' | 'inheritable', within: 'permitted' | 'bounding', why: string) => {
+    const extra = sets[set].find((c) => !sets[within].includes(c));
+    if (extra) throw fail(`process.capabilities.${set}`, `${extra} is not in ${within}: ${why} (runc fails the same way)`, `add it to ${within} or remove it from ${set}`);
+  };
+  notIn('effective', 'permitted', 'capset(2) refuses an effective capability that is not permitted');
+  notIn('inheritable', 'bounding', 'capset(2) refuses an inheritable capability outside the bounding set');
+  const lost = sets.ambient.filter((c) => !(sets.permitted.includes(c) && sets.inheritable.includes(c)));
+  if (lost.length) opts.warn(`process.capabilities.ambient: ${lost.join(', ')} not both permitted and inheritable, so the kernel does not raise ${lost.length > 1 ? 'them' : 'it'} (runc carries on the same)`);
+  return sets;
+}
+
+/** linux.maskedPaths / linux.readonlyPaths: absolute paths inside the container. */
+function readPaths(v: unknown, field: string, rootfs: string): string[] {
+  if (v === undefined) return [];
+  const list = strings(v, field, 'e.g. ["/proc/kcore"]');
+  return list.map((p, i) => {
+    if (!p.startsWith('/')) throw fail(`${field}[${i}]`, `'${p}' is not absolute`, 'give a path inside the container, e.g. "/proc/kcore"');
+    const normal = path.posix.normalize(p); // as after pivot_root, where ".." stops at "/"
+    // We apply the paths before pivot_root, at rootfs + path: a symlink in the rootfs on the way
+    // would be followed on the host's side, where runc (after pivot_root) follows it in the container.
+    const link = symlinkOnTheWay(rootfs, normal);
+    if (link) throw fail(`${field}[${i}]`, `${link} in the root filesystem is a symlink, which containy-learn would follow outside the container`, 'give the path it points to');
+    return normal;
+  });
+}
+
+function symlinkOnTheWay(rootfs: string, p: string): string | undefined {
+  let at = rootfs;
+  for (const part of p.split('/').filter(Boolean)) {
+    at = path.join(at, part);
+    const st = fs.lstatSync(at, { throwIfNoEntry: false });
+    if (!st) return undefined;
+    if (st.isSymbolicLink()) return path.posix.join('/', path.relative(rootfs, at));
+  }
+  return undefined;
 }
 
 function rootHome(rootfs: string): string {
@@ -251,7 +344,7 @@ function readMounts(list: unknown, spec: ContainerSpec, bundleDir: string, opts:
 function readLinux(linux: unknown, spec: ContainerSpec, opts: OciLoadOptions): void {
   if (linux === undefined) return;
   if (!isObject(linux)) throw fail('linux', 'expected an object', 'e.g. {"namespaces": [{"type": "pid"}]}');
-  onlyKnown(linux, 'linux', ['namespaces', 'resources'], { maskedPaths: NOT_YET_SECURITY, readonlyPaths: NOT_YET_SECURITY });
+  onlyKnown(linux, 'linux', ['namespaces', 'resources', 'maskedPaths', 'readonlyPaths']);
   const namespaces: NamespaceName[] = [];
   if (linux.namespaces !== undefined) {
     if (!Array.isArray(linux.namespaces)) throw fail('linux.namespaces', 'expected a list', 'e.g. [{"type": "pid"}, {"type": "mount"}]');

@@ -5,11 +5,13 @@
 import fs from 'node:fs';
 import * as libc from './libc.js';
 import { readMountinfo } from './mountinfo.js';
+import { RouteSocket } from './net/rtnetlink.js';
 import type { CgroupReport, ContainerCgroup } from './cgroups/types.js';
 import { decodeCapMask } from './security/capabilities.js';
 import { DOCKER_MASKED_PATHS, DOCKER_READONLY_PATHS } from './security/docker-paths.js';
 
 import type { ProbeKind } from './probe-kinds.js';
+import { hostIdOf, parseIdMapText, type IdMapping } from './userns/idmap.js';
 
 export { PROBE_KINDS, type ProbeKind } from './probe-kinds.js';
 
@@ -17,7 +19,9 @@ export interface ProbeSnapshot {
   hostname?: string;
   /** PIDs as seen inside that PID namespace. */
   processes?: Array<{ pid: number; command: string }>;
-  interfaces?: Array<{ name: string; up: boolean }>;
+  interfaces?: NetInterface[];
+  /** IPv4 routes of the main table, as `ip route` lists them. */
+  routes?: Array<{ destination: string; gateway?: string; dev?: string }>;
   mounts?: Array<{ target: string; fstype: string; source: string }>;
   /** Namespace kind -> inode, as lsns shows them. */
   namespaces?: Record<string, number>;
@@ -31,8 +35,26 @@ export interface ProbeSnapshot {
   nnp?: boolean;
   /** Docker's masked and read-only paths in force in that side's mount table. */
   masks?: { masked: string[]; readonly: string[] };
+  userns?: UsernsView;
   /** A probe that failed says which call failed and why. */
   errors?: Partial<Record<ProbeKind, string>>;
+}
+
+export interface NetInterface {
+  name: string;
+  /** IFF_UP: set up by someone. */
+  up: boolean;
+  /** The operational state as `ip link` prints it: UP, DOWN, UNKNOWN (lo), LOWERLAYERDOWN. */
+  state: string;
+  /** The first IPv4 address with its prefix, e.g. 10.88.0.2/16. */
+  address?: string;
+  addresses: string[];
+  /** A veth whose other end is on the host: that end and its bridge, e.g. veth1a2b3c4@containy0. */
+  peer?: string;
+  /** IFLA_LINK: the other end's index, in the other end's namespace. */
+  peerIndex?: number;
+  /** The bridge this link is a port of. */
+  master?: string;
 }
 
 const NS_KINDS = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'uts', 'user', 'time'];
@@ -103,20 +125,54 @@ function readProcesses(pid: number | 'self'): Array<{ pid: number; command: stri
   return out.sort((a, b) => a.pid - b.pid);
 }
 
-function readInterfaces(pid: number | 'self'): Array<{ name: string; up: boolean }> {
-  // /proc/PID/net is the network namespace of that process, whoever reads it.
-  const dev = fs.readFileSync(`/proc/${pid}/net/dev`, 'utf8').split('\n').slice(2);
-  const names = dev.map((l) => l.split(':')[0].trim()).filter(Boolean);
-  return names.map((name) => ({ name, up: isUp(pid, name) }));
+/** A route socket for `pid`'s network namespace (the calling thread's for 'self'), used and closed. */
+function withNetnsOf<T>(pid: number | 'self', fn: (s: RouteSocket) => T): T {
+  let socket: RouteSocket;
+  if (pid === 'self') socket = RouteSocket.open();
+  else {
+    const fd = fs.openSync(`/proc/${pid}/ns/net`, 'r');
+    try {
+      socket = RouteSocket.inNetns(fd, `pid ${pid}`);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  try {
+    return fn(socket);
+  } finally {
+    socket.close();
+  }
 }
 
-/** IFF_UP, from the sysfs that side has mounted (a container's own /sys shows its own devices). */
-function isUp(pid: number | 'self', name: string): boolean {
-  try {
-    return (parseInt(fs.readFileSync(`/proc/${pid}/root/sys/class/net/${name}/flags`, 'utf8'), 16) & 1) === 1;
-  } catch {
-    return false;
-  }
+/** Links and their addresses, from rtnetlink in that side's network namespace; a veth's host end named from here. */
+function readInterfaces(pid: number | 'self'): NetInterface[] {
+  const { links, addresses } = withNetnsOf(pid, (s) => ({ links: s.links(), addresses: s.addresses() }));
+  // The other end of a container's veth lives in this (the host's) namespace: look it up by index.
+  const hostLinks = pid === 'self' ? links : withNetnsOf('self', (s) => s.links());
+  const nameOf = (list: typeof links, index?: number) => list.find((l) => l.index === index)?.name;
+  return links.map((l) => {
+    const own = addresses.filter((a) => a.index === l.index && a.family === 'inet').map((a) => `${a.address}/${a.prefixLength}`);
+    const iface: NetInterface = { name: l.name, up: l.up, state: l.state, addresses: own };
+    if (own.length) iface.address = own[0];
+    if (l.master !== undefined) iface.master = nameOf(links, l.master);
+    if (l.kind === 'veth' && l.peerIndex !== undefined) {
+      iface.peerIndex = l.peerIndex;
+      const end = pid === 'self' || l.peerNetnsId === undefined ? undefined : hostLinks.find((h) => h.index === l.peerIndex && h.peerIndex === l.index);
+      if (end) iface.peer = end.master !== undefined ? `${end.name}@${nameOf(hostLinks, end.master)}` : end.name;
+    }
+    return iface;
+  });
+}
+
+function readRoutes(pid: number | 'self'): NonNullable<ProbeSnapshot['routes']> {
+  return withNetnsOf(pid, (s) => {
+    const links = s.links();
+    return s.routes().map((r) => ({
+      destination: r.destination === 'default' ? 'default' : `${r.destination}/${r.prefixLength}`,
+      ...(r.gateway ? { gateway: r.gateway } : {}),
+      ...(r.outIndex !== undefined ? { dev: links.find((l) => l.index === r.outIndex)?.name } : {}),
+    }));
+  });
 }
 
 function readMounts(pid: number | 'self'): Array<{ target: string; fstype: string; source: string }> {
@@ -165,6 +221,54 @@ function readMasks(pid: number | 'self'): { masked: string[]; readonly: string[]
   return { masked, readonly };
 }
 
+/** A process's user namespace as both sides see it: its maps, its ids, and who owns its root. */
+export interface UsernsView {
+  /** /proc/PID/uid_map and gid_map, one "inside outside count" line each, columns single-spaced. */
+  uid_map: string;
+  gid_map: string;
+  /** /proc/PID/setgroups: "allow", or "deny" (setgroups(2) refused inside). */
+  setgroups: string;
+  /** The process's real ids as the host sees them (/proc/PID/status, read from the initial namespace)... */
+  hostUid: number;
+  hostGid: number;
+  /** ...and inside its own user namespace, through its maps. */
+  uid: number;
+  gid: number;
+  /** The owner of its root directory, as the host sees it and as seen inside. */
+  rootOwnerHost: string;
+  rootOwner: string;
+}
+
+// kernel/user_namespace.c: an id with no mapping reads as the overflow id (/proc/sys/kernel/overflowuid).
+const OVERFLOW_ID = 65534;
+
+/** The id inside that host id `hostId` is, through `map` (the inverse of hostIdOf). */
+function insideIdOf(map: IdMapping[], hostId: number): number {
+  const inverse = map.map((m) => ({ containerID: m.hostID, hostID: m.containerID, size: m.size }));
+  return hostIdOf(inverse, hostId) ?? OVERFLOW_ID;
+}
+
+function readUserns(pid: number | 'self'): UsernsView {
+  const text = (file: string) => fs.readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  const lines = (t: string) => t.split('\n').map((l) => l.trim().split(/\s+/).join(' ')).filter(Boolean).join('\n');
+  const uidMap = parseIdMapText(text('uid_map'));
+  const gidMap = parseIdMapText(text('gid_map'));
+  const ids = readIds(pid);
+  // stat through /proc/PID/root: the side's own root, the ids in our (the host's) view.
+  const root = fs.statSync(`/proc/${pid}/root/`);
+  return {
+    uid_map: lines(text('uid_map')),
+    gid_map: lines(text('gid_map')),
+    setgroups: text('setgroups').trim(),
+    hostUid: ids.uid,
+    hostGid: ids.gid,
+    uid: insideIdOf(uidMap, ids.uid),
+    gid: insideIdOf(gidMap, ids.gid),
+    rootOwnerHost: `${root.uid}:${root.gid}`,
+    rootOwner: `${insideIdOf(uidMap, root.uid)}:${insideIdOf(gidMap, root.gid)}`,
+  };
+}
+
 function explain(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -177,6 +281,7 @@ export function probe(pid: number | undefined, kinds: ProbeKind[], cgroup?: Cont
     hostname: () => (snap.hostname = readHostname(who)),
     processes: () => (snap.processes = readProcesses(who)),
     interfaces: () => (snap.interfaces = readInterfaces(who)),
+    routes: () => (snap.routes = readRoutes(who)),
     mounts: () => (snap.mounts = readMounts(who)),
     namespaces: () => (snap.namespaces = readNamespaces(who)),
     ids: () => (snap.ids = readIds(who)),
@@ -185,6 +290,7 @@ export function probe(pid: number | undefined, kinds: ProbeKind[], cgroup?: Cont
     seccomp: () => (snap.seccomp = readSeccomp(who)),
     nnp: () => (snap.nnp = statusField(who, 'NoNewPrivs') === '1'),
     masks: () => (snap.masks = readMasks(who)),
+    userns: () => (snap.userns = readUserns(who)),
   };
   for (const kind of kinds) {
     try {

@@ -10,6 +10,10 @@ import type { StageSecurity } from './security/compile.js';
 
 export { isAlive };
 import { removeCgroupDirs, sweepCgroups } from './cgroups/index.js';
+import { DEFAULT_BRIDGE, cleanupBridgeNetwork, teardownBridgeNetwork, type BridgeAttachment } from './net/index.js';
+
+/** What a run record keeps of a bridge attachment (network.ts), for teardown after a kill -9. */
+export type NetworkRecord = Pick<BridgeAttachment, 'bridge' | 'hostVeth' | 'address'>;
 
 export interface RunRecord {
   name: string;
@@ -22,6 +26,7 @@ export interface RunRecord {
   scratchDir?: string;
   /** What an exec into it must enter too (docker exec keeps the container's capabilities and filter). */
   security?: StageSecurity;
+  network?: NetworkRecord;
   startedAt: string;
 }
 
@@ -32,6 +37,8 @@ const recordFile = (name: string) => path.join(runDir(), `${name}.json`);
 export const persistentDir = (name: string) => path.join(stateRoot(), 'containers', name);
 /** Where a discarded container's overlay dirs live while it runs. */
 export const scratchDir = (name: string) => path.join(stateRoot(), 'scratch', name);
+/** Where a container's /etc/hosts and /etc/hostname are written while it runs. */
+export const etcDir = (name: string) => path.join(stateRoot(), 'etc', name);
 
 function read(name: string): RunRecord | undefined {
   try {
@@ -85,9 +92,11 @@ export function findLive(name: string): RunRecord | undefined {
 }
 
 /** What a dead run left: its cgroup (and anything still in it), its scratch layers, its record. */
-function removeLeftovers(record: RunRecord): string[] {
+function removeLeftovers(record: RunRecord, opts: { keepBridge?: boolean } = {}): string[] {
   const cgroups = record.cgroupPaths ? removeCgroupDirs(record.cgroupPaths) : [];
   if (record.scratchDir) fs.rmSync(record.scratchDir, { recursive: true, force: true });
+  fs.rmSync(etcDir(record.name), { recursive: true, force: true });
+  if (record.network) teardownBridgeNetwork(record.network, { stateDir: stateRoot(), keepBridge: opts.keepBridge });
   release(record.name);
   return cgroups;
 }
@@ -96,18 +105,21 @@ export interface CleanupReport {
   records: string[];
   cgroups: string[];
   directories: string[];
+  /** Host veths of dead runs, and the bridge if no container uses it any more. */
+  links: string[];
 }
 
 /** `containy-learn cleanup`: remove what dead runs left (their cgroups, scratch overlay dirs, records). */
 export function cleanupLeftovers(): CleanupReport {
-  const report: CleanupReport = { records: [], cgroups: [], directories: [] };
+  const report: CleanupReport = { records: [], cgroups: [], directories: [], links: [] };
   const liveNames = new Set<string>();
   for (const record of listRecords()) {
     if (isLive(record)) {
       liveNames.add(record.name);
       continue;
     }
-    report.cgroups.push(...removeLeftovers(record));
+    // The bridge is left to cleanupBridgeNetwork below, which says whether it went.
+    report.cgroups.push(...removeLeftovers(record, { keepBridge: true }));
     report.records.push(record.name);
   }
   // Killing what is left in them, cgroups of containers without a live record go.
@@ -118,6 +130,12 @@ export function cleanupLeftovers(): CleanupReport {
     fs.rmSync(path.join(scratch, name), { recursive: true, force: true });
     report.directories.push(path.join(scratch, name));
   }
+  for (const name of safeReaddir(path.join(stateRoot(), 'etc'))) {
+    if (!liveNames.has(name)) fs.rmSync(etcDir(name), { recursive: true, force: true });
+  }
+  // Leases of dead owners, the veths they left, then the bridge if it is unused.
+  const net = cleanupBridgeNetwork({ stateDir: stateRoot() });
+  report.links.push(...net.links, ...(net.bridgeRemoved ? [DEFAULT_BRIDGE] : []));
   return report;
 }
 

@@ -2,12 +2,15 @@
 // and the benchmark, which want the whole answer rather than a stream.
 import type { EventEmitter } from 'node:events';
 import { StartStepError, UserError } from './errors.js';
+import type { CgroupEvents } from './cgroups/types.js';
 import type { ExitStatus } from './start/stage-process.js';
 import type { TraceCall } from './libc.js';
 
 export interface ContainerExit extends ExitStatus {
   /** Why a limit ended or hampered the command, as runc would say it. */
   limitMessages: string[];
+  /** The cgroup's event counters as read at the exit, just before the cgroup was removed. */
+  events?: CgroupEvents;
 }
 
 export interface RunResult {

@@ -10,6 +10,7 @@ import { CONTAINER_PATH as CONTAINER_PATH_DIRS, defaultRootfs } from './paths.js
 import type { BindMount, FilesystemMount, ResourceLimit, RootMountPoint, StdioMode } from './start/protocol.js';
 import type { CgroupLimits } from './cgroups/index.js';
 import type { SecuritySpec } from './security/options.js';
+import { validateUserns, type UsernsSpec } from './userns/idmap.js';
 
 export { NAMESPACES, type NamespaceName };
 
@@ -47,6 +48,10 @@ export interface ContainerSpec {
   binds?: BindMount[];
   tmpfs?: string[];
   stdio?: StdioMode;
+  /** A user namespace with these maps (validated: idmap.ts), made first, owning the others. */
+  userns?: UsernsSpec;
+  /** --user: the command's ids inside, in any container (with userns, its `user`). */
+  user?: { uid: number; gid: number };
   /** `env` is the whole environment, as an OCI bundle's process.env is: no PATH, HOME, TERM or HOSTNAME added. */
   exactEnv?: boolean;
   /** Filesystems mounted inside besides /proc, /sys, /dev and the tmpfs ones (an OCI bundle's mqueue, cgroup). */
@@ -57,6 +62,10 @@ export interface ContainerSpec {
   trace?: boolean;
   /** Capabilities, seccomp, masked/read-only paths, no_new_privs (security/options.ts); default docker's defaults. */
   security?: SecuritySpec;
+  /** docker's --network: none (default: an empty netns), bridge, host, container:NAME (network.ts). */
+  network?: string;
+  /** docker's -p [IP:]HOSTPORT:CONTAINERPORT[/tcp], each; needs network bridge. */
+  publish?: string[];
 }
 
 /** A spec with its defaults filled in, checked. */
@@ -109,6 +118,8 @@ export function checkSpec(spec: ContainerSpec): CheckedSpec {
     if (!fs.existsSync(bind.source)) throw new UserError(`the bind source ${bind.source} does not exist: give an existing host path`);
     if (!bind.target.startsWith('/')) throw new UserError(`the bind target '${bind.target}' is not absolute: give a path inside the container, e.g. /data`);
   }
+  // The CLI and the lessons validate their own fields; this names the spec's for any other caller.
+  if (spec.userns) validateUserns(spec.userns, { uidMappings: 'userns.uidMappings', gidMappings: 'userns.gidMappings', user: 'userns.user' });
   const rootMountPoint = spec.rootMountPoint ?? 'bind';
   return { namespaces, pivot, overlay, rootfs, layers, rootMountPoint, stdio: spec.stdio ?? 'inherit' };
 }

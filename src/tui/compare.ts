@@ -3,14 +3,15 @@
 // characters, not only colours, so they survive NO_COLOR and copy-paste:
 //   '≠'  this entry exists on both sides with different values (both panes)
 //   '+'  this entry exists only in the container (container pane)
+//   '»'  a process the lesson started (the victim, a container's first process), put first
 // The host is the reference: "only on the host" is the normal state of a
 // host with a hundred processes, and marking all of them would hide the lesson.
 import type { CgroupReport, CgroupValue } from '../runtime/cgroups/types.js';
 import type { ProbeKind, ProbeSnapshot } from './types.js';
 
-export type Mark = 'same' | 'differs' | 'only' | 'error';
+export type Mark = 'same' | 'differs' | 'only' | 'error' | 'lesson';
 
-export const MARK_CHAR: Record<Mark, string> = { same: ' ', differs: '≠', only: '+', error: '✗' };
+export const MARK_CHAR: Record<Mark, string> = { same: ' ', differs: '≠', only: '+', error: '✗', lesson: '»' };
 
 export interface PaneRow {
   text: string;
@@ -68,6 +69,74 @@ function cgroupEntries(report: CgroupReport): Entry[] {
   });
 }
 
+/** Options of the comparison: the cgroup pane shows files by name, or (default) compact lines per controller. */
+export interface CompareOptions {
+  cgroupFiles?: boolean;
+  /** Host PIDs of the processes the lesson started: first in the host's process list, marked. */
+  lessonPids?: readonly number[];
+}
+
+const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+/** "487/512 MiB": usage in the limit's unit, so the two read at a glance. */
+function bytesOf(used: number | undefined, limit: number | null | undefined): string {
+  const scale = limit ?? used ?? 0;
+  let unit = 0;
+  while (scale >= 1024 ** (unit + 1) && unit < BYTE_UNITS.length - 1) unit++;
+  const inUnit = (n: number): string => {
+    const v = n / 1024 ** unit;
+    return unit === 0 || v >= 100 || Number.isInteger(v) ? String(Math.round(v)) : v.toFixed(1);
+  };
+  const usedText = used === undefined ? '?' : inUnit(used);
+  return limit === null || limit === undefined ? `${usedText} ${BYTE_UNITS[unit]} (no limit)` : `${usedText}/${inUnit(limit)} ${BYTE_UNITS[unit]}`;
+}
+
+/**
+ * One line per controller, limit beside usage, then its events:
+ * `memory 487/512 MiB · oom_kill 1`, `pids 9/10 · refused 3`, `cpu 10% · throttled 12 (0.3 s)`.
+ * An event is shown once it counted, or when its limit is set (the 0 that will move).
+ */
+function cgroupCompact(report: CgroupReport): Entry[] {
+  const all = new Map([...report.limits, ...report.usage, ...report.events].flatMap((v) => (v.id ? [[v.id, v] as const] : [])));
+  const num = (id: string): number | null | undefined => all.get(id)?.value;
+  const has = (id: string): boolean => all.has(id);
+  const event = (id: string, name: string, limited: boolean): string[] => {
+    const n = num(id);
+    return typeof n === 'number' && (n > 0 || limited) ? [`${name} ${n}`] : [];
+  };
+  const entries: Entry[] = [];
+  const line = (key: string, parts: string[]): void => {
+    const text = `${key} ${parts.join(' · ')}`;
+    entries.push({ key, value: text, text });
+  };
+  if (has('memory.limit') || has('memory.usage')) {
+    const limit = num('memory.limit');
+    const limited = typeof limit === 'number';
+    line('memory', [bytesOf(num('memory.usage') ?? undefined, limit), ...event('events.oom_kill', 'oom_kill', limited)]);
+  }
+  if (has('pids.limit') || has('pids.current')) {
+    const limit = num('pids.limit');
+    const limited = typeof limit === 'number';
+    line('pids', [`${num('pids.current') ?? '?'}${limited ? `/${limit}` : ' (no limit)'}`, ...event('events.pids_max', 'refused', limited)]);
+  }
+  if (has('cpu.quota') || has('cpu.usage')) {
+    const quota = num('cpu.quota');
+    const period = num('cpu.period');
+    const limited = typeof quota === 'number' && quota > 0 && typeof period === 'number' && period > 0;
+    const used = num('cpu.usage');
+    // With a quota the throttling is the point (a pane is ~38 columns): the time used only without one.
+    const parts = [limited ? `${Math.round((100 * quota) / period)}%` : 'no limit'];
+    if (typeof used === 'number' && !limited) parts.push(`used ${(used / 1e6).toFixed(1)} s`);
+    const throttled = num('events.cpu_throttled');
+    const held = num('events.cpu_throttled_usec');
+    if (typeof throttled === 'number' && (throttled > 0 || limited)) {
+      parts.push(`throttled ${throttled}${typeof held === 'number' ? ` (${(held / 1e6).toFixed(1)} s)` : ''}`);
+    }
+    line('cpu', parts);
+  }
+  return entries;
+}
+
 /** The directory the cgroup files share, for the heading ("which cgroup is this"). */
 function cgroupDir(report: CgroupReport): string | undefined {
   const dirs = [...new Set([...report.limits, ...report.usage, ...report.events].map((v) => v.file.slice(0, v.file.lastIndexOf('/'))))];
@@ -83,7 +152,7 @@ function userProcesses(snap: ProbeSnapshot): Array<{ pid: number; command: strin
   return (snap.processes ?? []).filter((p) => !/^\[.*\]$/.test(p.command));
 }
 
-function entriesOf(kind: ProbeKind, snap: ProbeSnapshot): Entry[] {
+function entriesOf(kind: ProbeKind, snap: ProbeSnapshot, opts: CompareOptions): Entry[] {
   switch (kind) {
     case 'namespaces': {
       const ns = snap.namespaces ?? {};
@@ -96,11 +165,22 @@ function entriesOf(kind: ProbeKind, snap: ProbeSnapshot): Entry[] {
         .sort((a, b) => a.pid - b.pid)
         .map((p) => ({ key: String(p.pid), value: p.command, text: `${String(p.pid).padStart(5)} ${p.command}` }));
     case 'interfaces':
-      return (snap.interfaces ?? []).map((i) => ({ key: i.name, value: i.up ? 'up' : 'down', text: `${i.name} ${i.up ? 'UP' : 'down'}` }));
+      // "eth0 ↔ veth1a2b3c4@containy0 10.88.0.2/16 UP": the pair's two ends, and where the host end is plugged in.
+      return (snap.interfaces ?? []).map((i) => {
+        const name = i.peer ? `${i.name} ↔ ${i.peer}` : i.master ? `${i.name}@${i.master}` : i.name;
+        const value = [...(i.addresses ?? []), i.state ?? (i.up ? 'UP' : 'down')].join(' ');
+        return { key: i.name, value, text: `${name} ${value}` };
+      });
+    case 'routes':
+      return (snap.routes ?? []).map((r) => {
+        const text = `${r.destination}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`;
+        return { key: r.destination, value: text, text };
+      });
     case 'mounts':
       return (snap.mounts ?? []).map((m) => ({ key: m.target, value: `${m.fstype} ${m.source}`, text: `${m.target} ${m.fstype} ${m.source}` }));
     case 'cgroup':
-      return snap.cgroup ? cgroupEntries(snap.cgroup) : [];
+      if (!snap.cgroup) return [];
+      return opts.cgroupFiles ? cgroupEntries(snap.cgroup) : cgroupCompact(snap.cgroup);
     case 'caps': {
       // One row per capability in the bounding set, with the sets it is in: e(ffective) p(ermitted) b(ounding).
       const caps = snap.caps;
@@ -118,9 +198,24 @@ function entriesOf(kind: ProbeKind, snap: ProbeSnapshot): Entry[] {
         ...masks.readonly.map((p) => ({ key: p, value: 'read-only', text: `read-only ${p}` })),
       ];
     }
+    case 'userns':
+      return snap.userns ? usernsEntries(snap.userns) : [];
     default:
       return [];
   }
+}
+
+function usernsEntries(u: NonNullable<ProbeSnapshot['userns']>): Entry[] {
+  const rows: Array<[string, string]> = [
+    ...u.uid_map.split('\n').map((l, i): [string, string] => [`uid_map ${i}`, l]),
+    ...u.gid_map.split('\n').map((l, i): [string, string] => [`gid_map ${i}`, l]),
+    ['setgroups', u.setgroups],
+    ['ids on host', `uid ${u.hostUid} gid ${u.hostGid}`],
+    ['ids inside', `uid ${u.uid} gid ${u.gid}`],
+    ['/ owner on host', u.rootOwnerHost],
+    ['/ owner inside', u.rootOwner],
+  ];
+  return rows.map(([key, value]) => ({ key, value, text: `${key}: ${value}` }));
 }
 
 /** The heading row's text for one side, including the single-value probes (hostname, ids). */
@@ -143,8 +238,12 @@ function heading(kind: ProbeKind, snap: ProbeSnapshot): { text: string; value: s
     }
     case 'interfaces':
       return { text: `interfaces: ${snap.interfaces?.length ?? '?'}`, value: String(snap.interfaces?.length ?? '') };
+    case 'routes':
+      return { text: `routes: ${snap.routes?.length ?? '?'}`, value: String(snap.routes?.length ?? '') };
     case 'mounts':
       return { text: `mounts: ${snap.mounts?.length ?? '?'}`, value: String(snap.mounts?.length ?? '') };
+    case 'userns':
+      return { text: 'user namespace (inside outside count)', value: '' };
     case 'cgroup': {
       if (snap.cgroup === null || snap.cgroup === undefined) return { text: 'cgroup: none of ours', value: 'none' };
       const dir = cgroupDir(snap.cgroup);
@@ -173,20 +272,25 @@ function heading(kind: ProbeKind, snap: ProbeSnapshot): { text: string; value: s
   }
 }
 
-function sideRows(kind: ProbeKind, own: ProbeSnapshot, other: ProbeSnapshot | undefined, isContainer: boolean): PaneRow[] {
+function sideRows(kind: ProbeKind, own: ProbeSnapshot, other: ProbeSnapshot | undefined, isContainer: boolean, opts: CompareOptions): PaneRow[] {
   const error = own.errors?.[kind];
   const head = heading(kind, own);
   const otherHead = other && !other.errors?.[kind] ? heading(kind, other) : undefined;
   const headMark: Mark = error ? 'error' : otherHead && otherHead.value !== head.value ? 'differs' : 'same';
   const rows: PaneRow[] = [{ text: error ? `${kind}: ${error}` : head.text, mark: headMark, heading: true }];
   if (error) return rows;
-  const otherEntries = other && !other.errors?.[kind] ? new Map(entriesOf(kind, other).map((e) => [e.key, e.value])) : undefined;
-  for (const entry of entriesOf(kind, own)) {
-    let mark: Mark = 'same';
+  const otherEntries = other && !other.errors?.[kind] ? new Map(entriesOf(kind, other, opts).map((e) => [e.key, e.value])) : undefined;
+  const entries = entriesOf(kind, own, opts);
+  // The lesson's own processes first: in a host's hundred, the victim is the step's point.
+  const ours = new Set(kind === 'processes' && !isContainer ? (opts.lessonPids ?? []).map(String) : []);
+  if (ours.size) entries.sort((a, b) => Number(ours.has(b.key)) - Number(ours.has(a.key)));
+  for (const entry of entries) {
+    let mark: Mark = ours.has(entry.key) ? 'lesson' : 'same';
     if (otherEntries) {
       const theirs = otherEntries.get(entry.key);
-      if (theirs === undefined) mark = isContainer ? 'only' : 'same';
-      else if (theirs !== entry.value) mark = 'differs';
+      if (theirs === undefined) {
+        if (isContainer) mark = 'only';
+      } else if (theirs !== entry.value) mark = 'differs';
     }
     rows.push({ text: entry.text, mark });
   }
@@ -194,11 +298,13 @@ function sideRows(kind: ProbeKind, own: ProbeSnapshot, other: ProbeSnapshot | un
 }
 
 /** Rows for both panes, one section per probe kind the step asked for, in its order. */
-export function compareSnapshots(kinds: ProbeKind[], host: ProbeSnapshot | undefined, container: ProbeSnapshot | undefined): ProbeSection[] {
+export function compareSnapshots(
+  kinds: ProbeKind[], host: ProbeSnapshot | undefined, container: ProbeSnapshot | undefined, opts: CompareOptions = {},
+): ProbeSection[] {
   return kinds.map((kind) => ({
     kind,
-    host: host ? sideRows(kind, host, container, false) : [{ text: `${kind}: not read yet`, mark: 'same', heading: true }],
-    container: container ? sideRows(kind, container, host, true) : [],
+    host: host ? sideRows(kind, host, container, false, opts) : [{ text: `${kind}: not read yet`, mark: 'same', heading: true }],
+    container: container ? sideRows(kind, container, host, true, opts) : [],
   }));
 }
 

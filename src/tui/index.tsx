@@ -9,6 +9,8 @@ export interface WorkshopOptions {
   lesson?: number;
   /** 1-based step of that lesson, as shown ("step 3 of 7"). Default: where the learner stopped. */
   step?: number;
+  /** `--record FILE.cast`: the recording, opened for writing (an fd), see ./record.ts. */
+  recordFd?: number;
   /** Aborted on SIGINT/SIGTERM/SIGHUP (the CLI's signals module); its reason carries the `exitCode`. */
   signal?: AbortSignal;
 }
@@ -25,9 +27,10 @@ export const FIRST_FRAME_MARK_ENV = 'CONTAINY_FIRST_FRAME_MARK';
 
 /**
  * Set CONTAINY_TUI_TIMING=1 to have every run of a step write
- * `containy-learn step-to-frame-ms <ms> action-ms <ms>` to stderr: the time
- * from the engine's answer to the first write of the frame showing it, and
- * the engine's own time for the step (action, probes, checks).
+ * `containy-learn step-to-frame-ms <ms> action-ms <ms> frames-while-running <n>`
+ * to stderr: the time from the engine's answer to the first write of the frame
+ * showing it, the engine's own time for the step (action, probes, checks), and
+ * the frames drawn while the step ran (the live panes).
  */
 export const TIMING_ENV = 'CONTAINY_TUI_TIMING';
 
@@ -76,13 +79,14 @@ export async function runWorkshop(
     return problem('the workshop needs a terminal; for plain text use `containy-learn list` or `containy-learn lesson N` with output redirected');
   }
 
-  const [{ createElement }, { render }, { App }, { ProgressStore }, { SessionRegistry }, { runTiming }, lessons] = await Promise.all([
+  const [{ createElement }, { render }, { App }, { ProgressStore }, { SessionRegistry }, { runTiming }, { recordStdout }, lessons] = await Promise.all([
     import('react'),
     import('./ink.js'),
     import('./app.js'),
     import('./progress.js'),
     import('./sessions.js'),
     import('./lesson-view.js'),
+    import('./record.js'),
     deps.lessons ?? import('../lessons/loader.js').then((m) => m.loadLessons()),
   ]);
   if (lessons.length === 0) return problem('no lessons found');
@@ -124,6 +128,8 @@ export async function runWorkshop(
 
   const restoreWrite = process.env[TIMING_ENV] ? timeFrames(runTiming) : undefined;
 
+  // The recording starts with the workshop's screen and ends with its last frame (not the learner's shell).
+  const stopRecording = opts.recordFd === undefined ? undefined : recordStdout(opts.recordFd);
   // The alternate screen: the workshop gets the whole terminal and gives the learner's scrollback back on exit.
   process.stdout.write('\x1b[?1049h\x1b[H');
   const notice = process.getuid?.() === 0 ? undefined : 'not root: the lessons open and read; steps that need root say so (sudo containy-learn)';
@@ -141,7 +147,9 @@ export async function runWorkshop(
         onFirstMenuFrame,
         exitRef,
       }),
-      { exitOnCtrlC: false },
+      // 60 fps: Ink holds a frame back for 1000/maxFps ms after the last one, and while a step
+      // runs the live panes draw often: at Ink's 30 the result could wait 33 ms behind a pane frame.
+      { exitOnCtrlC: false, maxFps: 60 },
     );
     // The app ends through finish(); Ink may also unmount on its own (an error, or signal-exit on a signal).
     await Promise.race([exited, instance.waitUntilExit()]);
@@ -151,6 +159,7 @@ export async function runWorkshop(
     opts.signal?.removeEventListener('abort', onSignal);
   }
   instance?.unmount();
+  stopRecording?.();
   const problems = await sessions.closeAll();
   // Back to the learner's screen, cursor shown (Ink shows it on stderr, which may be redirected).
   process.stdout.write('\x1b[?1049l\x1b[?25h');
@@ -166,14 +175,17 @@ export async function runWorkshop(
 }
 
 /** Reports, on stderr, when the first frame after a step's result is written (see TIMING_ENV). */
-function timeFrames(runTiming: { resolvedAt?: number; actionMs?: number }): () => void {
+function timeFrames(runTiming: { startedAt?: number; resolvedAt?: number; actionMs?: number }): () => void {
   const write = process.stdout.write;
+  let frames = 0;
   process.stdout.write = function (this: NodeJS.WriteStream, ...args: Parameters<typeof write>) {
     const written = write.apply(this, args);
     if (runTiming.resolvedAt !== undefined) {
-      process.stderr.write(`containy-learn step-to-frame-ms ${(performance.now() - runTiming.resolvedAt).toFixed(1)} action-ms ${Math.round(runTiming.actionMs ?? 0)}\n`);
-      runTiming.resolvedAt = undefined;
-    }
+      const ms = (performance.now() - runTiming.resolvedAt).toFixed(1);
+      process.stderr.write(`containy-learn step-to-frame-ms ${ms} action-ms ${Math.round(runTiming.actionMs ?? 0)} frames-while-running ${frames}\n`);
+      runTiming.resolvedAt = runTiming.startedAt = undefined;
+      frames = 0;
+    } else if (runTiming.startedAt !== undefined) frames++;
     return written;
   } as typeof write;
   return () => {

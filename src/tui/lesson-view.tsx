@@ -6,9 +6,11 @@ import { compareSnapshots, sectionsHeight } from './compare.js';
 import { Help, LESSON_KEYS } from './help.js';
 import { useLiveProbes, type PaneState } from './live-probes.js';
 import type { DocRow, MarkdownRenderer } from './markdown.js';
-import { Panes, planPanes } from './panes.js';
+import { paneKinds, Panes, planPanes } from './panes.js';
 import type { ProgressStore } from './progress.js';
-import { hintRows, resultRows } from './result.js';
+import { stepList } from '../lessons/step-list.js';
+import { stepMarks } from './record.js';
+import { hintRows, notesRows, resultRows } from './result.js';
 import { fit, textWidth, truncate } from './text.js';
 import type { Lesson, StepResult, WorkshopSession } from './types.js';
 import { DocLine, Line, useKeys } from './ui.js';
@@ -96,7 +98,7 @@ function reduce(state: ViewState, action: Action): ViewState {
 }
 
 /** For the benchmark: when the last run's result came back (see index.tsx, CONTAINY_TUI_TIMING). */
-export const runTiming: { resolvedAt?: number; actionMs?: number } = {};
+export const runTiming: { startedAt?: number; resolvedAt?: number; actionMs?: number } = {};
 
 export function LessonView(props: LessonViewProps): ReactNode {
   const { lesson, session, progress, markdown, width, height } = props;
@@ -120,6 +122,11 @@ export function LessonView(props: LessonViewProps): ReactNode {
   const { step: stepIndex, results, hintsShown, running, message, resets, reveal, scroll } = state;
   const [zoom, setZoom] = useState(false);
   const [help, setHelp] = useState(false);
+  // The cgroup pane: compact lines per controller, or (f) every file by name.
+  const [cgroupFiles, setCgroupFiles] = useState(false);
+  // Presenter mode (s): the step's speaker notes above its text, for the instructor's eyes.
+  const [notesShown, setNotesShown] = useState(false);
+  const compare = { cgroupFiles, lessonPids: session?.lessonPids };
 
   const step = lesson.steps[stepIndex];
   const result = results[stepIndex];
@@ -131,21 +138,23 @@ export function LessonView(props: LessonViewProps): ReactNode {
 
   // Heights: a header row, the document, the panes (title row + body), a footer row.
   const body = Math.max(2, height - 2);
-  const hasPanes = step.probes.length > 0;
+  const kinds = paneKinds(step);
+  const hasPanes = kinds.length > 0;
   const paneHeightFor = (shown: PaneState): number => {
     if (!hasPanes) return 0;
     if (zoom) return Math.max(2, body - 3);
-    const wanted = 1 + sectionsHeight(compareSnapshots(step.probes, shown.host, shown.container));
+    const wanted = 1 + sectionsHeight(compareSnapshots(kinds, shown.host, shown.container, compare));
     return Math.min(wanted, Math.max(Math.min(6, body - 3), Math.floor(body * 0.45)));
   };
   const panes = useLiveProbes(
     session,
-    step.probes,
+    kinds,
     result,
     // A new size or zoom shows other rows: read again at once rather than show old ones.
-    `${stepIndex}:${resets}:${width}x${height}:${zoom}`,
+    `${stepIndex}:${resets}:${width}x${height}:${zoom}:${cgroupFiles}`,
     props.pollMs,
-    (shown) => JSON.stringify(planPanes(step.probes, shown, width, paneHeightFor(shown))),
+    (shown) => JSON.stringify(planPanes(kinds, shown, width, paneHeightFor(shown), compare)),
+    running !== undefined,
   );
 
   // Prose longer than ~100 columns is hard to read; code and output get the same width.
@@ -157,6 +166,11 @@ export function LessonView(props: LessonViewProps): ReactNode {
       out.push({ text: '─'.repeat(Math.min(docWidth, 40)), kind: 'dim' });
     }
     out.push({ text: `${stepIndex + 1}. ${step.title}`, kind: 'title' });
+    if (notesShown) {
+      out.push({ text: '── speaker notes (s hides them) ──', kind: 'warn' });
+      out.push(...(step.notes ? notesRows(step.notes, docWidth) : [{ text: 'no notes for this step', kind: 'dim' as const }]));
+      out.push({ text: '──', kind: 'warn' });
+    }
     const needs = [...step.needs, ...step.tools];
     if (needs.length) out.push({ text: `needs: ${needs.join(', ')}`, kind: 'dim' });
     out.push({ text: '', kind: 'blank' });
@@ -167,7 +181,7 @@ export function LessonView(props: LessonViewProps): ReactNode {
     const resultAt = out.length;
     if (result) out.push({ text: '', kind: 'blank' }, ...resultRows(result, docWidth));
     return { rows: out, resultStart: resultAt, hintStart: hintAt };
-  }, [lesson, step, stepIndex, markdown, docWidth, hintsShown, result]);
+  }, [lesson, step, stepIndex, markdown, docWidth, hintsShown, result, notesShown]);
 
   const paneHeight = paneHeightFor(panes);
   const docHeight = body - paneHeight;
@@ -194,6 +208,8 @@ export function LessonView(props: LessonViewProps): ReactNode {
       return;
     }
     const index = stateNow.current.step;
+    stepMarks.mark?.(`lesson ${lesson.id} step ${index + 1}: ${lesson.steps[index].title}`);
+    runTiming.startedAt = performance.now();
     update({ type: 'busy', running: `running step ${index + 1}…` });
     let outcome: StepResult;
     const started = performance.now();
@@ -209,7 +225,7 @@ export function LessonView(props: LessonViewProps): ReactNode {
     const message: Message = outcome.cannotRun
       ? { text: 'this step cannot run here: see below', kind: 'warn' }
       : outcome.ok
-        ? { text: index + 1 < stepCount ? '✓ passed · n: next step' : '✓ passed · the last step: q back to the menu', kind: 'ok' }
+        ? { text: `${outcome.ranFirst?.length ? `ran ${stepList(outcome.ranFirst)} for you · ` : ''}${index + 1 < stepCount ? '✓ passed · n: next step' : '✓ passed · the last step: q back to the menu'}`, kind: 'ok' }
         : { text: '✗ not yet: see the checks below', kind: 'fail' };
     update({ type: 'ran', step: index, result: outcome, message });
   };
@@ -245,6 +261,8 @@ export function LessonView(props: LessonViewProps): ReactNode {
     else if (input === '?') setHelp(true);
     else if (input === 'q' || key.escape) props.onBack();
     else if (key.tab) setZoom((z) => !z);
+    else if (input === 'f') setCgroupFiles((f) => !f);
+    else if (input === 's') setNotesShown((on) => !on);
     else if (key.upArrow || input === 'k') scrollBy(-1);
     else if (key.downArrow || input === 'j') scrollBy(1);
     else if (key.pageUp || input === 'b') scrollBy(-Math.max(1, docHeight - 1));
@@ -270,7 +288,7 @@ export function LessonView(props: LessonViewProps): ReactNode {
         <DocLine key={top + i} row={row} />
       ))}
       {Array.from({ length: Math.max(0, docHeight - visible.length) }, (_, i) => <Line key={`pad${i}`} />)}
-      {hasPanes && <Panes plan={planPanes(step.probes, panes, width, paneHeight)} />}
+      {hasPanes && <Panes plan={planPanes(kinds, panes, width, paneHeight, compare)} />}
       <Line color={status ? { ok: 'green', fail: 'red', warn: 'yellow', dim: undefined }[status.kind] : undefined} dimColor={!status}>
         {truncate(footerLeft + scrollHint + KEYS_LINE, width)}
       </Line>

@@ -3,11 +3,31 @@
 // stay on the same line and the frame is exactly `height` rows.
 import type { ReactNode } from 'react';
 import { Text } from './ink.js';
-import { compareSnapshots, layoutSections, MARK_CHAR, type PaneRow } from './compare.js';
+import { compareSnapshots, layoutSections, MARK_CHAR, type CompareOptions, type PaneRow } from './compare.js';
 import type { PaneState } from './live-probes.js';
 import { fit } from './text.js';
-import type { ProbeKind } from './types.js';
+import type { ProbeKind, Step } from './types.js';
 import { Line } from './ui.js';
+
+/**
+ * What the panes show for a step: its `probes:`, or, when it names none, what its
+ * action is about: the processes a container or host process runs, and its cgroup
+ * when the step sets limits (lesson 5's CPU quota, throttled as it runs).
+ */
+export function paneKinds(step: Step): ProbeKind[] {
+  if (step.probes.length) return step.probes;
+  switch (step.action.name) {
+    case 'run':
+    case 'start':
+      return step.action.params.limits !== undefined ? ['cgroup', 'processes'] : ['processes'];
+    case 'exec':
+    case 'chroot':
+    case 'host-process':
+      return ['processes'];
+    default:
+      return [];
+  }
+}
 
 /** Narrower than this, the panes stack. */
 export const SIDE_BY_SIDE_MIN_COLUMNS = 60;
@@ -17,6 +37,8 @@ function Cell({ row, width }: { row: PaneRow; width: number }): ReactNode {
   switch (row.mark) {
     case 'differs':
       return <Text color="yellow" bold inverse={row.heading}>{text}</Text>;
+    case 'lesson':
+      return <Text color="magenta" bold>{text}</Text>;
     case 'only':
       return <Text color="cyan">{text}</Text>;
     case 'error':
@@ -31,9 +53,9 @@ function containerTitle(state: PaneState): string {
     case 'live':
       return `container${state.containerName ? ` ${state.containerName}` : ''} · live`;
     case 'exited':
-      return 'container · exited (as the step left it)';
+      return state.ended ? `${state.containerName ?? 'container'} · exited` : 'container · exited (as the step left it)';
     default:
-      return 'container · none running';
+      return state.waiting ? 'container · the step is running…' : 'container · none running';
   }
 }
 
@@ -47,8 +69,8 @@ export interface PanePlan {
 
 const BLANK: PaneRow = { text: '', mark: 'same' };
 
-export function planPanes(kinds: ProbeKind[], state: PaneState, width: number, height: number): PanePlan {
-  const sections = compareSnapshots(kinds, state.host, state.container);
+export function planPanes(kinds: ProbeKind[], state: PaneState, width: number, height: number, opts: CompareOptions = {}): PanePlan {
+  const sections = compareSnapshots(kinds, state.host, state.container, opts);
   const hostTitle: PaneRow = { text: `host${state.host?.hostname ? ` · ${state.host.hostname}` : ''}`, mark: 'same' };
   const boxTitle: PaneRow = { text: containerTitle(state), mark: 'same' };
   const showContainer = Boolean(state.container);
@@ -73,7 +95,12 @@ export function planPanes(kinds: ProbeKind[], state: PaneState, width: number, h
     lines.push({ cells: [{ row: boxTitle, width, title: true }] });
     for (const row of boxRows) lines.push({ cells: [{ row: showContainer ? row : BLANK, width }] });
   }
-  return { sideBySide, lines: lines.slice(0, height), error: state.error };
+  const shownLines = lines.slice(0, height);
+  // What ended a one-shot (the OOM kill) is the step's point: the last line, across both panes.
+  if (state.ended && shownLines.length > 1) {
+    shownLines[shownLines.length - 1] = { cells: [{ row: { text: `ended: ${state.ended}`, mark: 'differs' }, width }] };
+  }
+  return { sideBySide, lines: shownLines, error: state.error };
 }
 
 export function Panes({ plan }: { plan: PanePlan }): ReactNode {

@@ -1,6 +1,7 @@
 // A step's result as document rows: whether it passed, each check with what
 // it saw, what the command printed, the runtime's refusal, or why the step
 // cannot run here. Marks are characters (✓ ✗ !) so NO_COLOR loses nothing.
+import { stepList } from '../lessons/step-list.js';
 import type { DocRow } from './markdown.js';
 import { wrapLine } from './text.js';
 import type { StepResult } from './types.js';
@@ -19,6 +20,13 @@ function wrapped(text: string, width: number, kind: DocRow['kind'], firstPrefix 
     .map((row) => ({ text: row, kind }));
 }
 
+/** A value short enough to sit beside its check on one line. */
+const SHORT_VALUE = 24;
+
+function isShort(value: string): boolean {
+  return value.length <= SHORT_VALUE && !value.includes('\n');
+}
+
 export function resultRows(result: StepResult, width: number): DocRow[] {
   const rows: DocRow[] = [];
   if (result.cannotRun) {
@@ -28,8 +36,12 @@ export function resultRows(result: StepResult, width: number): DocRow[] {
   }
   const verdict = result.ok ? '✓ passed' : '✗ not yet: a check failed';
   rows.push({ text: `── result: ${verdict} · ${Math.round(result.ms)} ms ──`, kind: result.ok ? 'ok' : 'fail' });
+  if (result.ranFirst?.length) rows.push(...wrapped(`ran ${stepList(result.ranFirst)} for you first: this step needs what ${result.ranFirst.length > 1 ? 'they' : 'it'} made`, width, 'dim'));
   for (const check of result.checks) {
-    rows.push(...wrapped(`${check.text}   (saw: ${check.actual})`, width, check.ok ? 'ok' : 'fail', check.ok ? '✓ ' : '✗ '));
+    // A pass is one line: what was checked. What was seen only when it failed, or when it is short
+    // (the output is shown once, below, not inside every check).
+    const seen = !check.ok || isShort(check.actual) ? `   (saw: ${check.actual})` : '';
+    rows.push(...wrapped(`${check.text}${seen}`, width, check.ok ? 'ok' : 'fail', check.ok ? '✓ ' : '✗ '));
   }
   if (result.error) rows.push(...wrapped(result.error, width, 'fail', 'error: ', 2));
   if (result.exit !== undefined) rows.push({ text: `exit status ${result.exit}`, kind: 'dim' });
@@ -52,4 +64,9 @@ export function resultRows(result: StepResult, width: number): DocRow[] {
 
 export function hintRows(hints: string[], shown: number, width: number): DocRow[] {
   return hints.slice(0, shown).flatMap((hint, i) => wrapped(hint, width, 'warn', `hint ${i + 1}/${hints.length}: `, 2));
+}
+
+/** A step's speaker notes (presenter mode), wrapped, paragraphs kept. */
+export function notesRows(notes: string, width: number): DocRow[] {
+  return wrapped(notes, width, 'warn', '  ', 2);
 }

@@ -9,26 +9,16 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadLessons } from '../../src/lessons/loader.js';
 import { defaultRootfs } from '../../src/runtime/paths.js';
 import { CLI, cli, hostState, isRoot, tempStateDir, warnIfNotRoot } from '../helpers/host.js';
+import { sleep, TmuxWindow } from '../helpers/tmux.js';
 
 warnIfNotRoot('the workshop end-to-end test (its steps start real containers)');
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-// A tmux server of our own (-L): the learner's or CI's tmux is never touched.
-const SOCKET = `containy-e2e-${process.pid}`;
-const WINDOW = 'workshop';
-const tmux = (...args: string[]) => execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
-const screen = () => tmux('capture-pane', '-p', '-t', WINDOW);
-
-async function waitForScreen(what: string, test: (text: string) => boolean, timeoutMs = 20_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const text = screen();
-    if (test(text)) return text;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; the screen:\n${text}`);
-    await sleep(50);
-  }
-}
+// A tmux server of our own (-L): the learner's or CI's tmux is never touched (../helpers/tmux.ts).
+const term = new TmuxWindow();
+const WINDOW = term.window;
+const tmux = (...args: string[]) => term.tmux(...args);
+const screen = () => term.screen();
+const waitForScreen = (what: string, test: (text: string) => boolean, timeoutMs?: number) => term.waitForScreen(what, test, timeoutMs);
 
 /** The two halves of the pane row holding `text`: host left of the divider, container right. */
 function paneHalves(text: string, label: string): { host: string; container: string } {

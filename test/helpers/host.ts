@@ -1,4 +1,5 @@
 // What the tests compare before and after: the host must be left as found.
+import { afterEach, beforeEach, expect } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -72,7 +73,10 @@ export function hostState(): { mounts: string[]; cgroups: string[]; links: strin
 
 /** A state directory of the test's own (CONTAINY_STATE_DIR), removed by the caller. */
 export function tempStateDir(label: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `containy-test-${label}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `containy-test-${label}-`));
+  // mkdtemp makes it 0700; root inside a user-namespace container is another uid on the host and must search it.
+  fs.chmodSync(dir, 0o711);
+  return dir;
 }
 
 export interface CliResult {
@@ -112,11 +116,46 @@ export function cli(args: string[], opts: { env?: Record<string, string>; input?
 export async function expectNothingLeft(state: string, before: ReturnType<typeof hostState>): Promise<void> {
   const { expect } = await import('vitest');
   const after = hostState();
-  const list = (dir: string) => (fs.existsSync(path.join(state, dir)) ? fs.readdirSync(path.join(state, dir)) : []);
-  const records = list('run');
-  const scratch = list('scratch');
-  fs.rmSync(state, { recursive: true, force: true });
+  expect(removeStateDir(state)).toEqual({ records: [], scratch: [] });
   expect(after).toEqual(before);
-  expect(records).toEqual([]);
-  expect(scratch).toEqual([]);
+}
+/** A suite's beforeAll: the CLI's base rootfs is built (rootfs/base, or CONTAINY_ROOTFS). */
+export async function buildBase(): Promise<void> {
+  const built = await cli(['rootfs', 'build']);
+  if (built.status !== 0) throw new Error(`rootfs build failed (${built.status}): ${built.stderr}`);
+}
+
+/**
+ * Remove a test's state directory, returning what a finished run must not
+ * leave in it: run records and scratch directories.
+ */
+export function removeStateDir(state: string): { records: string[]; scratch: string[] } {
+  const list = (dir: string) => (fs.existsSync(path.join(state, dir)) ? fs.readdirSync(path.join(state, dir)) : []);
+  const left = { records: list('run'), scratch: list('scratch') };
+  fs.rmSync(state, { recursive: true, force: true });
+  return left;
+}
+
+/**
+ * Give each test of a CLI suite its own state directory (CONTAINY_STATE_DIR,
+ * in `ctx.env`), and after each check that the host's mount table, our
+ * cgroups and links are exactly as before, and that no run record or
+ * scratch directory is left. `mode`: for containers whose root inside is
+ * not the host's root, which must search the directory (0o711).
+ */
+export function useStateDir(label: string, opts: { mode?: number } = {}): { state: string; env: Record<string, string> } {
+  const ctx = { state: '', env: {} as Record<string, string> };
+  let before: ReturnType<typeof hostState>;
+  beforeEach(() => {
+    ctx.state = tempStateDir(label);
+    if (opts.mode !== undefined) fs.chmodSync(ctx.state, opts.mode);
+    ctx.env = { CONTAINY_STATE_DIR: ctx.state };
+    before = hostState();
+  });
+  afterEach(() => {
+    const after = hostState();
+    expect(removeStateDir(ctx.state)).toEqual({ records: [], scratch: [] });
+    expect(after).toEqual(before);
+  });
+  return ctx;
 }

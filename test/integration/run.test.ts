@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cli, expectNothingLeft, hostState, isRoot, PACKAGE_ROOT, tempStateDir, unreachableByOthers, warnIfNotRoot } from '../helpers/host.js';
+import { buildBase, cli, hostState, isRoot, PACKAGE_ROOT, tempStateDir, unreachableByOthers, useStateDir, warnIfNotRoot } from '../helpers/host.js';
 import { defaultRootfs } from '../../src/runtime/paths.js';
 
 warnIfNotRoot('run integration tests');
@@ -13,23 +13,10 @@ const BASE = defaultRootfs();
 const NAMESPACES = ['cgroup', 'ipc', 'mnt', 'net', 'pid', 'uts'];
 
 describe.skipIf(!isRoot)('containy-learn run', () => {
-  let state: string;
-  let env: Record<string, string>;
-  let before: ReturnType<typeof hostState>;
-  const run = (args: string[], input?: string) => cli(['run', ...args], { env, input });
+  const ctx = useStateDir('run');
+  const run = (args: string[], input?: string) => cli(['run', ...args], { env: ctx.env, input });
 
-  beforeAll(async () => {
-    const built = await cli(['rootfs', 'build']);
-    expect(built.status, built.stderr).toBe(0);
-  });
-
-  beforeEach(() => {
-    state = tempStateDir('run');
-    env = { CONTAINY_STATE_DIR: state };
-    before = hostState();
-  });
-
-  afterEach(() => expectNothingLeft(state, before));
+  beforeAll(buildBase);
 
   it('gives the container its own hostname and leaves the host one alone', async () => {
     // sethostname(2) needs CAP_SYS_ADMIN, which docker's default set leaves out: as in docker, ask for it.
@@ -82,7 +69,7 @@ describe.skipIf(!isRoot)('containy-learn run', () => {
     const r = await run(['--name', 'layers', '--', 'sh', '-c', 'echo hello > /written.txt; rm /etc/hostname; cat /written.txt']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe('hello');
-    const upper = path.join(state, 'containers', 'layers', 'upper');
+    const upper = path.join(ctx.state, 'containers', 'layers', 'upper');
     expect(fs.readFileSync(path.join(upper, 'written.txt'), 'utf8')).toBe('hello\n');
     expect(fs.existsSync(path.join(BASE, 'written.txt'))).toBe(false);
     expect(fs.existsSync(path.join(BASE, 'etc', 'hostname'))).toBe(true);
@@ -101,7 +88,7 @@ describe.skipIf(!isRoot)('containy-learn run', () => {
     expect((await run(['--name', 'keeper', '--', 'cat', '/counter'])).stdout.trim()).toBe('1');
     const unnamed = await run(['--', 'sh', '-c', 'echo x > /tmp-file']);
     expect(unnamed.status).toBe(0);
-    expect(fs.readdirSync(path.join(state, 'containers'))).toEqual(['keeper']);
+    expect(fs.readdirSync(path.join(ctx.state, 'containers'))).toEqual(['keeper']);
   });
 
   it.each([
@@ -146,12 +133,12 @@ describe.skipIf(!isRoot)('containy-learn run', () => {
   });
 
   it('exits 128+9 when the container is killed from the host', async () => {
-    const running = cli(['run', '--name', 'victim', '--', 'sleep', '60'], { env });
+    const running = cli(['run', '--name', 'victim', '--', 'sleep', '60'], { env: ctx.env });
     let pid: number | undefined;
     for (let i = 0; i < 100 && !pid; i++) {
       await new Promise((r) => setTimeout(r, 50));
       try {
-        pid = JSON.parse(fs.readFileSync(path.join(state, 'run', 'victim.json'), 'utf8')).pid;
+        pid = JSON.parse(fs.readFileSync(path.join(ctx.state, 'run', 'victim.json'), 'utf8')).pid;
       } catch {
         // not written yet
       }
@@ -160,12 +147,12 @@ describe.skipIf(!isRoot)('containy-learn run', () => {
     process.kill(pid!, 'SIGKILL');
     const r = await running;
     expect(r.status).toBe(137);
-    fs.rmSync(path.join(state, 'containers'), { recursive: true });
+    fs.rmSync(path.join(ctx.state, 'containers'), { recursive: true });
   });
 
   it('builds the base rootfs on first use when it is missing', async () => {
-    const rootfs = path.join(state, 'fresh-rootfs');
-    const r = await cli(['run', '--rm', '--', 'sh', '-c', 'echo built'], { env: { ...env, CONTAINY_ROOTFS: rootfs } });
+    const rootfs = path.join(ctx.state, 'fresh-rootfs');
+    const r = await cli(['run', '--rm', '--', 'sh', '-c', 'echo built'], { env: { ...ctx.env, CONTAINY_ROOTFS: rootfs } });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/base rootfs is missing; building it/);
     expect(r.stdout.trim()).toBe('built');

@@ -82,6 +82,23 @@ describe.skipIf(!isRoot)('containy-learn run: docker\'s security defaults and fl
     expect(r.stderr).toContain('--privileged');
   });
 
+  it("devices: a default container may mknod a block node but not open it (EPERM from the devices cgroup / BPF program); runc's nodes work; --privileged opens it", async () => {
+    // b 7:0 (loop0): a block device no rule allows. With every device allowed the open succeeds,
+    // or gives ENXIO where no loop driver is loaded (the v2 guest): never EPERM.
+    const script = 'mknod /tmp/blk b 7 0 && echo "mknod ok"; head -c 1 /tmp/blk > /dev/null && echo "open ok"; '
+      + 'echo x > /dev/null && head -c 4 /dev/zero | wc -c && head -c 4 /dev/urandom | wc -c && echo "nodes ok"';
+    const confined = await sh([], script);
+    expect(confined.stdout).toContain('mknod ok');
+    expect(confined.stdout).not.toContain('open ok');
+    expect(confined.stderr).toMatch(/\/tmp\/blk.*Operation not permitted/);
+    expect(confined.stdout).toContain('4\n4\nnodes ok');
+    const privileged = await sh(['--privileged'], script);
+    expect(privileged.stdout).toContain('mknod ok');
+    expect(privileged.stderr).not.toContain('Operation not permitted');
+    if (fs.existsSync('/sys/dev/block/7:0')) expect(privileged.stdout).toContain('open ok');
+    expect(privileged.stdout).toContain('nodes ok');
+  });
+
   it('capabilities.bats: --cap-drop ALL leaves 0 in every set', async () => {
     const r = await sh(['--cap-drop', 'ALL'], STATUS);
     expect(r.status, r.stderr).toBe(0);

@@ -70,6 +70,23 @@ describe('host vs container', () => {
     expect(processes.host.some((r) => r.text.includes('kthreadd'))).toBe(false);
   });
 
+  it('shows a user namespace: each map line, setgroups, the ids and the root\'s owner in both views', () => {
+    const view = (uid_map: string, hostUid: number, uid: number, rootOwnerHost: string) => ({
+      uid_map, gid_map: uid_map, setgroups: 'allow', hostUid, hostGid: hostUid, uid, gid: uid, rootOwnerHost, rootOwner: '0:0',
+    });
+    const [userns] = compareSnapshots(['userns'], { userns: view('0 0 4294967295', 0, 0, '0:0') }, { userns: view('0 100000 65536', 100000, 0, '100000:100000') });
+    expect(userns.container.map((r) => [r.text, r.mark])).toEqual([
+      ['user namespace (inside outside count)', 'same'],
+      ['uid_map 0: 0 100000 65536', 'differs'],
+      ['gid_map 0: 0 100000 65536', 'differs'],
+      ['setgroups: allow', 'same'],
+      ['ids on host: uid 100000 gid 100000', 'differs'],
+      ['ids inside: uid 0 gid 0', 'same'],
+      ['/ owner on host: 100000:100000', 'differs'],
+      ['/ owner inside: 0:0', 'same'],
+    ]);
+  });
+
   it('marks entries only the container has, and says which probe failed', () => {
     const [interfaces] = compareSnapshots(
       ['interfaces'],
@@ -84,6 +101,26 @@ describe('host vs container', () => {
     expect(interfaces.host.map((r) => r.mark)).toEqual(['same', 'differs', 'same']);
     const [failed] = compareSnapshots(['mounts'], { mounts: [] }, { errors: { mounts: 'open /proc/42/mountinfo: no such process' } });
     expect(failed.container[0]).toMatchObject({ text: 'mounts: open /proc/42/mountinfo: no such process', mark: 'error' });
+  });
+
+  it('shows a veth pair as its two ends, the host end on its bridge, and routes as ip route prints them', () => {
+    const [interfaces, routes] = compareSnapshots(
+      ['interfaces', 'routes'],
+      {
+        interfaces: [
+          { name: 'containy0', up: true, state: 'UP', addresses: ['10.88.0.1/16'], address: '10.88.0.1/16' },
+          { name: 'veth1a2b3c4', up: true, state: 'UP', addresses: [], master: 'containy0', peerIndex: 2 },
+        ],
+        routes: [{ destination: '10.88.0.0/16', dev: 'containy0' }],
+      },
+      {
+        interfaces: [{ name: 'eth0', up: true, state: 'UP', addresses: ['10.88.0.2/16'], address: '10.88.0.2/16', peer: 'veth1a2b3c4@containy0', peerIndex: 7 }],
+        routes: [{ destination: 'default', gateway: '10.88.0.1', dev: 'eth0' }, { destination: '10.88.0.0/16', dev: 'eth0' }],
+      },
+    );
+    expect(interfaces.container.map((r) => r.text)).toEqual(['interfaces: 1', 'eth0 ↔ veth1a2b3c4@containy0 10.88.0.2/16 UP']);
+    expect(interfaces.host.map((r) => r.text)).toEqual(['interfaces: 2', 'containy0 10.88.0.1/16 UP', 'veth1a2b3c4@containy0 UP']);
+    expect(routes.container.map((r) => r.text)).toEqual(['routes: 2', 'default via 10.88.0.1 dev eth0', '10.88.0.0/16 dev eth0']);
   });
 
   it('lines sections up across the panes and cuts long ones with a count', () => {
@@ -116,7 +153,7 @@ describe('host vs container', () => {
         usage: [{ label: 'memory used', raw: '1048576', value: 1048576, file: file.replace('limit_in_bytes', 'usage_in_bytes') }],
         events: [],
       },
-    });
+    }, { cgroupFiles: true });
     expect(cgroup.host[0].text).toBe('cgroup: none of ours');
     expect(cgroup.container.map((r) => r.text)).toEqual([
       'cgroup: /sys/fs/cgroup/memory/containy/box',
@@ -126,7 +163,57 @@ describe('host vs container', () => {
   });
 });
 
+describe('the compact cgroup pane', () => {
+  const dir = '/sys/fs/cgroup/containy-learn/box';
+  const v = (id: string, value: number | null, name: string) => ({ id, label: id, raw: String(value ?? 'max'), value, file: `${dir}/${name}` });
+  const report = {
+    limits: [v('memory.limit', 536870912, 'memory.max'), v('pids.limit', 10, 'pids.max'), v('cpu.quota', 10000, 'cpu.max'), v('cpu.period', 100000, 'cpu.max')],
+    usage: [v('memory.usage', 510656512, 'memory.current'), v('pids.current', 9, 'pids.current'), v('cpu.usage', 1500000, 'cpu.stat')],
+    events: [v('events.oom_kill', 1, 'memory.events'), v('events.pids_max', 3, 'pids.events'), v('events.cpu_throttled', 12, 'cpu.stat'), v('events.cpu_throttled_usec', 300000, 'cpu.stat')],
+  };
+
+  it('puts limit, usage and events on one line per controller', () => {
+    const [cgroup] = compareSnapshots(['cgroup'], { cgroup: null }, { cgroup: report });
+    expect(cgroup.container.map((r) => r.text)).toEqual([
+      `cgroup: ${dir}`,
+      'memory 487/512 MiB · oom_kill 1',
+      'pids 9/10 · refused 3',
+      'cpu 10% · throttled 12 (0.3 s)',
+    ]);
+  });
+
+  it('says "no limit" and leaves out events that cannot count', () => {
+    const open = {
+      limits: [v('memory.limit', null, 'memory.max'), v('pids.limit', null, 'pids.max')],
+      usage: [v('memory.usage', 3 * 1048576, 'memory.current'), v('pids.current', 2, 'pids.current')],
+      events: [v('events.oom_kill', 0, 'memory.events'), v('events.pids_max', 0, 'pids.events')],
+    };
+    const [cgroup] = compareSnapshots(['cgroup'], { cgroup: null }, { cgroup: open });
+    expect(cgroup.container.slice(1).map((r) => r.text)).toEqual(['memory 3 MiB (no limit)', 'pids 2 (no limit)']);
+  });
+});
+
 describe('result rows', () => {
+  it('gives a passing check one line, and the output once', () => {
+    const output = Array.from({ length: 5 }, (_, i) => `[1796147622.308] :: 100 MiB was allocated (${(i + 1) * 100} MiB in total)`).join('\n');
+    const rows = resultRows({
+      ok: false,
+      output,
+      ms: 1200,
+      checks: [
+        { text: 'exit == 137', ok: true, actual: '137' },
+        { text: 'output contains "(500 MiB in total)"', ok: true, actual: JSON.stringify(output) },
+        { text: 'output contains "(700 MiB in total)"', ok: false, actual: JSON.stringify(output).slice(0, 60) },
+      ],
+    }, 80);
+    const text = rows.map((r) => r.text);
+    expect(text).toContain('✓ exit == 137   (saw: 137)');
+    expect(text).toContain('✓ output contains "(500 MiB in total)"');
+    expect(text.find((t) => t.startsWith('✗ output contains "(700'))).toContain('(saw:');
+    expect(text.filter((t) => t.includes('(500 MiB in total)') && t.startsWith('  ['))).toHaveLength(1);
+  });
+
+
   it('keeps a command’s escape sequences from reaching the terminal', () => {
     const rows = resultRows({ ok: true, checks: [], output: 'red \x1b[31mtext\x1b[0m\n', ms: 3 }, 60);
     expect(rows.map((r) => r.text).join('\n')).not.toContain('\x1b');

@@ -46,8 +46,8 @@ const lesson = makeLesson(2, {
   title: 'unshare and namespaces',
   steps: [
     makeStep(0, { title: 'UTS: your own hostname', prose: PROSE }),
-    makeStep(1, { title: 'PID: PID 1', probes: ['processes'] }),
-    makeStep(2, { title: 'Only reading', probes: [], hints: [] }),
+    makeStep(1, { title: 'PID: PID 1', probes: ['processes'], notes: 'Point at PID 1 in the container pane.' }),
+    makeStep(2, { title: 'Only reading', probes: [], hints: [], action: { name: 'write-file', params: {} } }),
   ],
 });
 
@@ -109,6 +109,22 @@ describe('lesson view: the step', () => {
     await tick();
     expect(lastFrame()).toContain('1. UTS: your own hostname');
     expect(lines(lastFrame())).toHaveLength(23);
+  });
+
+  it('shows a step\'s speaker notes only with s (presenter mode), and says when a step has none', async () => {
+    const { lastFrame, stdin } = renderLesson(new FakeSession(), { startStep: 1 });
+    await tick();
+    expect(lastFrame()).not.toContain('Point at PID 1');
+    stdin.write('s');
+    await tick();
+    expect(lastFrame()).toContain('speaker notes');
+    expect(lastFrame()).toContain('Point at PID 1 in the container pane.');
+    stdin.write('p');
+    await tick();
+    expect(lastFrame()).toContain('no notes for this step');
+    stdin.write('s');
+    await tick();
+    expect(lastFrame()).not.toContain('speaker notes');
   });
 
   it('moves between steps with n/p and the arrows, and saves where the learner is', async () => {
@@ -379,6 +395,14 @@ describe('lesson view: live panes', () => {
     session.host = { ...session.host, processes: [...session.host.processes!, { pid: 999, command: 'cron' }] };
     await waitFor(() => lastFrame()!.includes('999 cron'), 'the host change', 30 * POLL);
     expect(Date.now() - ranAt).toBeGreaterThanOrEqual(10 * POLL);
+  });
+
+  it('a container step without probes shows what its action is about: processes, and the cgroup with limits', async () => {
+    const { paneKinds } = await import('../../src/tui/panes.js');
+    expect(paneKinds(makeStep(0, { probes: [], action: { name: 'run', params: { limits: { cpus: 0.1 } } } }))).toEqual(['cgroup', 'processes']);
+    expect(paneKinds(makeStep(0, { probes: [], action: { name: 'run', params: {} } }))).toEqual(['processes']);
+    expect(paneKinds(makeStep(0, { probes: ['mounts'], action: { name: 'run', params: {} } }))).toEqual(['mounts']);
+    expect(paneKinds(makeStep(0, { probes: [], action: { name: 'write-file', params: {} } }))).toEqual([]);
   });
 
   it('has no panes for a step without probes', async () => {

@@ -58,6 +58,16 @@ const EXEC = ['action: exec', 'command: hostname', 'check: exit == 0'];
 const ONCE = ['action: run', 'rootfs: host', 'command: hostname', 'check: exit == 0'];
 
 describe('check-all', () => {
+  it('--except leaves a lesson out, says so, and refuses a number that is no lesson', async () => {
+    const dir = lessonsDir([ONCE]);
+    const out = new Collect();
+    const opts = { out, color: false, lessonsDir: dir, facts: FACTS, session: { runtime: rt, isRoot: true, workdir: path.join(tmp, 'work'), hostSupport: supported } };
+    expect(await checkAll({ ...opts, except: [9] })).toBe(0);
+    expect(out.text).toContain('left out (--except): lesson 9');
+    expect(out.text).not.toContain('lesson 9 step');
+    await expect(checkAll({ ...opts, except: [3] })).rejects.toThrow(/there is no lesson 3/);
+  });
+
   it('opens with the machine, one line per fact, before any step runs', async () => {
     const { text } = await run(lessonsDir([ONCE]));
     const [head] = text.split('\nlesson 9 step 1/1');

@@ -53,12 +53,13 @@ describe('work directory files', () => {
     writeHostFile(path.join(tmp, 'etc', 'motd'), 'hello');
     writeHostFile(path.join(tmp, 'etc', 'deep', 'er', 'file'), '');
     fs.symlinkSync('/etc/passwd', path.join(tmp, 'link'));
+    const me = fs.statSync(tmp); // the owner, as the host sees it
     expect(listTree(tmp, { depth: 2, max: 100 })).toEqual({
       entries: [
-        { path: 'etc', type: 'directory', size: 0, whiteout: false },
-        { path: 'etc/deep', type: 'directory', size: 0, whiteout: false },
-        { path: 'etc/motd', type: 'file', size: 5, whiteout: false },
-        { path: 'link', type: 'symlink', size: 0, linkTarget: '/etc/passwd', whiteout: false },
+        { path: 'etc', type: 'directory', size: 0, whiteout: false, uid: me.uid, gid: me.gid },
+        { path: 'etc/deep', type: 'directory', size: 0, whiteout: false, uid: me.uid, gid: me.gid },
+        { path: 'etc/motd', type: 'file', size: 5, whiteout: false, uid: me.uid, gid: me.gid },
+        { path: 'link', type: 'symlink', size: 0, linkTarget: '/etc/passwd', whiteout: false, uid: me.uid, gid: me.gid },
       ],
       more: 0,
     });

@@ -20,10 +20,10 @@ describe.skipIf(files.length === 0)('the lessons in lessons/', () => {
   it('have the core lessons 0 to 5 without gaps; later ones (6 on) may be numbered ahead while others are written', () => {
     const ids = lessons.map((l) => l.id);
     expect(ids.length).toBeGreaterThan(0);
+    // Later lessons (6 security, 7 user namespaces, 8 networking, 9 images) are written apart and may land in any order.
     const core = ids.filter((id) => id <= 5);
     expect(core).toEqual([...core.keys()].map((i) => i + core[0]));
-    expect([...ids].sort((a, b) => a - b)).toEqual(ids);
-    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toEqual([...new Set(ids)].sort((a, b) => a - b));
   });
 
   it('every step has an action the engine knows and at least one check', () => {

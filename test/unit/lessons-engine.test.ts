@@ -189,23 +189,40 @@ describe('LessonSession', () => {
     await s.runStep(0);
     const listed = await s.runStep(1);
     expect(listed.ok).toBe(true);
-    expect(listed.output).toBe(`${workdir}/tree:\nd             etc/\n-        5 B  etc/motd\n`);
+    const owner = (f: string) => { const st = fs.statSync(`${workdir}/tree/${f}`); return `${st.uid}:${st.gid}`; };
+    expect(listed.output).toBe(`${workdir}/tree:\nd             etc/  ${owner('etc')}\n-        5 B  etc/motd  ${owner('etc/motd')}\n`);
     expect((await s.runStep(2)).ok).toBe(true);
   });
 
-  it('fills in ${container.*} and ${layers.*}, or says which step to run first', async () => {
+  it('fills in ${container.*} and ${layers.*}; a jump runs the step that starts the container first', async () => {
     const s = session(lesson(
       ['action: start', 'check: running == true'],
       ['action: exec', 'command: echo ${container.name} ${container.pid} ${layers.upper}', 'check: exit == 0'],
     ));
-    const early = await s.runStep(1);
-    expect(early.ok).toBe(false);
-    expect(early.error).toBe('${container.name}: the lesson\'s container has not been started: run step 1 ("Step 1") first');
-
-    await s.runStep(0);
+    const jumped = await s.runStep(1);
     const c = rt.started[0];
-    const filled = await s.runStep(1);
-    expect(filled.output).toBe(`ran: echo lesson9 ${c.pid} /fake-state/containers/lesson9/upper\n`);
+    expect(jumped).toMatchObject({ ok: true, ranFirst: [0] });
+    expect(jumped.output).toBe(`ran: echo lesson9 ${c.pid} /fake-state/containers/lesson9/upper\n`);
+    // Run once since the reset, a dependency is not run again.
+    expect((await s.runStep(1)).ranFirst).toBeUndefined();
+    expect(rt.started).toHaveLength(1);
+  });
+
+  it('a jump derives what to run first from the lesson: the starter of a handle, the steps since that used it, the same work-directory path', async () => {
+    const l = parseLesson(lesson(
+      ['action: start', 'check: running == true'],
+      ['action: copy-binary', 'binary: sh', 'check: error == ""'],
+      ['action: exec', 'command: hostname', 'check: exit == 0'],
+      ['action: host-process', 'command: sleep 100', 'as: victim', 'check: victim.alive == true'],
+      ['action: chroot', 'command: ls', 'check: exit == 0'],
+      ['action: cgroup-files', 'check: error == ""'],
+      ['action: run', 'command: kill ${victim.pid}', 'check: victim.alive == false'],
+    ), path.join(tmp, '09-test.md'));
+    const { dependencies } = await import('../../src/lessons/depends.js');
+    expect(dependencies(l, 4)).toEqual([1]); // chroot into jail: the copy into jail
+    expect(dependencies(l, 5)).toEqual([0, 2]); // the lesson's container: its start and the exec since
+    expect(dependencies(l, 6)).toEqual([3]); // ${victim.pid}
+    expect(dependencies(l, 0)).toEqual([]);
   });
 
   it('exec when the container has stopped says to start it again', async () => {
@@ -215,6 +232,24 @@ describe('LessonSession', () => {
     expect(stopped).toMatchObject({ ok: true, exit: 137, output: 'stopped lesson9 (killed by SIGKILL)\n' });
     const r = await s.runStep(2);
     expect(r).toMatchObject({ ok: false, error: 'the lesson\'s container is not running: run step 1 ("Step 1") first' });
+  });
+
+  it('shows a one-shot run while it runs, and keeps its last reading with how it ended', async () => {
+    rt.liveOnce = true;
+    const s = session(lesson(['action: run', 'namespaces: [uts]', 'hostname: once', 'command: sleep 1', 'probes: [hostname]', 'check: exit == 137']));
+    const done = s.runStep(0);
+    for (let i = 0; i < 50 && rt.started.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    const [oneShot] = rt.started;
+    expect(s.shown?.name).toBe(oneShot.name);
+    expect(s.lessonPids).toContain(oneShot.pid);
+    expect(s.probe(['hostname'])).toEqual({ host: { hostname: 'fake-host' }, container: { hostname: 'once' } });
+    oneShot.finish(137, 'SIGKILL');
+    const r = await done;
+    expect(r).toMatchObject({ ok: true, container: { hostname: 'once' }, ended: { name: oneShot.name, how: 'exit status 137' } });
+    // The panes read again later: still the last reading, marked as ended.
+    expect(s.probe(['hostname'])).toEqual({ host: { hostname: 'fake-host' }, container: { hostname: 'once' }, ended: { name: oneShot.name, how: 'exit status 137' } });
+    await s.reset();
+    expect(s.probe(['hostname'])).toEqual({ host: { hostname: 'fake-host' } });
   });
 
   it('runs steps one at a time, in the order asked', async () => {

@@ -62,6 +62,8 @@ export interface FakeRuntime extends RuntimeLike {
   removed: string[];
   /** Make the next startContainer refuse, as the runtime refuses pivot_root on a non-mount-point. */
   refuseNextStart?: Error;
+  /** runOnce starts a FakeContainer, hands it to onStarted, and returns when a test finish()es it. */
+  liveOnce?: boolean;
 }
 
 /** Commands answered like a shell would, enough for the tests' lessons. */
@@ -102,10 +104,17 @@ export function fakeRuntime(): FakeRuntime {
       rt.started.push(c);
       return c as unknown as Container;
     },
-    async runOnce(spec: ContainerSpec) {
+    async runOnce(spec: ContainerSpec, onStarted?: (c: Container) => void) {
       rt.log.push(`runOnce ${spec.argv.join(' ')}`);
       rt.onceSpecs.push(spec);
       if (spec.name) rt.stored.add(spec.name);
+      if (rt.liveOnce && onStarted) {
+        const c = new FakeContainer(spec, (self, argv) => shell(self, argv, rt.started));
+        rt.started.push(c);
+        onStarted(c as unknown as Container);
+        const exit = await c.exited;
+        return { status: exit.status, stdout: '', stderr: '', limitMessages: exit.limitMessages };
+      }
       return shell(undefined, spec.argv, rt.started);
     },
     probe(pid: number | undefined, kinds: ProbeKind[]): ProbeSnapshot {
@@ -118,6 +127,9 @@ export function fakeRuntime(): FakeRuntime {
       }
       return snap;
     },
+    // A fake network: only 127.0.0.1:7 (echo) answers.
+    tcpReachable: async (host: string, port: number) =>
+      host === '127.0.0.1' && port === 7 ? { reachable: true, ms: 0.1 } : { reachable: false, ms: 0.1, reason: 'EHOSTUNREACH: no host answers at that address' },
     storedContainers: () => [...rt.stored],
     removeStored(name: string) {
       rt.removed.push(name);

@@ -42,6 +42,20 @@ describe('loading a good lesson', () => {
     expect(exec.checks.map((c) => c.text)).toEqual(['output == "fixture-box"', 'exit == 0']);
   });
 
+  it('keeps a ```notes block out of the prose: speaker notes, for the presenter key', () => {
+    const text = GOOD.replace('```step', '```notes\nSay what to watch first.\n```\n\n```step');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'containy-notes-'));
+    try {
+      fs.writeFileSync(path.join(dir, '00-fixture.md'), text);
+      const [first, second] = loadLesson(path.join(dir, '00-fixture.md')).steps;
+      expect(first.notes).toBe('Say what to watch first.');
+      expect(first.prose).not.toContain('Say what to watch');
+      expect(second.notes).toBeUndefined();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('works out what a step needs from its action', () => {
     const lesson = loadFrom(GOOD.replace('rootfs: host\n', 'limits: {memory: 512M, pids: 10}\n'));
     expect(lesson.steps[0].needs.sort()).toEqual(['cgroups', 'overlay', 'root']);
@@ -144,7 +158,7 @@ function expectStepError(text: string, step: number, problem: RegExp, name = '00
 
 describe('a lesson with a mistake', () => {
   it('unknown action', () => {
-    const err = expectStepError(GOOD.replace('action: start', 'action: strat'), 1, /unknown action "strat"; actions are start, exec, run, stop, copy-binary, chroot, host-process, write-file, inspect, cgroup-files/);
+    const err = expectStepError(GOOD.replace('action: start', 'action: strat'), 1, /unknown action "strat"; actions are start, exec, run, stop, copy-binary, chroot, host-process, host-run, write-file, inspect, cgroup-files/);
     expect(err.line).toBe(GOOD.split('\n').indexOf('action: start') + 1);
   });
 
@@ -209,7 +223,7 @@ describe('a lesson with a mistake', () => {
   });
 
   it('unknown probe', () => {
-    expectStepError(GOOD.replace('probes: hostname', 'probes: [hostname, cpu]'), 2, /unknown probe "cpu"; probes are hostname, processes, interfaces, mounts, namespaces, ids, cgroup/);
+    expectStepError(GOOD.replace('probes: hostname', 'probes: [hostname, cpu]'), 2, /unknown probe "cpu"; probes are hostname, processes, interfaces, routes, mounts, namespaces, ids, cgroup/);
   });
 
   it('bad check syntax', () => {
@@ -311,5 +325,17 @@ describe('what loading lessons loads', () => {
     const loaded = [...loadedBy(path.join(SRC, 'lessons/engine.ts'))].map((f) => path.relative(SRC, f));
     expect(loaded).toContain('runtime/libc.ts');
     expect(loaded).toContain('runtime/container.ts');
+  });
+});
+
+describe('network steps', () => {
+  it('refuses a network mode the runtime does not have, bad -p values, and publish without a bridge', () => {
+    expectStepError(GOOD.replace('action: start\n', 'action: start\nnetwork: wifi\n'), 1, /start: network must be one of none, bridge, host/);
+    expectStepError(GOOD.replace('action: start\n', 'action: start\nnetwork: bridge\npublish: ["70000:80"]\n'), 1, /publish .*host port 70000 is out of range/);
+    expectStepError(GOOD.replace('action: start\n', 'action: start\npublish: ["8080:80"]\n'), 1, /publish needs network: bridge/);
+  });
+
+  it('takes reach with ADDRESS:PORT, a variable allowed for the address', () => {
+    expectStepError(GOOD.replace('action: start\n', 'action: reach\naddress: somewhere\n').replace(/rootfs: host\n/, ''), 1, /reach: address must be ADDRESS:PORT/);
   });
 });

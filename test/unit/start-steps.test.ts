@@ -27,6 +27,7 @@ function fakeSystem(failOn?: { call: string; match?: string; err: Error }) {
     chdir: (dir) => record('chdir', dir),
     sethostname: (name) => record('sethostname', name),
     mknod: (file) => record('mknod', file),
+    switchUser: (uid, gid) => record('switchUser', uid, gid),
     setCloseOnExec: (fd, on) => record('cloexec', fd, on),
     setParentDeathSignal: (signal) => record('pdeathsig', signal),
     setpgid: (pid, pgid) => record('setpgid', pid, pgid),
@@ -48,7 +49,10 @@ function fakeSystem(failOn?: { call: string; match?: string; err: Error }) {
     applyReadonlyPaths: (root, paths) => (record('readonly', root, paths.join(',')), [...paths]),
     applyMaskedPaths: (root, paths) => (record('mask', root, paths.join(',')), [...paths]),
     remountReadonly: (target) => record('remount-ro', target),
-    enterSecurity: (security) => record('security', security.capabilities.length),
+    enterSecurity: (security, switchUser) => {
+      record('security', security.capabilities.length);
+      switchUser?.();
+    },
   };
   return { sys, calls };
 }
@@ -169,6 +173,16 @@ describe('the stage start sequence', () => {
     expect(START_STEPS).toContain(step);
   });
 
+  it('with security and --user: the switch is inside the security step (after its bounding set), and a refusal names the user step', () => {
+    const security = { capabilities: [], lastCap: 40, noNewPrivileges: false, maskedPaths: [], readonlyPaths: [] };
+    const { sys, calls } = fakeSystem();
+    expect(run({ ...ORDER, security, user: { uid: 1000, gid: 1000 } }, sys)).toBe('executed');
+    expect(calls.slice(-3)).toEqual(['security 0', 'switchUser 1000 1000', 'execve /usr/bin/sh']);
+    const refused = fakeSystem({ call: 'switchUser', err: new SyscallError('setresuid', 'EPERM', 'uid 1000') });
+    const failure = run({ ...ORDER, security, user: { uid: 1000, gid: 1000 } }, refused.sys) as StepFailure;
+    expect(failure.step).toBe('user');
+  });
+
   it('gives pivot_root a plain directory with rootMountPoint as-given, and binds the root onto itself by default', () => {
     const order = (rootMountPoint: 'bind' | 'as-given'): StageOrder => ({ ...ORDER, root: { ...ORDER.root!, overlay: undefined, dir: '/lessons/jail', rootMountPoint } });
     const bound = fakeSystem();
@@ -206,6 +220,28 @@ describe('the stage start sequence', () => {
     const order: StageOrder = { newMountNamespace: false, joinMountNamespace: true, newCgroupNamespace: false, argv: ['/bin/sh'], env: [], cwd: '/' };
     expect(run(order, sys)).toBe('executed');
     expect(calls.filter((c) => /^(unshare|setns|mount|pivot_root)/.test(c))).toEqual(['unshare 0x200', 'setns 4 131072']);
+  });
+  it('in a user namespace: no unshare of the mount namespace, overlay with userxattr, the host\'s device nodes bound, not made', () => {
+    const { sys, calls } = fakeSystem();
+    expect(run({ ...ORDER, inUserNamespace: true }, sys)).toBe('executed');
+    expect(calls).not.toContain('unshare 0x20000');
+    expect(calls).toContain('mount null /'); // still every mount private
+    expect(calls.filter((c) => c.startsWith('mknod'))).toEqual([]);
+    expect(calls).toContain('touch /c/merged/dev/null');
+    expect(calls).toContain('mount /dev/null /c/merged/dev/null');
+  });
+
+  it('--user: switches ids after the last mount, just before exec, and names the step when refused', () => {
+    const { sys, calls } = fakeSystem();
+    expect(run({ ...ORDER, user: { uid: 1000, gid: 1000 } }, sys)).toBe('executed');
+    const at = calls.indexOf('switchUser 1000 1000');
+    expect(at).toBeGreaterThan(calls.indexOf('chdir /tmp'));
+    expect(at).toBeLessThan(calls.indexOf('execve /usr/bin/sh'));
+    const refused = fakeSystem({ call: 'switchUser', err: new SyscallError('setresuid', 'EINVAL', 'uid 1000') });
+    const failure = run({ ...ORDER, user: { uid: 1000, gid: 1000 } }, refused.sys);
+    expect(failure).toBeInstanceOf(StepFailure);
+    expect((failure as StepFailure).step).toBe('user');
+    expect((failure as StepFailure).message).toMatch(/^stage: user: setresuid \(uid 1000\): EINVAL/);
   });
 
   it('with a terminal, makes the command its own foreground group after the root, before exec; without one, leaves the group alone', () => {

@@ -61,17 +61,29 @@ describe('WarmStagePool', () => {
     expect(made).toHaveLength(1);
   });
 
-  it('while kept warm, replaces the stage it hands out with one for the shape just asked, and keeps only that one', async () => {
+  it('while kept warm, refills (after the start, not in take) with one stage for the shape just asked, and keeps only that one', async () => {
     const { pool, made } = fakePool();
     await pool.keepStagesWarm(true);
     await pool.prewarm(UTS_ONLY);
     expect(pool.take(ALL)).toBeUndefined(); // none of this shape yet: the caller starts one cold
+    expect(made).toHaveLength(1); // take starts nothing: its Node boot would compete with the start
+    pool.refill(ALL);
     expect(made.map((s) => s.shape)).toEqual([UTS_ONLY, ALL]);
     expect(made[0].discarded).toBe(1); // the other shape's stage is not kept
     expect(pool.size).toBe(1);
+    pool.refill(ALL); // one waits already
+    expect(made).toHaveLength(2);
     expect(pool.take(ALL)).toBe(made[1]);
-    expect(pool.size).toBe(1);
+    expect(pool.size).toBe(0);
+    pool.refill(ALL);
     expect(made[2].shape).toEqual(ALL);
+    expect(pool.size).toBe(1);
+  });
+
+  it('refills nothing unless stages are kept warm', () => {
+    const { pool, made } = fakePool();
+    pool.refill(ALL);
+    expect(made).toHaveLength(0);
   });
 
   it('does not hand out a stage that has died, and discards it', async () => {

@@ -9,9 +9,11 @@ import type { Container, ContainerSpec, NamespaceName, RunResult } from '../../r
 import { securitySpecFrom, type SecuritySpec } from '../../runtime/security/options.js';
 import { explainRefusals } from '../../runtime/security/explain.js';
 import type { StageSecurity } from '../../runtime/security/compile.js';
-import { argvOf, bool, command, CONTAINER_PARAMS, handleName, IN_PARAM, limitControllers, MAIN, toCgroupLimits, workdirPath, type StepSecurity } from '../params.js';
+import { argvOf, bool, command, CONTAINER_PARAMS, handleName, hostPort, IN_PARAM, limitControllers, MAIN, toCgroupLimits, toUser, toUserns, workdirPath, type StepSecurity } from '../params.js';
 import type { Need } from '../types.js';
 import { formatTrace } from '../../runtime/trace.js';
+import { loadOciBundle } from '../../runtime/oci.js';
+import { detectLayout } from '../../runtime/cgroups/layout.js';
 import { STOP_GRACE_MS, type ActionContext, type ActionDef, type ActionOutcome } from './types.js';
 
 /**
@@ -29,6 +31,7 @@ function containerCrossCheck(p: Record<string, unknown>): string | undefined {
     const extra = ['overlay', 'pivot', 'bindRootFirst'].filter((k) => p[k] !== undefined && p[k] !== false);
     if (extra.length) return `rootfs: host keeps the host's files, so ${extra.join(' and ')} cannot apply: remove ${extra.length > 1 ? 'them' : 'it'}`;
   }
+  if (p.publish !== undefined && p.network !== 'bridge') return 'publish needs network: bridge (a port is published to the container\'s bridge address)';
   if (p.hostname !== undefined && Array.isArray(p.namespaces) && !p.namespaces.includes('uts')) {
     return 'hostname needs the uts namespace (without it the host\'s hostname would change): add uts to namespaces';
   }
@@ -79,8 +82,12 @@ function containerSpec(ctx: ActionContext, p: Record<string, unknown>, argv: str
   if (p.env !== undefined) spec.env = p.env as Record<string, string>;
   if (p.cwd !== undefined) spec.cwd = p.cwd as string;
   if (p.tmpfs !== undefined) spec.tmpfs = p.tmpfs as string[];
+  if (p.uidmap !== undefined) spec.userns = toUserns(p.uidmap, p.user);
+  else if (p.user !== undefined) spec.user = toUser(p.user);
   if (p.trace === true) spec.trace = true;
   spec.security = securityOf(ctx, p.security as StepSecurity | undefined);
+  if (p.network !== undefined) spec.network = p.network as string;
+  if (p.publish !== undefined) spec.publish = p.publish as string[];
   return spec;
 }
 
@@ -205,25 +212,46 @@ export const exec: ActionDef = {
   },
 };
 
+/**
+ * A bundle's container, as `run --bundle` reads config.json. What the CLI prints as
+ * warnings (where runc too carries on) comes first on stderr, so stdout is the command's alone.
+ */
+function bundleSpec(ctx: ActionContext, bundle: string): { spec: ContainerSpec; warnings: string } {
+  const warnings: string[] = [];
+  const spec = loadOciBundle(inWorkdir(ctx, bundle), { stdinIsTerminal: false, cgroupV2: detectLayout() === 'v2', warn: (m) => warnings.push(`warning: config.json: ${m}\n`) });
+  return { spec: { ...spec, stdio: 'pipe' }, warnings: warnings.join('') };
+}
+
 export const run: ActionDef = {
   name: 'run',
   summary: 'a one-shot container: start, wait for the command, collect its output, exit status and limit messages',
   params: {
     ...CONTAINER_PARAMS,
-    command: { describe: 'the command (text runs with sh -c)', required: true, validate: command },
+    command: { describe: 'the command (text runs with sh -c); required unless bundle gives it', validate: command },
+    bundle: { describe: 'an OCI bundle in the work directory (rootfs/ and config.json): its config.json is the whole container, as run --bundle reads it', validate: workdirPath },
     trace: { describe: 'put the stage\'s libc calls (unshare, mount, pivot_root ... execve) before the output', validate: bool },
   },
-  crossCheck: containerCrossCheck,
-  needs: containerNeeds,
+  crossCheck(p) {
+    if (p.bundle === undefined) return p.command === undefined ? 'needs command: what the container runs (or bundle: an OCI bundle whose config.json says it)' : containerCrossCheck(p);
+    const extra = Object.keys(p).filter((k) => k !== 'bundle' && k !== 'trace');
+    return extra.length ? `bundle: its config.json says the whole container (process.args included), so ${extra.join(' and ')} cannot apply: remove ${extra.length > 1 ? 'them' : 'it'}` : undefined;
+  },
+  needs: (p) => (p.bundle === undefined ? containerNeeds(p) : ['root']),
   controllers: (p) => limitControllers(p.limits),
   async run(ctx, p) {
     try {
+      if (p.bundle !== undefined) {
+        const { spec, warnings } = bundleSpec(ctx, p.bundle as string);
+        if (p.trace === true) spec.trace = true;
+        const outcome = fromRun(await ctx.runtime.runOnce(spec, (c) => ctx.showWhileRunning(c)), spec.security);
+        return warnings ? { ...outcome, stderr: warnings + (outcome.stderr ?? ''), ...(outcome.output !== undefined ? { output: warnings + outcome.output } : {}) } : outcome;
+      }
       const spec = containerSpec(ctx, p, argvOf(p.command));
       if (p.name !== undefined) {
         spec.name = ctx.containerName(p.name as string);
         ctx.rememberStored(spec.name);
       }
-      return fromRun(await ctx.runtime.runOnce(spec), spec.security);
+      return fromRun(await ctx.runtime.runOnce(spec, (c) => ctx.showWhileRunning(c)), spec.security);
     } catch (err) {
       return { error: describeError(err) };
     }
@@ -256,7 +284,7 @@ export const chroot: ActionDef = {
   name: 'chroot',
   summary: 'run a command chrooted into a directory of the work directory: no namespaces, no overlay, as chroot(1) does',
   params: {
-    root: { describe: 'the directory in the work directory (default jail)', validate: workdirPath },
+    root: { describe: 'the directory in the work directory (default jail)', validate: workdirPath, default: 'jail' },
     command: { describe: 'the command (text runs with sh -c)', required: true, validate: command },
   },
   needs: () => ['root'],
@@ -293,5 +321,49 @@ export const hostProcess: ActionDef = {
     } catch (err) {
       return { error: describeError(err) };
     }
+  },
+};
+
+export const hostRun: ActionDef = {
+  name: 'host-run',
+  summary: 'run a command on the host and wait for it (no namespaces, no new root, root\'s capabilities, as sudo runs it): its output and exit status; with as:, kept for later checks',
+  params: {
+    command: { describe: 'the command (text runs with sh -c), found on the host\'s PATH; name the programs it needs in needs-host', required: true, validate: command },
+    as: { describe: 'keep its stdout, stderr, output and exit for later steps\' checks, e.g. ${runc.stdout}', validate: handleName },
+  },
+  needs: () => ['root'],
+  defines: (p) => p.as as string | undefined,
+  async run(ctx, p) {
+    try {
+      const r = await ctx.runtime.runOnce({ argv: argvOf(p.command), rootfs: null, namespaces: [], stdio: 'pipe', security: securityOf(ctx, HOST_PROCESS_SECURITY) }, (c) => ctx.showWhileRunning(c));
+      const outcome = fromRun(r, undefined);
+      if (p.as !== undefined && !outcome.error) ctx.keepResult(p.as as string, { stdout: r.stdout, stderr: r.stderr, output: r.stdout + r.stderr, exit: r.status });
+      return outcome;
+    } catch (err) {
+      return { error: describeError(err) };
+    }
+  },
+};
+
+/** How long `reach` keeps trying while nothing listens yet: a server still starting (python3 takes seconds in the emulated v2 guest). */
+const REACH_WAIT_MS = 20_000;
+
+export const reach: ActionDef = {
+  name: 'reach',
+  summary: 'a TCP connect from the host to ADDRESS:PORT, answered by the kernel: exit 0 when the handshake completes, 1 when not, and why',
+  params: { address: { describe: 'where to connect, e.g. ${web.address}:8000 or 127.0.0.1:48080', required: true, validate: hostPort } },
+  needs: () => ['root'],
+  async run(ctx, p) {
+    const target = p.address as string;
+    const colon = target.lastIndexOf(':');
+    const [host, port] = [target.slice(0, colon), Number(target.slice(colon + 1))];
+    const deadline = Date.now() + REACH_WAIT_MS;
+    let r = await ctx.runtime.tcpReachable(host, port);
+    // Refused means the address answered and nothing listens yet: a server that is starting gets a moment.
+    while (!r.reachable && r.reason?.startsWith('ECONNREFUSED') && Date.now() < deadline) {
+      await sleep(100);
+      r = await ctx.runtime.tcpReachable(host, port);
+    }
+    return { output: r.reachable ? `the host reaches ${target} (handshake in ${r.ms} ms)\n` : `the host does not reach ${target}: ${r.reason}\n`, exit: r.reachable ? 0 : 1 };
   },
 };

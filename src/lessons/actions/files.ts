@@ -15,7 +15,7 @@ export const copyBinary: ActionDef = {
   summary: 'copy a host program (and with libraries: true, every library ldd names) into a directory of the work directory',
   params: {
     binary: { describe: 'a path such as /bin/sh or a command name on the host', required: true, validate: text('/bin/sh') },
-    into: { describe: 'the directory in the work directory (default jail)', validate: workdirPath },
+    into: { describe: 'the directory in the work directory (default jail)', validate: workdirPath, default: 'jail' },
     libraries: { describe: 'copy its ldd libraries too (default true)', validate: bool },
   },
   needs: () => ['root'],
@@ -58,7 +58,7 @@ export const writeFile: ActionDef = {
 
 export const inspect: ActionDef = {
   name: 'inspect',
-  summary: 'list a directory on the host, recursively: types, sizes, and overlay whiteouts (0/0 character devices)',
+  summary: 'list a directory on the host, recursively: types, sizes, owners (uid:gid), and overlay whiteouts (0/0 character devices)',
   params: {
     path: { describe: 'a directory: ${layers.upper}, ${workdir}/jail, or relative to the work directory', required: true, validate: workdirPath },
     depth: { describe: 'how many levels down (default 8)', validate: wholeNumber },
@@ -84,18 +84,20 @@ const TYPE_LETTER: Record<TreeEntry['type'], string> = {
 
 function entryLine(e: TreeEntry): string {
   const letter = TYPE_LETTER[e.type];
+  // The owner as the host sees it, uid:gid, as `ls -n` shows it.
+  const owner = `  ${e.uid}:${e.gid}`;
   switch (e.type) {
     case 'directory':
-      return `${letter}  ${pad('')}  ${e.path}/`;
+      return `${letter}  ${pad('')}  ${e.path}/${owner}`;
     case 'symlink':
-      return `${letter}  ${pad('')}  ${e.path} -> ${e.linkTarget}`;
+      return `${letter}  ${pad('')}  ${e.path} -> ${e.linkTarget}${owner}`;
     case 'character-device':
     case 'block-device':
-      return `${letter}  ${pad(`${e.device!.major}/${e.device!.minor}`)}  ${e.path}${e.whiteout ? '   <- whiteout: deleted in the container, still there in the lower layer' : ''}`;
+      return `${letter}  ${pad(`${e.device!.major}/${e.device!.minor}`)}  ${e.path}${owner}${e.whiteout ? '   <- whiteout: deleted in the container, still there in the lower layer' : ''}`;
     case 'file':
-      return `${letter}  ${pad(`${e.size} B`)}  ${e.path}`;
+      return `${letter}  ${pad(`${e.size} B`)}  ${e.path}${owner}`;
     default:
-      return `${letter}  ${pad('')}  ${e.path}`;
+      return `${letter}  ${pad('')}  ${e.path}${owner}`;
   }
 }
 

@@ -2,7 +2,7 @@
 // work directory, load it into the store, remove it. Containers of an image
 // are `start`/`run` with `image: NAME`.
 import { describeError } from '../../runtime/errors.js';
-import { text, workdirPath } from '../params.js';
+import { argvOf, command, text, workdirPath } from '../params.js';
 import { inWorkdir } from './containers.js';
 import type { ActionDef } from './types.js';
 
@@ -52,6 +52,26 @@ export const loadImage: ActionDef = {
         ...[...i.layerDirs].reverse().map((d) => `  ${d}`),
       ]);
       return { output: lines.join('\n') + '\n', files: loaded.flatMap((i) => i.layerDirs) };
+    } catch (err) {
+      return { error: describeError(err) };
+    }
+  },
+};
+
+export const exportImage: ActionDef = {
+  name: 'export-image',
+  summary: 'write an OCI bundle of an image in the work directory (rootfs/ and config.json), as containy-learn export does; the output is its config.json',
+  params: {
+    name: { describe: 'the image, e.g. two:latest', required: true, validate: text('two:latest') },
+    bundle: { describe: 'the bundle directory, relative to the work directory', required: true, validate: workdirPath },
+    command: { describe: 'what the bundle runs (process.args) instead of the image\'s Entrypoint and Cmd (text runs with sh -c)', validate: command },
+  },
+  needs: () => ['root'],
+  async run(ctx, p) {
+    try {
+      const dir = inWorkdir(ctx, p.bundle as string);
+      const out = ctx.runtime.images!.export(p.name as string, dir, p.command === undefined ? {} : { args: argvOf(p.command) });
+      return { output: `${p.bundle as string}/rootfs: the image's layers, merged\n${p.bundle as string}/config.json:\n${out.configText}`, files: ['rootfs', 'config.json'] };
     } catch (err) {
       return { error: describeError(err) };
     }

@@ -25,12 +25,24 @@ export interface ActionContext {
   keep(name: string, kind: Handle['kind'], container: Container): Handle;
   /** A container name of this lesson: lesson2 (no suffix), lesson2-victim, lesson4-web. */
   containerName(suffix?: string): string;
+  /** Keep a one-shot's output and exit status for later checks (`${runc.stdout}`, `runc.exit`). */
+  keepResult(name: string, result: KeptResult): void;
   /** A named container's stored changes must go when the lesson is reset. */
   rememberStored(name: string): void;
   /** `: run step 2 ("Start a victim") first` for the earlier step that starts `handle`, or ''. */
   runFirst(handle: string): string;
+  /** A one-shot container the panes show while it runs (its last reading stays after it exits). */
+  showWhileRunning(container: Container): void;
   /** A check reads `output` or `exit` of a start: wait a little for a short command to finish. */
   readonly wantsOutput: boolean;
+}
+
+/** What a one-shot step kept with `as:`. */
+export interface KeptResult {
+  stdout: string;
+  stderr: string;
+  output: string;
+  exit?: number;
 }
 
 export interface ActionOutcome {

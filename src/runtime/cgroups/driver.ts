@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BugError, UserError } from '../errors.js';
+import type { DeviceRule } from './devices.js';
 import type { CgroupEvents, CgroupLayout, CgroupLimits, CgroupReport, CgroupValue, ContainerCgroup } from './types.js';
 
 /** One limit to write: the first candidate file that exists in the controller's dir gets its value. */
@@ -144,6 +145,8 @@ export interface CgroupPlan {
   check(settings: Setting[]): void;
   /** v2: enable the controllers in the parents' cgroup.subtree_control (the parents exist by then). */
   enable?(settings: Setting[], forCreate: boolean): void;
+  /** Allow only these devices in the container's dir (it exists by then). */
+  restrictDevices(rules: readonly DeviceRule[]): void;
 }
 
 /** A container's cgroup: one dir (v2) or one per controller hierarchy (v1). */
@@ -206,6 +209,10 @@ export class DirCgroup implements ContainerCgroup {
     }
     this.paths = [...new Set(this.plan.dirs.values())];
     return true;
+  }
+
+  restrictDevices(rules: readonly DeviceRule[]): void {
+    this.plan.restrictDevices(rules);
   }
 
   join(pid: number): void {

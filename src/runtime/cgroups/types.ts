@@ -1,5 +1,6 @@
 // One interface over cgroup v1 and v2. The container launcher only sees this;
 // the drivers map each limit to the files of the host's cgroup version.
+import type { DeviceRule } from './devices.js';
 
 /** Limits in docker's units. Absent = not limited. */
 export interface CgroupLimits {
@@ -76,6 +77,12 @@ export interface ContainerCgroup {
    * cgroup v1 can rename a cgroup; returns false where the kernel cannot.
    */
   rename(name: string): boolean;
+  /**
+   * Deny every device node but these, for open and mknod, whatever the
+   * capabilities (v1: devices.deny and devices.allow; v2: a BPF device program).
+   * Before the command execs: a device opened earlier stays open.
+   */
+  restrictDevices(rules: readonly DeviceRule[]): void;
   /** Host PIDs of every process inside. */
   pids(): number[];
   read(): CgroupReport;

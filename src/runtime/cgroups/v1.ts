@@ -1,15 +1,17 @@
 // cgroup v1 (and hybrid): one tree per controller, so a container gets one dir in
 // each: memory/<parent>/<name>, pids/<parent>/<name>, cpu/... When cpu and cpuacct
 // are co-mounted (/sys/fs/cgroup/cpu,cpuacct) they share one dir.
+import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../errors.js';
+import { BugError, UserError } from '../errors.js';
 import { createDirCgroup, type Reading, type Setting, type DirCgroup } from './driver.js';
+import { deviceRuleLine, type DeviceRule } from './devices.js';
 import { cgroupParentName, v1Hierarchies } from './layout.js';
 import { cpuWeightToShares, DEFAULT_CPU_PERIOD_US, ioWeightToBlkioWeight } from './limits.js';
 import type { CgroupLayout, CgroupLimits } from './types.js';
 
-/** Controllers a container joins: those its limits need, and those that account its usage. */
-const CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuacct', 'blkio'];
+/** Controllers a container joins: those its limits need, those that account its usage, and devices (runc's device rules). */
+const CONTROLLERS = ['memory', 'pids', 'cpu', 'cpuacct', 'blkio', 'devices'];
 
 export const SWAP_NOT_LIMITED_V1 =
   'swap is not limited: this kernel has no memory.memsw.limit_in_bytes (boot with swapaccount=1), so a memory hog may swap instead of being OOM-killed';
@@ -82,8 +84,22 @@ export function createV1Cgroup(layout: CgroupLayout, name: string, limits: Cgrou
       }
     }
   };
+  const restrictDevices = (rules: readonly DeviceRule[]) => {
+    const dir = dirs.get('devices');
+    if (!dir) throw new UserError("cgroup v1 controller 'devices' is not mounted, so the container's devices cannot be limited to runc's: mount it (mount -t cgroup -o devices cgroup /sys/fs/cgroup/devices) or run with --privileged");
+    // A new cgroup starts as "a *:* rwm" (its parent's rules): deny all, then allow line by line, as runc does.
+    const write = (file: string, line: string) => {
+      try {
+        fs.writeFileSync(path.join(dir, file), line);
+      } catch (err) {
+        throw new BugError(`the kernel refused '${line}' in ${path.join(dir, file)} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+      }
+    };
+    write('devices.deny', 'a');
+    for (const rule of rules) write('devices.allow', deviceRuleLine(rule));
+  };
   if (dirs.size === 0) throw new UserError(`none of the cgroup v1 controllers ${CONTROLLERS.join(', ')} is mounted: mount at least memory and pids under /sys/fs/cgroup`);
-  return createDirCgroup({ layout, dirs, parents: [...parents], readings: READINGS, settingsFor: v1Settings, check }, limits);
+  return createDirCgroup({ layout, dirs, parents: [...parents], readings: READINGS, settingsFor: v1Settings, check, restrictDevices }, limits);
 }
 
 /** Our parent dir in each hierarchy we use (they may not exist). */

@@ -4,7 +4,10 @@
 // no-internal-processes rule): our parent dir only ever holds container dirs.
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../errors.js';
+import { SyscallError, UserError } from '../errors.js';
+import { bpfAttachCgroupDevice, bpfLoadCgroupDeviceProgram } from '../libc.js';
+import { deviceFilterProgram, encodeProgram } from './device-filter.js';
+import type { DeviceRule } from './devices.js';
 import { createDirCgroup, type DirCgroup, type Reading, type Setting } from './driver.js';
 import { cgroupParentName, cgroupRoot } from './layout.js';
 import { blkioWeightToIoWeight, cpuSharesToWeight, DEFAULT_CPU_PERIOD_US } from './limits.js';
@@ -118,9 +121,37 @@ export function createV2Cgroup(name: string, limits: CgroupLimits): DirCgroup {
   };
 
   const dir = path.join(parent, name);
+  const restrictDevices = (rules: readonly DeviceRule[]) => attachDeviceFilter(dir, rules);
   // One dir for everything; 'cgroup' stands for the files every v2 cgroup has (cgroup.procs, cpu.stat).
   const dirs = new Map(['cgroup', 'memory', 'pids', 'cpu', 'io'].map((c) => [c, dir]));
-  return createDirCgroup({ layout: 'v2', dirs, parents: [parent], readings: READINGS, settingsFor: v2Settings, check, enable }, limits);
+  return createDirCgroup({ layout: 'v2', dirs, parents: [parent], readings: READINGS, settingsFor: v2Settings, check, enable, restrictDevices }, limits);
+}
+
+/**
+ * cgroup v2 has no devices files: load the rules as a BPF device program and
+ * attach it to the container's cgroup, as runc does. The cgroup keeps the
+ * program (our fds are closed at once); rmdir of the cgroup frees it.
+ */
+function attachDeviceFilter(dir: string, rules: readonly DeviceRule[]): void {
+  const program = encodeProgram(deviceFilterProgram(rules));
+  const cgroupFd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    let progFd: number;
+    try {
+      // runc licenses its program "Apache"; the kernel only asks whether GPL-only helpers may be called (none are).
+      progFd = bpfLoadCgroupDeviceProgram(program, 'Apache');
+    } catch (err) {
+      if (err instanceof SyscallError) throw new UserError(`the container's devices cannot be limited to runc's on cgroup v2: ${err.message} (a kernel without CONFIG_CGROUP_BPF, or no CAP_BPF/CAP_SYS_ADMIN); run with --privileged to go without device rules`);
+      throw err;
+    }
+    try {
+      bpfAttachCgroupDevice(cgroupFd, progFd, dir);
+    } finally {
+      fs.closeSync(progFd);
+    }
+  } finally {
+    fs.closeSync(cgroupFd);
+  }
 }
 
 export function v2Parents(): string[] {

@@ -30,10 +30,16 @@ export function hostVethName(containerId: string): string {
 
 const leaseDir = (stateDir: string, bridge: string) => path.join(stateDir, 'net', bridge);
 
-/** One process at a time decides on a bridge: creating it, leasing from it, removing it. */
+/**
+ * One process at a time decides on a bridge: creating it, leasing from it,
+ * removing it. The lock is flock(2) on the state's net/ directory itself, not
+ * on a lock file: a lock file could never be removed safely (a process that
+ * opened it before the unlink would lock the old inode while the next one
+ * locks a new file), and the host is to be left as it was found.
+ */
 function withBridgeLock<T>(stateDir: string, bridge: string, fn: () => T): T {
   fs.mkdirSync(path.join(stateDir, 'net'), { recursive: true });
-  const fd = fs.openSync(path.join(stateDir, 'net', `${bridge}.lock`), 'a');
+  const fd = fs.openSync(path.join(stateDir, 'net'), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
   try {
     libc.flock(fd, libc.LOCK_EX, `lock for bridge ${bridge}`); // held for a few netlink round trips at most
     return fn();
@@ -178,13 +184,17 @@ export function teardownBridgeNetwork(attachment: Pick<BridgeAttachment, 'bridge
 export function removeBridgeIfUnused(opts: { stateDir: string; bridge?: string }): boolean {
   const bridge = opts.bridge ?? DEFAULT_BRIDGE;
   return withBridgeLock(opts.stateDir, bridge, () => {
-    if (readLeases(leaseDir(opts.stateDir, bridge)).length > 0) return false;
-    return withRouteSocket((host) => {
+    const dir = leaseDir(opts.stateDir, bridge);
+    if (readLeases(dir).length > 0) return false;
+    const removed = withRouteSocket((host) => {
       const link = host.link(bridge);
       if (!link) return false;
       if (host.links().some((l) => l.master === link.index)) return false; // ports someone else put there
       return deleteLinkIfPresent(host, bridge);
     });
+    // No lease is left, and leases are made under this lock: the directory goes too.
+    fs.rmSync(dir, { recursive: true, force: true });
+    return removed;
   });
 }
 

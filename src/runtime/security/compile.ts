@@ -8,13 +8,15 @@ import path from 'node:path';
 import { stateRoot } from '../paths.js';
 import { kernelLastCap, type CapabilityName } from './capabilities.js';
 import { DOCKER_DEFAULT_SECCOMP } from './default-profile.js';
-import type { SecuritySpec } from './options.js';
+import type { CapabilitySetNames, SecuritySpec } from './options.js';
 import { resolveProfile, type SeccompProfile } from './profile.js';
 import { compileSeccompFilter, libseccomp } from './seccomp.js';
 
 /** What the stage applies; serialisable (it goes in the stage's order). */
 export interface StageSecurity {
+  /** The bounding set (and, without `sets`, the permitted, effective and inheritable ones). */
   capabilities: CapabilityName[];
+  sets?: CapabilitySetNames;
   /** The kernel's highest capability number, read here: the stage's /proc may not be the host's. */
   lastCap: number;
   noNewPrivileges: boolean;
@@ -71,6 +73,7 @@ function cachedBpf(resolved: ReturnType<typeof resolveProfile>): string {
 export function compileSecurity(spec: SecuritySpec): StageSecurity {
   const { capabilities, noNewPrivileges, maskedPaths, readonlyPaths, readonlyRoot } = spec;
   const stage: StageSecurity = { capabilities, lastCap: kernelLastCap(), noNewPrivileges, maskedPaths, readonlyPaths, readonlyRoot, seccomp: spec.seccomp.kind };
+  if (spec.sets) stage.sets = spec.sets;
   const profile = profileOf(spec);
   if (!profile) return stage;
   return { ...stage, seccompBpf: cachedBpf(resolveProfile(profile, { capabilities })) };

@@ -11,17 +11,33 @@ export type SeccompChoice =
   | { kind: 'docker-default' }
   | { kind: 'profile'; file: string; profile: SeccompProfile };
 
+/**
+ * The other four sets of capabilities(7), where they differ from the bounding set:
+ * an OCI bundle's process.capabilities, which runc applies set by set.
+ */
+export interface CapabilitySetNames {
+  effective: CapabilityName[];
+  permitted: CapabilityName[];
+  inheritable: CapabilityName[];
+  /** Raised after capset, each only where the kernel allows it (in permitted and inheritable), as runc does. */
+  ambient: CapabilityName[];
+}
+
 export interface SecuritySpec {
-  /** --privileged: every capability, no seccomp, nothing masked or read-only (as docker). */
+  /** --privileged: every capability, no seccomp, nothing masked or read-only, every device (as docker). */
   privileged: boolean;
-  /** Bounding, permitted, effective and inheritable; ambient is cleared. */
+  /** The bounding set; without `sets` also permitted, effective and inheritable, and ambient is cleared (docker's flags). */
   capabilities: CapabilityName[];
+  /** An OCI bundle's own effective, permitted, inheritable and ambient sets. */
+  sets?: CapabilitySetNames;
   seccomp: SeccompChoice;
   noNewPrivileges: boolean;
   maskedPaths: string[];
   readonlyPaths: string[];
   /** --read-only: the container's root is remounted read-only. */
   readonlyRoot: boolean;
+  /** Which device nodes may be opened: runc's default rules (cgroups/devices.ts), or every device (--privileged, as docker). */
+  devices: 'runc-default' | 'all';
 }
 
 export interface SecurityFlags {
@@ -79,6 +95,7 @@ export function securitySpecFrom(flags: SecurityFlags, readProfile: (file: strin
       maskedPaths: [],
       readonlyPaths: [],
       readonlyRoot: !!flags.readOnly,
+      devices: 'all',
     };
   }
   return {
@@ -89,5 +106,6 @@ export function securitySpecFrom(flags: SecurityFlags, readProfile: (file: strin
     maskedPaths: systemPaths ? [...DOCKER_MASKED_PATHS] : [],
     readonlyPaths: systemPaths ? [...DOCKER_READONLY_PATHS] : [],
     readonlyRoot: !!flags.readOnly,
+    devices: 'runc-default',
   };
 }

@@ -5,6 +5,8 @@ import type { TraceCall } from '../libc.js';
 // without an error report means the command was exec'd.
 import type { StageSecurity } from '../security/compile.js';
 
+import type { UsernsSpec } from '../userns/idmap.js';
+
 export const CONTROL_FD = 3;
 /** For exec: the container's mount namespace, which the stage joins itself. */
 export const MOUNT_NS_FD = 4;
@@ -17,7 +19,7 @@ export const MOUNT_NS_FD = 4;
 export const START_STEPS = [
   'namespaces', 'prepare', 'mount namespace', 'overlay', 'root mount point', '/proc', '/sys', '/dev',
   'read-only paths', 'masked paths', 'tmpfs', 'mounts', 'binds', 'pivot_root', 'chroot', 'read-only root',
-  'hostname', 'cgroup namespace', 'cwd', 'rlimits', 'terminal', 'security', 'exec',
+  'hostname', 'cgroup namespace', 'cwd', 'rlimits', 'terminal', 'user', 'security', 'exec',
 ] as const;
 export type StartStep = (typeof START_STEPS)[number];
 
@@ -103,6 +105,13 @@ export interface StageOrder {
   argv: string[];
   env: string[];
   cwd: string;
+  /**
+   * The stage runs in a user namespace a helper made, with the mount namespace
+   * (so no unshare(CLONE_NEWNS) here), an idmapped lower layer, and no mknod.
+   */
+  inUserNamespace?: boolean;
+  /** --user: the ids the command runs as (inside), switched to just before execve. */
+  user?: { uid: number; gid: number };
   /** setrlimit before exec (an OCI bundle's process.rlimits). */
   rlimits?: ResourceLimit[];
   /** Record every libc call and send them (a 'trace' report) just before execve. */
@@ -138,8 +147,12 @@ export interface StageWorkerData {
   stdio: StdioMode;
   /** unshare(2) flags for a new container. */
   unshareFlags: number;
+  /** --network container:NAME: join this (host) PID's network namespace before unsharing the rest. */
+  joinNetPid?: number;
   /** For exec: join the namespaces of this (host) PID instead. */
-  join?: { pid: number; namespaces: Array<{ file: string; flag: number }> };
+  join?: { pid: number; namespaces: Array<{ file: string; flag: number }>; userns?: boolean };
+  /** A new user namespace with these maps, made by the single-threaded helper (userns/helper.ts). */
+  userns?: UsernsSpec;
 }
 
 /** Launcher -> spawner. */

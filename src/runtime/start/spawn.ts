@@ -3,7 +3,7 @@
 // change (docs/architecture.md, fact 2). Runs in a worker thread (worker.ts) so the rest
 // of the process stays on the host, or, for a one-shot CLI run that has no more
 // use for the host's namespaces, on the main thread itself (no worker to boot).
-import { spawn, type StdioOptions } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
 import * as libc from '../libc.js';
 import { SyscallError, describeStepFailure } from '../errors.js';
@@ -26,6 +26,15 @@ function enterNamespaces(data: StageWorkerData): number | undefined {
       fs.closeSync(ns.fd);
     }
     return mountNamespace;
+  }
+  if (data.joinNetPid !== undefined) {
+    // setns(CLONE_NEWNET) is allowed in a multithreaded process (docs/architecture.md, fact 11).
+    const fd = fs.openSync(`/proc/${data.joinNetPid}/ns/net`, 'r');
+    try {
+      libc.setns(fd, libc.CLONE.NEWNET, `network namespace of pid ${data.joinNetPid}`);
+    } finally {
+      fs.closeSync(fd);
+    }
   }
   if (data.unshareFlags) libc.unshare(data.unshareFlags);
   return undefined;
@@ -61,7 +70,14 @@ export function spawnStage(data: StageWorkerData, post: (m: FromWorker) => void,
     return () => {};
   }
   post({ type: 'spawned', pid: child.pid });
+  return relayStage(child, post, done);
+}
 
+/**
+ * Follow a spawned stage (or the helper that becomes it): its reports on fd 3,
+ * its output, its exit; returns the handler for orders, input and signals.
+ */
+export function relayStage(child: ChildProcess, post: (m: FromWorker) => void, done: () => void): (m: ToWorker) => void {
   let failed = false;
   let pending = '';
   const control = child.stdio[CONTROL_FD] as unknown as NodeJS.ReadWriteStream;

@@ -118,12 +118,14 @@ export class StageProcess extends HeldOutputEmitter {
       }
     };
 
-    if (onThisThread) {
+    // A user namespace is made by a helper process: no thread of ours enters anything, so no worker.
+    const viaHelper = data.userns !== undefined || data.join?.userns === true;
+    if (onThisThread || viaHelper) {
       // Loaded here, not at the top: it loads koffi, which a worker-only launcher never needs.
       const queued: ToWorker[] = [];
       let handle: ((m: ToWorker) => void) | undefined;
       this.send = (m) => (handle ? handle(m) : queued.push(m));
-      void import('./spawn.js').then(({ spawnStage }) => {
+      void (viaHelper ? import('./userns-spawn.js').then((m) => m.spawnStageInUserNamespace) : import('./spawn.js').then((m) => m.spawnStage)).then((spawnStage) => {
         handle = spawnStage(data, receive);
         for (const m of queued.splice(0)) handle(m);
       });
@@ -148,8 +150,9 @@ export class StageProcess extends HeldOutputEmitter {
    * process that starts one container and has no more use for the host's
    * namespaces (the CLI's run and exec), where it saves booting a worker.
    */
-  static start(opts: { stdio: StdioMode; unshareFlags: number; join?: StageWorkerData['join']; onThisThread?: boolean }): StageProcess {
-    const { onThisThread = false, ...data } = opts;
+  static start(opts: { stdio: StdioMode; unshareFlags: number; joinNetPid?: number; join?: StageWorkerData['join']; userns?: StageWorkerData['userns']; onThisThread?: boolean }): StageProcess {
+    const { onThisThread: asked = false, ...data } = opts;
+    const onThisThread = asked && !data.userns && !data.join?.userns; // the helper enters the namespaces, not this thread
     if (onThisThread) {
       if (thisThreadEntered) throw new BugError('a second stage was asked to start on a thread already in a container\'s namespaces');
       thisThreadEntered = true;

@@ -11,6 +11,13 @@ import { enterSecurity } from '../security/enter.js';
 import { CONTROL_FD, type StageOrder, type StageReport } from './protocol.js';
 import { StepFailure, startInStage, type StageSystem } from './steps.js';
 
+// With a user namespace the helper hands us this package as an open
+// directory, and Node has loaded every module through /proc/self/fd/N by now
+// (static imports all load before this line runs). A host directory must not
+// stay open into the container: close it before anything else.
+const packageFd = /^file:\/\/\/proc\/self\/fd\/(\d+)\//.exec(import.meta.url)?.[1];
+if (packageFd !== undefined) fs.closeSync(Number(packageFd));
+
 function report(r: StageReport): void {
   fs.writeSync(CONTROL_FD, JSON.stringify(r) + '\n');
 }
@@ -49,6 +56,7 @@ const system: StageSystem = {
   chdir: libc.chdir,
   sethostname: libc.sethostname,
   mknod: libc.mknod,
+  switchUser: libc.switchUser,
   setCloseOnExec: libc.setCloseOnExec,
   setParentDeathSignal: libc.setParentDeathSignal,
   setpgid: libc.setpgid,

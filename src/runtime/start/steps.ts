@@ -21,6 +21,8 @@ export interface StageSystem {
   chdir(dir: string): void;
   sethostname(name: string): void;
   mknod(file: string, mode: number, major: number, minor: number): void;
+  /** setgroups([]), setresgid, setresuid: --user. */
+  switchUser(uid: number, gid: number): void;
   setCloseOnExec(fd: number, on: boolean): void;
   setParentDeathSignal(signal: number): void;
   setpgid(pid: number, pgid: number): void;
@@ -45,7 +47,7 @@ export interface StageSystem {
   /** security/paths.ts: remount a mount read-only, keeping nosuid/nodev/noexec. */
   remountReadonly(target: string): void;
   /** security/enter.ts: bounding set, no_new_privs, the filter, capset; then only execve. */
-  enterSecurity(security: StageSecurity): void;
+  enterSecurity(security: StageSecurity, switchUser?: () => void): void;
 }
 
 /** A failed step: its name, and the message the learner reads. */
@@ -78,6 +80,7 @@ function step<T>(name: StartStep, run: () => T): T {
   try {
     return run();
   } catch (err) {
+    if (err instanceof StepFailure) throw err; // a step inside this one (user, inside security) names itself
     throw new StepFailure(name, EXIT.RUNTIME, `stage: ${name}: ${describeStepFailure(name, err)}`, !isRefusal(err), err);
   }
 }
@@ -97,10 +100,10 @@ export function startInStage(order: StageOrder, sys: StageSystem): never {
     for (const fd of sys.openFds()) if (fd > 2) sys.setCloseOnExec(fd, true);
   });
 
-  // ---- slot: user namespace. It is not a step here: unshare(CLONE_NEWUSER)
-  // fails in a multithreaded process, which every Node process is
-  // (docs/architecture.md, fact 3). A single-threaded helper must create it
-  // before this stage exists, and the launcher writes its uid/gid maps. ----
+  // The user namespace is not a step here: unshare(CLONE_NEWUSER) fails in a
+  // multithreaded process, which every Node process is (docs/architecture.md,
+  // fact 3). With order.inUserNamespace, the single-threaded helper made it
+  // (start/userns-spawn.ts), the launcher wrote its maps, and we are root inside.
 
   if (order.joinMountNamespace) {
     step('mount namespace', () => {
@@ -115,7 +118,8 @@ export function startInStage(order: StageOrder, sys: StageSystem): never {
     step('mount namespace', () => {
       // Here, not on the spawning thread: pivot_root moves the root of every
       // thread in the mount namespace, and that thread may be the launcher's.
-      sys.unshare(CLONE.NEWNS);
+      // In a user namespace the helper made it, after the user namespace, so that it owns it.
+      if (!order.inUserNamespace) sys.unshare(CLONE.NEWNS);
       // Every mount private, recursively: nothing we mount may propagate to the host.
       sys.mount(null, '/', null, MS.REC | MS.PRIVATE);
     });
@@ -133,7 +137,8 @@ export function startInStage(order: StageOrder, sys: StageSystem): never {
       step('overlay', () => {
         // The container's root: the base rootfs read-only below, its own changes
         // above. Mounted here, in the new mount namespace, so the host never sees it.
-        sys.mount('overlay', dir, 'overlay', 0, `lowerdir=${lower},upperdir=${upper},workdir=${work}`);
+        // In a user namespace: userxattr, since trusted.* xattrs need CAP_SYS_ADMIN on the host.
+        sys.mount('overlay', dir, 'overlay', 0, `lowerdir=${lower},upperdir=${upper},workdir=${work}${order.inUserNamespace ? ',userxattr' : ''}`);
       });
     } else if (root.pivot) {
       step('root mount point', () => {
@@ -161,11 +166,12 @@ export function startInStage(order: StageOrder, sys: StageSystem): never {
         // Read-only: the container may look at the kernel's objects, not change them.
         sys.mount('sysfs', mkdirIn(sys, dir, 'sys'), 'sysfs', nosuidNodevNoexec | MS.RDONLY);
       });
-      step('/dev', () => mountDev(sys, mkdirIn(sys, dir, 'dev')));
+      step('/dev', () => mountDev(sys, mkdirIn(sys, dir, 'dev'), order.inUserNamespace === true));
     }
 
     const security = order.security;
-    if (security && root.specialFilesystems) {
+    // Also without our /proc and /sys: an OCI bundle may mask a path of its own root (paths that do not exist are skipped).
+    if (security && (security.readonlyPaths.length || security.maskedPaths.length)) {
       // Docker's read-only paths (runc's readonlyPath): /proc/sys and the like are
       // host-global knobs; bound onto themselves and remounted read-only. After
       // /proc and /sys, which they lie in; before the masks, which lie in them too.
@@ -243,7 +249,18 @@ export function startInStage(order: StageOrder, sys: StageSystem): never {
     // then capset to the container's set. Capabilities and the filter belong to
     // this thread, the one that calls execve (security/enter.ts). From here on
     // nothing but execve (and, if it fails, the report).
-    step('security', () => sys.enterSecurity(order.security!));
+    //
+    // --user (mounting and pivoting needed root) is switched inside that step,
+    // in runc's order: after the bounding set (dropping it needs CAP_SETPCAP),
+    // before capset. Leaving uid 0 clears the permitted and effective sets
+    // (capabilities(7), no SECBIT_KEEP_CAPS), so a non-root user starts with
+    // none, as docker runs one; uid 0 keeps the container's set.
+    const user = order.user;
+    const switchUser = user && (() => step('user', () => sys.switchUser(user.uid, user.gid)));
+    step('security', () => sys.enterSecurity(order.security!, switchUser));
+  } else if (order.user) {
+    const { uid, gid } = order.user;
+    step('user', () => sys.switchUser(uid, gid));
   }
   try {
     // Replaces this Node process, all its threads with it, by the command.
@@ -275,11 +292,20 @@ function mkdirIn(sys: StageSystem, root: string, dir: string): string {
   return p;
 }
 
-function mountDev(sys: StageSystem, dev: string): void {
+function mountDev(sys: StageSystem, dev: string, bindHostDevices: boolean): void {
   // A tmpfs of our own, not the host's /dev: the container gets only the devices below.
   sys.mount('tmpfs', dev, 'tmpfs', MS.NOSUID | MS.STRICTATIME, 'mode=755,size=65536k');
   const umask = sys.umask(0); // device nodes are 0666, as runc makes them
-  for (const [name, major, minor] of DEVICES) sys.mknod(path.join(dev, name), S_IFCHR | 0o666, major, minor);
+  for (const [name, major, minor] of DEVICES) {
+    const node = path.join(dev, name);
+    if (!bindHostDevices) sys.mknod(node, S_IFCHR | 0o666, major, minor);
+    else {
+      // In a user namespace mknod is EPERM (CAP_MKNOD counts only in the initial
+      // one): bind the host's node, still visible before pivot_root, as rootless runc does.
+      sys.touch(node);
+      sys.mount(`/dev/${name}`, node, null, MS.BIND);
+    }
+  }
   sys.umask(umask);
   for (const [name, target] of DEV_LINKS) sys.symlink(target, path.join(dev, name));
   // A devpts instance of its own: the container's ptys are not the host's.

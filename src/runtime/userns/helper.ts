@@ -8,12 +8,13 @@
 // A container start with a user namespace, in order:
 //  1. usernsFromFlags() / parseConfigyUserns(): validate (pure; UserError, exit 125).
 //  2. chown the overlay's upper and work dirs to the host ids of container
-//     0:0 (hostIdOf), and keep every directory above them, the base, Node
-//     and this package open to "other" (x): root inside has no privilege
-//     over host files. spawnInUserNamespace() refuses an unreachable program.
+//     0:0 (hostIdOf); every directory above them must be open to "other"
+//     (x), as root inside has no privilege over host files (layers.ts
+//     refuses otherwise). Node and this package need not be: the helper
+//     opens them while it is still host root (packageDir).
 //  3. spawnInUserNamespace({ spec, unshareFlags: PID|UTS|IPC|NET|NS,
-//     program: [node, stage.js], stdio: [io, io, io, 'pipe'] }) instead of a
-//     worker's unshare() + spawn: Node itself unshares nothing here.
+//     program: [node, stage.js], packageDir, stdio: [io, io, io, 'pipe'] })
+//     instead of a worker's unshare() + spawn: Node itself unshares nothing here.
 //  4. await pid: the stage's host PID (PID 1 inside): records, probes, cgroup join.
 //  5. attachIdmappedBase(base, pid, dir): the idmapped lower layer, in the
 //     container's mount namespace only.
@@ -32,7 +33,7 @@ import type { Duplex } from 'node:stream';
 import { EXIT, UserError } from '../errors.js';
 import { CLONE } from '../linux.js';
 import { CONTAINER_PATH, PACKAGE_ROOT } from '../paths.js';
-import { formatIdMap, parseIdMapText, type IdMapping, type UsernsSpec } from './idmap.js';
+import { formatIdMap, type IdMapping, type UsernsSpec } from './idmap.js';
 
 export const NSEXEC_SCRIPT = path.join(PACKAGE_ROOT, 'helpers', 'nsexec.py');
 
@@ -47,8 +48,13 @@ export interface HelperProgram {
   stdio: Exclude<StdioOptions, string>;
   /** The interpreter for the helper; found on PATH by default. */
   python?: string;
-  /** Files the program reads before it leaves the host's filesystem (the stage's script); checked with program[0]. */
-  reads?: string[];
+  /**
+   * A directory the program reads from (this package, for the Node stage).
+   * The helper opens it, and program[0], while it is still host root; each
+   * argument under it becomes /proc/self/fd/N/...: root inside may not be
+   * able to search the directories above it (see helpers/nsexec.py).
+   */
+  packageDir?: string;
 }
 
 /** What a container start hands over; the helper adds CLONE_NEWUSER itself. */
@@ -185,19 +191,6 @@ export function blockedForMappedRoot(file: string, spec: UsernsSpec, needs: { ex
   return undefined;
 }
 
-function refuseUnreachable(opts: HelperProgram, spec: UsernsSpec): void {
-  const rootHost = spec.uidMappings.find((m) => m.containerID === 0)?.hostID;
-  for (const [file, execute] of [[opts.program[0], true], ...(opts.reads ?? []).map((f) => [f, false] as const)] as const) {
-    const blocked = blockedForMappedRoot(file, spec, { execute });
-    if (blocked) {
-      throw new UserError(
-        `userns: ${file}: ${blocked} is closed to root inside the container (host uid ${rootHost}), which has no privilege over host files: ` +
-          `install Node and containy-learn where every user may read them (not under /root or a private home), or chmod o+${blocked !== file ? 'x' : execute ? 'rx' : 'r'} ${blocked}`,
-      );
-    }
-  }
-}
-
 function helperPython(python: string | undefined): string {
   const found = python ?? findHelperPython();
   if (!found || !fs.existsSync(found)) throw new UserError(NO_HELPER_MESSAGE);
@@ -211,7 +204,6 @@ function helperPython(python: string | undefined): string {
  */
 export function spawnInUserNamespace(opts: UsernsStart): UsernsProcess {
   const python = helperPython(opts.python);
-  refuseUnreachable(opts, opts.spec);
   const setgroups = opts.setgroups ?? setgroupsFor(hasCapability(CAP_SETGID));
   const flags = opts.unshareFlags & ~CLONE.NEWUSER;
   return startHelper(python, ['--flags', `0x${flags.toString(16)}`], opts, (helperPid) => writeIdMaps(helperPid, opts.spec, setgroups));
@@ -234,10 +226,15 @@ export interface UsernsJoin extends HelperProgram {
  */
 export function spawnJoiningUserNamespace(opts: UsernsJoin): UsernsProcess {
   const python = helperPython(opts.python);
-  const read = (file: string) => parseIdMapText(fs.readFileSync(`/proc/${opts.pid}/${file}`, 'utf8'));
-  refuseUnreachable(opts, { uidMappings: read('uid_map'), gidMappings: read('gid_map'), user: { uid: 0, gid: 0 } });
   const flags = opts.joinFlags & ~CLONE.NEWUSER;
   return startHelper(python, ['--join-pid', String(opts.pid), '--flags', `0x${flags.toString(16)}`], opts);
+}
+
+/** The program's arguments, with paths under `packageDir` reached through the helper's open fd. */
+export function programThroughPackageFd(program: string[], packageDir: string | undefined, packageFd: number): string[] {
+  if (!packageDir) return program;
+  const prefix = packageDir.replace(/\/+$/, '') + '/';
+  return program.map((arg) => (arg.startsWith(prefix) ? `/proc/self/fd/${packageFd}/${arg.slice(prefix.length)}` : arg));
 }
 
 /** Spawn the helper and follow its sync socket; `onReady` writes the maps of a new namespace. */
@@ -248,10 +245,12 @@ function startHelper(
   onReady?: (helperPid: number) => void,
 ): UsernsProcess {
   const syncFd = opts.stdio.length;
+  const packageFd = syncFd + 1;
+  const packageArgs = opts.packageDir ? ['--package-dir', opts.packageDir, '--package-fd', String(packageFd)] : [];
   const args = [
-    '-I', '-S', NSEXEC_SCRIPT, '--sync-fd', String(syncFd), ...helperArgs,
+    '-I', '-S', NSEXEC_SCRIPT, '--sync-fd', String(syncFd), ...helperArgs, ...packageArgs,
     '--uid', '0', '--gid', '0', // root inside: the stage mounts; --user applies to the command later
-    '--', ...opts.program,
+    '--', ...programThroughPackageFd(opts.program, opts.packageDir, packageFd),
   ];
   const child = spawn(python, args, { stdio: [...opts.stdio, 'pipe'], env: opts.env });
 

@@ -23,7 +23,7 @@
 //    uuid=null); with it, they are user.overlay.* on the upper layer.
 import fs from 'node:fs';
 import * as libc from '../libc.js';
-import { CLONE } from '../linux.js';
+import { inMountNamespaceOf } from './host-mounts.js';
 
 /**
  * A detached copy of the tree at `source` whose ids are mapped through the
@@ -45,34 +45,20 @@ export function idmappedTree(source: string, usernsFd: number): number {
 /**
  * The base, idmapped through the user namespace of `pid`, attached at
  * `target` inside the mount namespace of `pid` (the helper or the stage,
- * once the container's mount namespace exists). Runs on the calling thread:
- * unshare(CLONE_FS) makes its root and cwd its own (setns into a mount
- * namespace needs that), it setns'es there, attaches, and comes back to the
- * mount namespace and cwd it had. From then on this thread's cwd is its own:
- * call it on a thread that does not chdir later (a worker, or the CLI's).
+ * once the container's mount namespace exists), from this thread (see
+ * inMountNamespaceOf).
  */
 export function attachIdmappedBase(source: string, pid: number, target: string): void {
   const userns = fs.openSync(`/proc/${pid}/ns/user`, 'r');
-  const tree = (() => {
-    try {
-      return idmappedTree(source, userns);
-    } finally {
-      fs.closeSync(userns);
-    }
-  })();
-  const containerMnt = fs.openSync(`/proc/${pid}/ns/mnt`, 'r');
-  const ownMnt = fs.openSync('/proc/thread-self/ns/mnt', 'r');
-  const cwd = process.cwd();
+  let tree: number;
   try {
-    libc.unshare(CLONE.FS);
-    libc.setns(containerMnt, CLONE.NEWNS, 'the container\'s mount namespace');
-    try {
-      libc.moveMountTo(tree, target);
-    } finally {
-      libc.setns(ownMnt, CLONE.NEWNS, 'back to our own mount namespace');
-      process.chdir(cwd);
-    }
+    tree = idmappedTree(source, userns);
   } finally {
-    for (const fd of [tree, containerMnt, ownMnt]) fs.closeSync(fd);
+    fs.closeSync(userns);
+  }
+  try {
+    inMountNamespaceOf(pid, () => libc.moveMountTo(tree, target));
+  } finally {
+    fs.closeSync(tree);
   }
 }
