@@ -170,7 +170,7 @@ export function loadOciBundle(bundleDir: string, opts: OciLoadOptions): Containe
     onlyKnown(p.user, 'process.user', ['uid', 'gid', 'umask', 'additionalGids']);
     for (const id of ['uid', 'gid'] as const) {
       if (p.user[id] !== undefined && num(p.user[id], `process.user.${id}`) !== 0) {
-        throw fail(`process.user.${id}`, `${p.user[id]} is not 0: containy-learn runs commands as root only (no user switch, and user namespaces are not wired yet)`, 'use 0');
+        throw fail(`process.user.${id}`, `${p.user[id]} is not 0: an OCI bundle's user switch is not read yet`, 'use 0, or run the image with `run --user UID[:GID]`');
       }
     }
     if (p.user.umask !== undefined && num(p.user.umask, 'process.user.umask') !== 0o22) throw fail('process.user.umask', 'only 18 (0022, what the stage sets) is supported', 'use 18 or leave it out');
@@ -353,7 +353,7 @@ function readLinux(linux: unknown, spec: ContainerSpec, opts: OciLoadOptions): v
       if (!isObject(ns)) throw fail(at, 'expected an object', 'e.g. {"type": "pid"}');
       onlyKnown(ns, at, ['type'], { path: 'joining an existing namespace is not implemented' });
       const type = str(ns.type, `${at}.type`, 'e.g. "pid"');
-      if (type === 'user') throw fail(`${at}.type`, 'user namespaces are not wired into the runtime yet', 'remove it');
+      if (type === 'user') throw fail(`${at}.type`, 'an OCI bundle\'s user namespace (with linux.uidMappings) is not read yet', 'remove it, or use `run --userns auto` or a containy bundle\'s userns section');
       const name = NAMESPACE_TYPES[type];
       if (!name) throw fail(`${at}.type`, `unknown namespace '${type}'`, `use one of ${Object.keys(NAMESPACE_TYPES).join(', ')}`);
       namespaces.push(name);
