@@ -172,6 +172,20 @@ describe.skipIf(!isRoot)('containers with a user namespace', () => {
     expect(fs.existsSync(path.join(ctx.state, 'containers', 'refused'))).toBe(false);
   });
 
+  it('refuses a state directory root inside cannot search, naming it and the fix, and leaves it as it was', async () => {
+    const closed = fs.mkdtempSync(path.join(os.tmpdir(), 'containy-closed-state-')); // 0700, host root's
+    try {
+      const r = await cli(['run', '--rm', '--userns', 'auto', '--', 'true'], { env: { ...ctx.env, CONTAINY_STATE_DIR: closed } });
+      expect(r.status).toBe(125);
+      expect(r.stderr).toContain(`userns: ${closed} is closed to root inside the container`);
+      expect(r.stderr).toContain(`chmod o+x ${closed}`);
+      // The refusal comes before the stage: no run record and no container is left.
+      expect(fs.existsSync(path.join(closed, 'run')) ? fs.readdirSync(path.join(closed, 'run')) : []).toEqual([]);
+    } finally {
+      fs.rmSync(closed, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a bad userns section of a bundle, naming the field', async () => {
     const dir = path.join(os.tmpdir(), `containy-userns-bad-${process.pid}`);
     fs.mkdirSync(dir);

@@ -33,7 +33,7 @@ import type { Duplex } from 'node:stream';
 import { EXIT, UserError } from '../errors.js';
 import { CLONE } from '../linux.js';
 import { CONTAINER_PATH, PACKAGE_ROOT } from '../paths.js';
-import { formatIdMap, type IdMapping, type UsernsSpec } from './idmap.js';
+import { formatIdMap, type UsernsSpec } from './idmap.js';
 
 export const NSEXEC_SCRIPT = path.join(PACKAGE_ROOT, 'helpers', 'nsexec.py');
 
@@ -159,36 +159,6 @@ export function writeIdMaps(pid: number, spec: UsernsSpec, setgroups: 'allow' | 
   if (setgroups === 'deny') writeProcFile(pid, 'setgroups', 'deny');
   writeProcFile(pid, 'uid_map', formatIdMap(spec.uidMappings));
   writeProcFile(pid, 'gid_map', formatIdMap(spec.gidMappings));
-}
-
-function isMappedHostId(map: IdMapping[], hostId: number): boolean {
-  return map.some((m) => hostId >= m.hostID && hostId < m.hostID + m.size);
-}
-
-/**
- * The first path on the way to `file` that root inside the namespace cannot
- * pass, or undefined. Root inside has no privilege over a host inode unless
- * both its owner and group are mapped (capable_wrt_inode_uidgid() in
- * kernel/capability.c); otherwise the "other" bits decide: x on every
- * directory, and r (and x, for a program) on the file. ACLs are not read.
- */
-export function blockedForMappedRoot(file: string, spec: UsernsSpec, needs: { execute: boolean }): string | undefined {
-  const parts = path.resolve(file).split('/').filter(Boolean);
-  for (let i = 0; i <= parts.length; i++) {
-    const at = '/' + parts.slice(0, i).join('/');
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(at);
-    } catch {
-      return undefined; // missing: the exec itself will say ENOENT
-    }
-    if (isMappedHostId(spec.uidMappings, st.uid) && isMappedHostId(spec.gidMappings, st.gid)) continue;
-    const isLast = i === parts.length;
-    const wanted = isLast ? 0o4 | (needs.execute ? 0o1 : 0) : 0o1;
-    if (isLast && st.isDirectory()) continue;
-    if ((st.mode & wanted) !== wanted) return at;
-  }
-  return undefined;
 }
 
 function helperPython(python: string | undefined): string {

@@ -7,8 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
-import { blockedForMappedRoot } from './helper.js';
-import { hostIdOf, type UsernsSpec } from './idmap.js';
+import { hostIdOf, type IdMapping, type UsernsSpec } from './idmap.js';
 
 /** The empty directory the idmapped base is attached at, next to upper and work. */
 export function idmappedLowerDir(upper: string): string {
@@ -20,11 +19,30 @@ export function bindStagingDir(idmappedLower: string): string {
   return path.join(path.dirname(idmappedLower), 'binds');
 }
 
+const isMapped = (map: IdMapping[], hostId: number) => map.some((m) => hostId >= m.hostID && hostId < m.hostID + m.size);
+
+/**
+ * The first directory at or above `dir` that root inside the namespace cannot
+ * search, or undefined. Root inside has no privilege over a host inode unless
+ * both its owner and group are mapped (capable_wrt_inode_uidgid() in
+ * kernel/capability.c); otherwise "other"'s x bit decides. ACLs are not read.
+ */
+export function closedToMappedRoot(dir: string, spec: UsernsSpec): string | undefined {
+  const parts = path.resolve(dir).split('/').filter(Boolean);
+  for (let i = 0; i < parts.length; i++) {
+    const at = '/' + parts.slice(0, i).join('/');
+    const st = fs.statSync(at);
+    if (isMapped(spec.uidMappings, st.uid) && isMapped(spec.gidMappings, st.gid)) continue;
+    if ((st.mode & 0o1) === 0) return at;
+  }
+  return undefined;
+}
+
 /** chown upper and work to container root's host ids, make the idmapped lower's mount point, and refuse a path root inside cannot reach. */
 export function prepareUsernsLayers(layers: { upper: string; work: string }, spec: UsernsSpec): string {
   const uid = hostIdOf(spec.uidMappings, 0)!;
   const gid = hostIdOf(spec.gidMappings, 0)!;
-  const blocked = blockedForMappedRoot(layers.upper, spec, { execute: false });
+  const blocked = closedToMappedRoot(layers.upper, spec);
   if (blocked) {
     throw new UserError(`userns: ${blocked} is closed to root inside the container (host uid ${uid}), which mounts the overlay: chmod o+x ${blocked}, or set CONTAINY_STATE_DIR to a directory others may search`);
   }
