@@ -9,6 +9,7 @@ import {
   cgroupRoot, detectLayout, readOverlayFact, readUsernsFacts, v1Hierarchies, type OverlayFact, type UsernsFacts,
 } from '../runtime/index.js';
 import { rootfsStatus } from '../rootfs/rootfs-marker.js';
+import { findExecutable, pathDirs } from '../runtime/host-files.js';
 
 export const NEEDS_ROOT = 'this step needs root: run sudo containy-learn';
 
@@ -76,15 +77,7 @@ export function cgroupProblem(controllers: string[], root = cgroupRoot()): strin
  * host's PATH (the one containy-learn runs with, which the step's command gets).
  */
 export function hostToolProblem(tools: string[], searchPath = process.env.PATH ?? ''): string | undefined {
-  const onPath = (t: string) => searchPath.split(':').filter(Boolean).some((dir) => {
-    try {
-      fs.accessSync(path.join(dir, t), fs.constants.X_OK);
-      return fs.statSync(path.join(dir, t)).isFile();
-    } catch {
-      return false;
-    }
-  });
-  const missing = tools.filter((t) => !onPath(t));
+  const missing = tools.filter((t) => !findExecutable(t, pathDirs(searchPath)));
   if (missing.length === 0) return undefined;
   const names = missing.join(' and ');
   return `this step runs ${names} on the host, which has ${missing.length > 1 ? 'neither' : 'no'} ${names} on its PATH: install ${missing.length > 1 ? 'them' : 'it'} (Debian and Ubuntu: \`sudo apt-get install ${missing.join(' ')}\`), or put ${missing.length > 1 ? 'their directories' : 'its directory'} on PATH`;

@@ -7,6 +7,23 @@ import path from 'node:path';
 import { UserError } from './errors.js';
 import { readMountinfo } from './mountinfo.js';
 
+/** The first executable regular file `name` in `dirs` (as execvp searches PATH), or null. */
+export function findExecutable(name: string, dirs: string[]): string | null {
+  for (const dir of dirs) {
+    const candidate = path.join(dir, name);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      if (fs.statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+/** The directories of a PATH value, empty entries left out. */
+export const pathDirs = (searchPath: string): string[] => searchPath.split(':').filter(Boolean);
+
 /** Make `dir` and its missing parents; true when it did not exist before. */
 export function makeDirectory(dir: string, mode = 0o755): boolean {
   return fs.mkdirSync(dir, { recursive: true, mode }) !== undefined;

@@ -32,6 +32,7 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { EXIT, UserError } from '../errors.js';
 import { CLONE } from '../linux.js';
+import { findExecutable, pathDirs } from '../host-files.js';
 import { CONTAINER_PATH, PACKAGE_ROOT } from '../paths.js';
 import { formatIdMap, type UsernsSpec } from './idmap.js';
 
@@ -80,16 +81,7 @@ export interface UsernsProcess {
  * shell script that costs tens of ms more), then PATH. Null when none.
  */
 export function findHelperPython(searchPath = process.env.PATH ?? ''): string | null {
-  for (const dir of [...CONTAINER_PATH, ...searchPath.split(':').filter(Boolean)]) {
-    const candidate = path.join(dir, 'python3');
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return null;
+  return findExecutable('python3', [...CONTAINER_PATH, ...pathDirs(searchPath)]);
 }
 
 export const NO_HELPER_MESSAGE =
