@@ -4,19 +4,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PROBE_KINDS } from '../runtime/probe-kinds.js';
-import { PACKAGE_ROOT } from '../runtime/paths.js';
 import { ACTIONS } from './actions.js';
 import { parseCheck, subjectProblem } from './checks.js';
 import { displayPath, LessonError } from './errors.js';
+import { DEFAULT_LESSONS_DIR, lessonFileNames } from './lesson-files.js';
 import { NEEDS, type Check, type Lesson, type Need, type ProbeKind, type Step } from './types.js';
 import { parseValue, showValue, ValueError } from './values.js';
 import { referenceProblem, referencesIn, stringsIn } from './variables.js';
 
 export { LessonError };
 
-export const DEFAULT_LESSONS_DIR = path.join(PACKAGE_ROOT, 'lessons');
-/** Files in lessons/ that are about lessons, not lessons. */
-const NOT_LESSONS = new Set(['format.md', 'readme.md']);
+export { DEFAULT_LESSONS_DIR, lessonFileNames };
 /** Keys that may repeat; their values are text as written (never parsed as JSON). */
 const REPEATABLE = new Set(['check', 'hint']);
 const FRONT_MATTER_KEYS = ['id', 'title', 'summary', 'needs', 'slug'];
@@ -52,11 +50,6 @@ export function lintLessons(dir: string = DEFAULT_LESSONS_DIR): { lessons: Lesso
     }
   }
   return { lessons: lessons.sort((a, b) => a.id - b.id), errors };
-}
-
-/** The names in a directory listing that are lesson files. */
-export function lessonFileNames(names: string[]): string[] {
-  return names.filter((n) => n.endsWith('.md') && !NOT_LESSONS.has(n.toLowerCase())).sort();
 }
 
 export function loadLesson(file: string): Lesson {

@@ -87,7 +87,8 @@ export async function runWorkshop(
     import('./sessions.js'),
     import('./lesson-view.js'),
     import('./record.js'),
-    deps.lessons ?? import('../lessons/loader.js').then((m) => m.loadLessons()),
+    // The build's parsed copy when the lesson files are as built (lesson-cache.ts), else the loader.
+    deps.lessons ?? import('../lessons/lesson-cache.js').then((m) => m.loadPackageLessons()),
   ]);
   if (lessons.length === 0) return problem('no lessons found');
   const picked = pickLesson(lessons, opts);
