@@ -58,10 +58,12 @@ async function lessonCommand(argv: string[]): Promise<number> {
 }
 
 async function openWorkshop(opts: { lesson?: number; step?: number; recordFd?: number }): Promise<number> {
-  // The build bundles the workshop (its code, Ink and React) into one file: one read and one compile; tests run the sources.
-  // It loads (and draws nothing) while the base rootfs is checked: the menu does not wait for the two in turn.
-  const bundle = new URL('./tui/workshop.js', import.meta.url);
-  const workshop: Promise<typeof import('./tui/index.js')> = fs.existsSync(bundle) ? import(bundle.href) : import('./tui/index.js');
+  // The build bundles the workshop (its code, Ink and React) into one script, run with V8's code cache of
+  // what the first frame ran (tui/bundle-loader.ts); tests, and a tsc-only build, import the modules.
+  // Yoga's WebAssembly compiles while the base rootfs is checked: the menu does not wait for the two in turn.
+  const { loadWorkshopBundle } = await import('./tui/bundle-loader.js');
+  const bundle = loadWorkshopBundle<typeof import('./tui/index.js') & { yogaReady: Promise<void> }>();
+  const workshop = bundle ? bundle.exports.yogaReady.then(() => bundle.exports) : import('./tui/index.js');
   workshop.catch(() => {}); // awaited below; a failed build of the rootfs must not leave it unhandled
   if (process.getuid?.() === 0) {
     const { ensureBaseRootfs } = await import('./cli/rootfs.js');
@@ -75,6 +77,7 @@ async function openWorkshop(opts: { lesson?: number; step?: number; recordFd?: n
         await loadRuntime();
         return openLessonSession(lesson);
       },
+      onFirstFrame: bundle?.saveCodeCache,
     },
   );
 }

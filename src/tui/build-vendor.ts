@@ -1,19 +1,26 @@
 // Build step (after tsc): bundles the workshop (dist/tui/*.js with React and
-// Ink) into dist/tui/workshop.js, and marked with marked-terminal into
+// Ink) into dist/tui/workshop.cjs, and marked with marked-terminal into
 // dist/tui/vendor/marked.js, so the first frame does not wait for Node to
 // find, read, compile and link ~100 small modules one by one. The lesson
 // loader, the lesson engine and the runtime stay outside, loaded by path
 // (the engine, and koffi with it, only when a lesson opens); marked loads
 // after the first frame. Run: node dist/tui/build-vendor.js
+//
+// The workshop bundle is a classic script, not an ES module, because
+// bundle-loader.ts runs it through vm.Script to keep V8's code cache of what
+// the first frame ran (see there). So it may neither await at its top level
+// (yoga-layout does: aliased below) nor import(): its imports of modules
+// outside it become calls of the loader's `__workshopImport`.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'rolldown';
+import { CODE_CACHE_DIR, OUTSIDE_IMPORT } from './bundle-loader.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const outDir = path.join(here, 'vendor');
 const entries = path.join(outDir, '.entries');
-const WORKSHOP = path.join(here, 'workshop.js');
+const WORKSHOP = path.join(here, 'workshop.cjs');
 
 const DEFINE = {
   'process.env.NODE_ENV': '"production"',
@@ -23,14 +30,41 @@ const DEFINE = {
 };
 // marked-terminal imports cli-highlight (and all of highlight.js) for code blocks; ours never reach it.
 const NO_HIGHLIGHT = path.join(entries, 'no-highlight.js');
-// Ink's devtools (only with DEV=true) import react-devtools-core, which is not installed, and ws,
-// which would be compiled on every start for nothing: loading them fails as the missing package would.
-const NO_DEVTOOLS = path.join(entries, 'no-devtools.js');
+// Ink's reconciler awaits, at its top level and only with DEV=true, React's devtools (react-devtools-core,
+// not installed) and its own package.json for them. A classic script cannot await there, and the
+// workshop has no devtools: those two awaits become what Ink uses without DEV.
+const INK_DEV_AWAITS: Array<[string, string]> = [
+  ["await import('./devtools.js')", 'undefined'],
+  ['await loadPackageJson()', '{ name: undefined, version: undefined }'],
+];
+const inkWithoutDevtools: Plugin = {
+  name: 'ink-without-devtools',
+  transform(code, id) {
+    if (!/[\\/]ink[\\/]build[\\/]reconciler\.js$/.test(id)) return null;
+    let out = code;
+    for (const [awaited, value] of INK_DEV_AWAITS) {
+      if (!out.includes(awaited)) throw new Error(`build-vendor: ink's reconciler.js no longer has \`${awaited}\`: look again at inkWithoutDevtools`);
+      out = out.replace(awaited, value);
+    }
+    return { code: out };
+  },
+};
 // Ink and its helpers measure every line (and wrap-ansi every character) with string-width, which
 // segments non-ASCII text into graphemes with Intl.Segmenter: ~10 ms to set up ICU's break
 // iterator and ~20 ms for the menu's first frame here. The workshop lays its rows out with
 // text.ts's textWidth; Ink measuring with the same rule is one home for it, and fast.
 const TEXT_WIDTH = path.join(entries, 'text-width.js');
+// yoga-layout's index awaits its WebAssembly at its top level, which a classic script cannot. Ink
+// uses Yoga only inside functions, so the default export may be a binding that is filled once
+// yogaReady resolves; the bundle's entry exports yogaReady and the loader awaits it.
+const YOGA = path.join(entries, 'yoga.js');
+const YOGA_SOURCE = `import { loadYoga } from 'yoga-layout/load';
+export * from 'yoga-layout/load';
+let Yoga;
+export const yogaReady = loadYoga().then((loaded) => { Yoga = loaded; });
+export { Yoga as default };
+`;
+const WORKSHOP_ENTRY = path.join(entries, 'workshop.js');
 
 async function bundle(name: string, source: string, alias: Record<string, string> = {}): Promise<void> {
   const entry = path.join(entries, `${name}.js`);
@@ -45,6 +79,9 @@ async function bundle(name: string, source: string, alias: Record<string, string
   });
 }
 
+/** The specifiers the bundle imports from outside it, relative to dist/tui/ (collected while bundling). */
+const outside = new Set<string>();
+
 /**
  * What the workshop's modules import, as the bundle takes it: ./ink.js is
  * the ink package itself (bundled), ./marked.js the vendor bundle (loaded
@@ -55,33 +92,58 @@ const workshopImports: Plugin = {
   name: 'workshop-imports',
   resolveId(source, importer) {
     if (!importer) return null;
-    if (source === './devtools.js' && /[\\/]ink[\\/]build[\\/]/.test(importer)) return NO_DEVTOOLS;
     if (source === 'string-width') return TEXT_WIDTH;
+    if (source === 'yoga-layout') return YOGA;
     if (path.dirname(importer) !== here) return null;
     if (source === './ink.js') return this.resolve('ink', importer, { skipSelf: true });
-    if (source === './marked.js') return { id: './vendor/marked.js', external: true };
-    if (source.startsWith('../')) return { id: source, external: true };
-    return null;
+    // step-list imports nothing: in the bundle, not a module to load.
+    if (source === '../lessons/step-list.js') return null;
+    const specifier = source === './marked.js' ? './vendor/marked.js' : source.startsWith('../') ? source : undefined;
+    if (!specifier) return null;
+    outside.add(specifier);
+    return { id: specifier, external: true };
   },
 };
 
+/**
+ * The bundle's `import("X")` of each module outside it, as a call of the
+ * loader's function; anything else left that looks like an import() would
+ * throw in a classic script, so it fails the build here instead.
+ */
+function callLoaderForOutsideImports(code: string): string {
+  let rewritten = code;
+  for (const specifier of outside) {
+    for (const quote of ['"', "'", '`']) rewritten = rewritten.replaceAll(`import(${quote}${specifier}${quote})`, `${OUTSIDE_IMPORT}(${quote}${specifier}${quote})`);
+  }
+  const left = rewritten.match(/\bimport\s*\(\s*["'`][^"'`]*["'`]\s*\)/g);
+  if (left) throw new Error(`build-vendor: the workshop bundle still imports ${left.join(', ')}: mark it external in workshopImports`);
+  return rewritten;
+}
+
 async function bundleWorkshop(): Promise<void> {
-  await build({
-    input: path.join(here, 'index.js'),
+  fs.writeFileSync(YOGA, YOGA_SOURCE);
+  fs.writeFileSync(WORKSHOP_ENTRY, `export * from ${JSON.stringify(path.join(here, 'index.js'))};\nexport { yogaReady } from 'yoga-layout';\n`);
+  const result = await build({
+    input: WORKSHOP_ENTRY,
     platform: 'node',
-    plugins: [workshopImports],
+    plugins: [workshopImports, inkWithoutDevtools],
     // Ink's helpers split text into graphemes: graphemes.ts does it without ICU's ~15 ms setup when it can.
     transform: { define: DEFINE, inject: { 'Intl.Segmenter': [path.join(here, 'graphemes.js'), 'GraphemeSegmenter'] } },
     logLevel: 'warn',
-    output: { file: WORKSHOP, format: 'esm', minify: true, codeSplitting: false },
+    write: false,
+    output: { format: 'cjs', minify: true, codeSplitting: false },
   });
+  const chunks = result.output.filter((o) => o.type === 'chunk');
+  if (chunks.length !== 1) throw new Error(`build-vendor: the workshop bundle came out as ${chunks.length} chunks, not one`);
+  fs.writeFileSync(WORKSHOP, callLoaderForOutsideImports(chunks[0].code));
 }
 
 fs.rmSync(outDir, { recursive: true, force: true });
 fs.rmSync(WORKSHOP, { force: true });
+fs.rmSync(path.join(here, 'workshop.js'), { force: true }); // the ES module bundle of earlier builds
+fs.rmSync(CODE_CACHE_DIR, { recursive: true, force: true });
 fs.mkdirSync(entries, { recursive: true });
 fs.writeFileSync(NO_HIGHLIGHT, 'export function highlight(code) { return code; }\n');
-fs.writeFileSync(NO_DEVTOOLS, "throw new Error('react-devtools-core is not installed');\n");
 fs.writeFileSync(TEXT_WIDTH, `export { textWidth as default } from ${JSON.stringify(path.join(here, 'text.js'))};\n`);
 try {
   await bundleWorkshop();

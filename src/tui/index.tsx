@@ -72,7 +72,12 @@ export const openLessonSession: OpenSession = async (lesson) => {
 export async function runWorkshop(
   opts: WorkshopOptions = {},
   /** For tools and tests: other lessons, another way to open a session. */
-  deps: { openSession?: OpenSession; lessons?: Lesson[] } = {},
+  deps: {
+    openSession?: OpenSession;
+    lessons?: Lesson[];
+    /** Called once the first frame is drawn (the menu's; else when the workshop ends): the CLI keeps its code cache then. */
+    onFirstFrame?: () => void;
+  } = {},
 ): Promise<number> {
   process.env.NODE_ENV ??= 'production';
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
@@ -109,9 +114,10 @@ export async function runWorkshop(
   const mark = process.env[FIRST_FRAME_MARK_ENV];
   let marked = false;
   const onFirstMenuFrame = (): void => {
-    if (!mark || marked) return;
+    if (marked) return;
     marked = true;
-    process.stderr.write(`containy-learn first-frame-ms ${performance.now().toFixed(1)}\n`);
+    if (mark) process.stderr.write(`containy-learn first-frame-ms ${performance.now().toFixed(1)}\n`);
+    deps.onFirstFrame?.();
     if (mark === 'exit') setImmediate(() => exitRef.current?.(0));
   };
 
@@ -160,6 +166,7 @@ export async function runWorkshop(
     opts.signal?.removeEventListener('abort', onSignal);
   }
   instance?.unmount();
+  if (!marked) deps.onFirstFrame?.(); // opened straight into a lesson: what it ran is worth keeping too
   stopRecording?.();
   const problems = await sessions.closeAll();
   // Back to the learner's screen, cursor shown (Ink shows it on stderr, which may be redirected).

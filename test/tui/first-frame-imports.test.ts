@@ -1,5 +1,5 @@
-// The menu's first frame loads neither koffi nor the container runtime: they
-// load when a lesson opens. The built CLI draws the menu on a pty (script(1)),
+// The menu's first frame loads neither koffi nor the container runtime (they
+// load when a lesson opens), nor the lesson loader (it reads the build's copy). The built CLI draws the menu on a pty (script(1)),
 // stops after its first frame (CONTAINY_FIRST_FRAME_MARK=exit), and a preload
 // writes down every module it loaded; a runtime module or koffi among them
 // fails the test with the chain of imports that brought it in.
@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = path.join(ROOT, 'bin', 'containy-learn.js');
 const PRELOAD = fileURLToPath(new URL('./module-log.mjs', import.meta.url));
-const BUNDLE = path.join(ROOT, 'dist', 'tui', 'workshop.js');
+const BUNDLE = path.join(ROOT, 'dist', 'tui', 'workshop.cjs');
 const hasScript = spawnSync('script', ['--version']).status === 0;
 if (!hasScript) console.warn('first-frame-imports: script(1) is not installed (apt-get install bsdutils): the menu needs a pty, not tested');
 
@@ -55,7 +55,7 @@ describe.skipIf(!hasScript)("the menu's first frame", () => {
   let run: ReturnType<typeof spawnSync>;
 
   beforeAll(() => {
-    expect(fs.existsSync(BUNDLE), 'dist/tui/workshop.js is missing: run `npm run build` first').toBe(true);
+    expect(fs.existsSync(BUNDLE), 'dist/tui/workshop.cjs is missing: run `npm run build` first').toBe(true);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'containy-first-frame-'));
     const logFile = path.join(dir, 'modules.log');
     const env: Record<string, string> = {
@@ -76,8 +76,13 @@ describe.skipIf(!hasScript)("the menu's first frame", () => {
   it('is drawn, from the bundle, and the log saw it (else the check below would prove nothing)', () => {
     expect(run.status, String(run.stdout).slice(-500)).toBe(0);
     expect(String(run.stdout)).toMatch(/containy-learn first-frame-ms \d/);
-    expect(log.loaded).toContain(BUNDLE);
-    expect(log.loaded).toContain(path.join(ROOT, 'dist', 'lessons', 'loader.js'));
+    // The bundle runs as a script (no module load to log): its loader, and what the bundle imported through it.
+    expect(log.loaded).toContain(path.join(ROOT, 'dist', 'tui', 'bundle-loader.js'));
+    expect(log.loaded).toContain(path.join(ROOT, 'dist', 'lessons', 'lesson-cache.js'));
+  });
+
+  it('reads the lessons from the build\'s copy, without the loader', () => {
+    expect(log.loaded).not.toContain(path.join(ROOT, 'dist', 'lessons', 'loader.js'));
   });
 
   it('loads neither koffi nor the container runtime', () => {
