@@ -1,6 +1,6 @@
 // The warm-stage pool with a fake stage factory: which stage is handed out,
 // started, kept and discarded. No root, no processes.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { WarmStagePool, type StageShape, type WarmStage } from '../../src/runtime/start/warm-pool.js';
 
 class FakeStage implements WarmStage {
@@ -78,6 +78,34 @@ describe('WarmStagePool', () => {
     pool.refill(ALL);
     expect(made[2].shape).toEqual(ALL);
     expect(pool.size).toBe(1);
+  });
+
+  it('refills after the container has ended, on the turn after, or after the delay while it runs', async () => {
+    vi.useFakeTimers();
+    try {
+      const { pool, made } = fakePool();
+      await pool.keepStagesWarm(true);
+      let end!: () => void;
+      pool.refillAfter(ALL, new Promise<void>((resolve) => (end = resolve)), 200);
+      await vi.advanceTimersByTimeAsync(150);
+      expect(made).toHaveLength(0); // still running, not long enough: nothing boots beside it
+      end();
+      await Promise.resolve();
+      expect(made).toHaveLength(0); // whoever awaited the exit goes first
+      await vi.advanceTimersByTimeAsync(1);
+      expect(made).toHaveLength(1);
+
+      pool.take(ALL);
+      pool.refillAfter(ALL, new Promise<void>(() => {}), 200); // a container that keeps running
+      await vi.advanceTimersByTimeAsync(199);
+      expect(made).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(2);
+      expect(made).toHaveLength(2);
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(made).toHaveLength(2); // once
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('refills nothing unless stages are kept warm', () => {

@@ -23,6 +23,9 @@ export interface StageShape {
 
 export type StageFactory<S extends WarmStage> = (shape: StageShape) => S;
 
+/** How long a container runs before the stage that will follow it starts booting (refillAfter). */
+export const REFILL_DELAY_MS = 200;
+
 const keyOf = (shape: StageShape) => `${shape.unshareFlags}:${shape.stdio}`;
 
 export class WarmStagePool<S extends WarmStage> {
@@ -73,9 +76,9 @@ export class WarmStagePool<S extends WarmStage> {
 
   /**
    * The warm stage of this shape if one is alive, else undefined (the caller
-   * starts one cold). Starts nothing: the caller refills once its container has
-   * started, so that the next stage's Node boot does not compete for the CPU
-   * with the start it is taken for (on two cores it added ~12 ms to a warm start).
+   * starts one cold). Starts nothing: the caller refills later (refillAfter), so
+   * that the next stage's Node boot does not compete for the CPU with the start
+   * it is taken for (on two cores it added ~12 ms to a warm start).
    */
   take(shape: StageShape): S | undefined {
     const key = keyOf(shape);
@@ -96,6 +99,28 @@ export class WarmStagePool<S extends WarmStage> {
     const key = keyOf(shape);
     for (const other of [...this.stages.keys()]) if (other !== key) void this.discard(other);
     if (!this.stages.has(key)) this.stages.set(key, this.startStage(shape));
+  }
+
+  /**
+   * refill, once `settled` (the container started from the stage just taken)
+   * resolves or after `delayMs`, whichever comes first, and on the turn after:
+   * the next stage's Node boot takes a core for ~70 ms, and on two cores it
+   * slowed the container it was taken for through its start and first moments
+   * (a /bin/true run by ~3 ms, its cleanup included). A start that comes in the
+   * meantime finds no warm stage and starts its own, as it would have while the
+   * refill booted.
+   */
+  refillAfter(shape: StageShape, settled: Promise<unknown>, delayMs = REFILL_DELAY_MS): void {
+    let done = false;
+    const refill = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      setImmediate(() => this.refill(shape));
+    };
+    const timer = setTimeout(refill, delayMs);
+    timer.unref();
+    settled.then(refill, refill);
   }
 
   /** How many stages wait (for tests and the benchmark). */
