@@ -20,6 +20,9 @@ const F_GETFL = 3;
 const F_SETFL = 4;
 const FD_CLOEXEC = 1;
 const O_NONBLOCK = 0o4000;
+const O_CLOEXEC = 0o2000000;
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
 const PR_SET_PDEATHSIG = 1;
 const PR_CAPBSET_DROP = 24;
 const PR_SET_NO_NEW_PRIVS = 38;
@@ -88,6 +91,8 @@ const raw = {
   // header: { u32 version; i32 pid }, data: 2 x { u32 effective, permitted, inheritable }
   capset: lib.func('int capset(void *header, void *data)'),
   capget: lib.func('int capget(void *header, _Out_ void *data)'),
+  pipe2: lib.func('int pipe2(_Out_ int *fds, int flags)'),
+  socketpair: lib.func('int socketpair(int domain, int type, int protocol, _Out_ int *fds)'),
   isatty: lib.func('int isatty(int fd)'),
   getpgrp: lib.func('int getpgrp()'),
   setpgid: lib.func('int setpgid(int pid, int pgid)'),
@@ -221,6 +226,21 @@ export function setCloseOnExec(fd: number, on: boolean): void {
   const flags = Number(c.fcntl(fd, F_GETFD, 0));
   check('fcntl', flags, `F_GETFD on fd ${fd}`);
   check('fcntl', c.fcntl(fd, F_SETFD, on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC), `F_SETFD on fd ${fd}`);
+}
+
+/** A pipe, both ends close-on-exec: [read end, write end]. */
+export function pipe(): [number, number] {
+  const fds = new Int32Array(2);
+  check('pipe2', c.pipe2(fds, O_CLOEXEC), 'O_CLOEXEC');
+  return [fds[0], fds[1]];
+}
+
+/** A connected pair of Unix stream sockets, close-on-exec (what child_process makes for a 'pipe' beyond fd 2). */
+export function socketPair(): [number, number] {
+  const fds = new Int32Array(2);
+  // SOCK_CLOEXEC has O_CLOEXEC's value.
+  check('socketpair', c.socketpair(AF_UNIX, SOCK_STREAM | O_CLOEXEC, 0, fds), 'AF_UNIX, SOCK_STREAM');
+  return [fds[0], fds[1]];
 }
 
 export function setBlocking(fd: number): void {

@@ -153,6 +153,8 @@ export interface StageWorkerData {
   join?: { pid: number; namespaces: Array<{ file: string; flag: number }>; userns?: boolean };
   /** A new user namespace with these maps, made by the single-threaded helper (userns/helper.ts). */
   userns?: UsernsSpec;
+  /** The stage's fds 0-3 as the launcher made them (stage-channel.ts): its ends, or 'inherit'/'ignore' for 0-2. */
+  fds?: Array<number | 'inherit' | 'ignore'>;
 }
 
 /** Launcher -> spawner. */

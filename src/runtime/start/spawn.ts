@@ -56,9 +56,10 @@ export function spawnStage(data: StageWorkerData, post: (m: FromWorker) => void,
     done();
     return () => {};
   }
-  const io = data.stdio;
+  // The stage's fds: the launcher's channel (stage-channel.ts) when it made them, else pipes made here.
   // The stage finds the mount namespace to join (if any) as fd MOUNT_NS_FD.
-  const stdio: StdioOptions = [io, io, io, 'pipe', ...(mountNamespace === undefined ? [] : [mountNamespace])];
+  const own: StdioOptions = data.fds ?? [data.stdio, data.stdio, data.stdio, 'pipe'];
+  const stdio: StdioOptions = [...own, ...(mountNamespace === undefined ? [] : [mountNamespace])];
   // A lean environment: the stage is Node, and NODE_OPTIONS from the user could slow it or break it.
   const child = spawn(process.execPath, [data.stageScript], { stdio, env: { PATH: process.env.PATH ?? '' } });
   if (mountNamespace !== undefined) fs.closeSync(mountNamespace);
@@ -70,17 +71,35 @@ export function spawnStage(data: StageWorkerData, post: (m: FromWorker) => void,
     return () => {};
   }
   post({ type: 'spawned', pid: child.pid });
-  return relayStage(child, post, done);
+  if (!data.fds) return relayStage(child, post, done);
+  // The launcher holds the other ends: this thread only reports the exit and passes signals on.
+  child.on('exit', (code, signal) => {
+    post({ type: 'exit', code, signal });
+    done();
+  });
+  return (m: ToWorker) => {
+    if (m.type === 'signal') child.kill(m.signal);
+  };
+}
+
+/** The launcher's side of a stage's fds: fd 3 (the order in, reports out), and its stdio when piped. */
+export interface StageStreams {
+  control: NodeJS.ReadWriteStream;
+  stdin?: NodeJS.WritableStream | null;
+  stdout?: NodeJS.ReadableStream | null;
+  stderr?: NodeJS.ReadableStream | null;
 }
 
 /**
- * Follow a spawned stage (or the helper that becomes it): its reports on fd 3,
- * its output, its exit; returns the handler for orders, input and signals.
+ * Relay a stage's fds to `post`: its reports on fd 3, the end of fd 3 (its
+ * execve), its output; returns the handler for its order and input, and a
+ * promise that resolves once its output has ended (no output is lost after
+ * the exit report).
  */
-export function relayStage(child: ChildProcess, post: (m: FromWorker) => void, done: () => void): (m: ToWorker) => void {
+export function relayStreams(streams: StageStreams, post: (m: FromWorker) => void): { handle(m: ToWorker): void; drained: Promise<unknown> } {
   let failed = false;
   let pending = '';
-  const control = child.stdio[CONTROL_FD] as unknown as NodeJS.ReadWriteStream;
+  const { control } = streams;
   control.setEncoding('utf8');
   control.on('data', (chunk: string) => {
     pending += chunk;
@@ -100,23 +119,42 @@ export function relayStage(child: ChildProcess, post: (m: FromWorker) => void, d
     /* the stage died; 'exit' tells the rest */
   });
 
+  const ended: Array<Promise<void>> = [];
   for (const stream of ['stdout', 'stderr'] as const) {
-    child[stream]?.on('data', (chunk: Buffer) => post({ type: 'output', stream, data: new Uint8Array(chunk) }));
+    const output = streams[stream];
+    if (!output) continue;
+    output.on('data', (chunk: Buffer) => post({ type: 'output', stream, data: new Uint8Array(chunk) }));
+    ended.push(new Promise((resolve) => output.on('close', resolve)));
   }
-  child.stdin?.on('error', () => {
+  streams.stdin?.on('error', () => {
     /* the command closed its stdin */
   });
 
+  return {
+    handle(m: ToWorker) {
+      if (m.type === 'order') control.write(m.line);
+      else if (m.type === 'stdin') streams.stdin?.write(m.data);
+      else if (m.type === 'stdin-end') streams.stdin?.end();
+    },
+    drained: Promise.all(ended),
+  };
+}
+
+/**
+ * Follow a stage spawned with its own pipes (or the helper that becomes it):
+ * its reports on fd 3, its output, its exit; returns the handler for orders,
+ * input and signals.
+ */
+export function relayStage(child: ChildProcess, post: (m: FromWorker) => void, done: () => void): (m: ToWorker) => void {
+  const control = child.stdio[CONTROL_FD] as unknown as NodeJS.ReadWriteStream;
+  const relay = relayStreams({ control, stdin: child.stdin, stdout: child.stdout, stderr: child.stderr }, post);
   // 'close' waits for stdout/stderr to drain, so no output is lost after the exit report.
   child.on('close', (code, signal) => {
     post({ type: 'exit', code, signal });
     done();
   });
-
   return (m: ToWorker) => {
-    if (m.type === 'order') control.write(m.line);
-    else if (m.type === 'stdin') child.stdin?.write(m.data);
-    else if (m.type === 'stdin-end') child.stdin?.end();
-    else if (m.type === 'signal') child.kill(m.signal);
+    if (m.type === 'signal') child.kill(m.signal);
+    else relay.handle(m);
   };
 }

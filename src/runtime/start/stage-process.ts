@@ -6,6 +6,8 @@ import { isatty } from 'node:tty';
 import type { TraceCall } from '../libc.js';
 import { Worker } from 'node:worker_threads';
 import { HeldOutputEmitter } from '../held-output.js';
+import { StageChannel } from './stage-channel.js';
+import { relayStreams, spawnStage } from './spawn.js';
 import { distScript } from '../paths.js';
 import { BugError, EXIT, StartStepError, UserError, signalStatus } from '../errors.js';
 import type { FromWorker, StageOrder, StageWorkerData, StdioMode, ToWorker } from './protocol.js';
@@ -120,22 +122,40 @@ export class StageProcess extends HeldOutputEmitter {
 
     // A user namespace is made by a helper process: no thread of ours enters anything, so no worker.
     const viaHelper = data.userns !== undefined || data.join?.userns === true;
-    if (onThisThread || viaHelper) {
-      // Loaded here, not at the top: it loads koffi, which a worker-only launcher never needs.
+    if (onThisThread) {
+      this.send = spawnStage(data, receive);
+      return;
+    }
+    if (viaHelper) {
+      // Loaded only for a user namespace: the helper's side of the start.
       const queued: ToWorker[] = [];
       let handle: ((m: ToWorker) => void) | undefined;
       this.send = (m) => (handle ? handle(m) : queued.push(m));
-      void (viaHelper ? import('./userns-spawn.js').then((m) => m.spawnStageInUserNamespace) : import('./spawn.js').then((m) => m.spawnStage)).then((spawnStage) => {
-        handle = spawnStage(data, receive);
+      void import('./userns-spawn.js').then(({ spawnStageInUserNamespace }) => {
+        handle = spawnStageInUserNamespace(data, receive);
         for (const m of queued.splice(0)) handle(m);
       });
       return;
     }
-    const worker = new Worker(workerScript, { workerData: data });
+    // The worker enters the namespaces and spawns; the stage's fds are this thread's (stage-channel.ts).
+    const channel = StageChannel.open(data.stdio);
+    const relay = relayStreams(channel.streams, receive);
+    const worker = new Worker(workerScript, { workerData: { ...data, fds: channel.childFds } satisfies StageWorkerData });
     this.worker = worker;
-    this.send = (m) => worker.postMessage(m);
-    worker.on('message', receive);
+    this.send = (m) => (m.type === 'signal' ? worker.postMessage(m) : relay.handle(m));
+    worker.on('message', (m: FromWorker) => {
+      if (m.type === 'spawned') channel.closeChildEnds();
+      if (m.type === 'failed') channel.close();
+      if (m.type !== 'exit') return receive(m);
+      // Reported once the output has ended, as a 'close' would be: none is lost after it.
+      channel.closeChildEnds();
+      void relay.drained.then(() => {
+        channel.close();
+        receive(m);
+      });
+    });
     worker.on('error', (err) => {
+      channel.close();
       this.hasExited = true;
       const e = new BugError(`the namespace worker failed: ${err.message}`, { cause: err });
       rejectAll(e);
