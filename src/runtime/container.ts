@@ -45,7 +45,11 @@ export interface StartOptions {
   onThisThread?: boolean;
 }
 
-/** A stage, and on cgroup v1 a cgroup made and joined for it ahead of time. */
+/**
+ * A stage, and, when started ahead of time, what its container will need that
+ * takes time to make: on cgroup v1 a cgroup it has joined, and an unnamed
+ * container's empty overlay directories.
+ */
 class PreparedStage implements WarmStage {
   readonly ready: Promise<unknown>;
   private constructor(
@@ -54,6 +58,8 @@ class PreparedStage implements WarmStage {
      * stage pays it while it waits, and its cgroup is renamed to the container's. */
     readonly cgroup?: ContainerCgroup,
     readonly joined?: Promise<void>,
+    /** scratch/warm-*: upper, work and merged, renamed to the container's scratch directory if it has none (planRoot). */
+    private scratch?: string,
   ) {
     this.ready = Promise.all([process.ready, joined]);
     this.ready.catch(() => {});
@@ -61,20 +67,49 @@ class PreparedStage implements WarmStage {
 
   static start(shape: StageShape, opts: { ahead: boolean; onThisThread?: boolean; joinNetPid?: number; userns?: UsernsSpec }): PreparedStage {
     const process = StageProcess.start({ ...shape, onThisThread: opts.onThisThread, joinNetPid: opts.joinNetPid, userns: opts.userns });
-    if (!opts.ahead || detectLayout() === 'v2') return new PreparedStage(process);
-    const cgroup = createCgroup(`warm-${randomBytes(4).toString('hex')}`, {});
+    if (!opts.ahead) return new PreparedStage(process);
+    const warmName = `warm-${randomBytes(4).toString('hex')}`;
+    // Four mkdirs took ~1.6 ms of a warm start on this disk; while the stage waits they cost nothing.
+    const scratch = records.scratchDir(warmName);
+    try {
+      for (const dir of OVERLAY_DIRS) fs.mkdirSync(path.join(scratch, dir), { recursive: true });
+    } catch {
+      fs.rmSync(scratch, { recursive: true, force: true }); // the start makes its own
+    }
+    if (detectLayout() === 'v2') return new PreparedStage(process, undefined, undefined, scratch);
+    const cgroup = createCgroup(warmName, {});
     const joined = process.spawned.then((pid) => cgroup.join(pid));
     joined.catch(() => {});
-    return new PreparedStage(process, cgroup, joined);
+    return new PreparedStage(process, cgroup, joined, scratch);
   }
 
   get running(): boolean {
     return this.process.running;
   }
 
+  /** Move the empty overlay directories made ahead of time to `dir`; false if there are none (cleanup took them, or none were made). */
+  takeScratch(dir: string): boolean {
+    const scratch = this.scratch;
+    this.scratch = undefined;
+    if (!scratch) return false;
+    try {
+      fs.renameSync(scratch, dir);
+      return true;
+    } catch {
+      fs.rmSync(scratch, { recursive: true, force: true });
+      return false;
+    }
+  }
+
+  /** Once the root is planned: overlay directories the container did not take (a named one, no overlay) go. */
+  dropScratch(): void {
+    if (this.scratch) fs.rmSync(this.scratch, { recursive: true, force: true });
+    this.scratch = undefined;
+  }
+
   async discard(): Promise<void> {
     await this.process.destroy();
-    this.cgroup?.destroy();
+    this.discardSync();
   }
 
   discardSync(): void {
@@ -86,6 +121,7 @@ class PreparedStage implements WarmStage {
       }
     }
     this.cgroup?.destroy();
+    this.dropScratch();
   }
 }
 
@@ -140,7 +176,10 @@ interface RootPlan {
   idmappedLower?: string;
 }
 
-function planRoot(spec: ContainerSpec, checked: CheckedSpec, name: string, discard: boolean): RootPlan {
+/** An overlay's directories under a container's own: its changes, overlayfs's scratch, and the merged root. */
+const OVERLAY_DIRS = ['upper', 'work', 'merged'] as const;
+
+function planRoot(spec: ContainerSpec, checked: CheckedSpec, name: string, discard: boolean, prepared: PreparedStage): RootPlan {
   if (checked.rootfs === null) return {};
   const mnt = checked.namespaces.includes('mnt');
   let dir = checked.rootfs;
@@ -152,9 +191,10 @@ function planRoot(spec: ContainerSpec, checked: CheckedSpec, name: string, disca
     if (discard) scratchDir = base;
     // overlayfs reads lowerdir left to right from the top: the image's top layer comes first.
     const lower = [...checked.layers].reverse().join(':');
-    layers = { lower, upper: path.join(base, 'upper'), work: path.join(base, 'work'), merged: path.join(base, 'merged') };
+    const [upper, work, merged] = OVERLAY_DIRS.map((d) => path.join(base, d));
+    layers = { lower, upper, work, merged };
     try {
-      for (const d of [layers.upper, layers.work, layers.merged]) fs.mkdirSync(d, { recursive: true });
+      if (!(discard && !spec.userns && prepared.takeScratch(base))) for (const d of OVERLAY_DIRS) fs.mkdirSync(path.join(base, d), { recursive: true });
       if (spec.userns) idmappedLower = prepareUsernsLayers(layers, spec.userns);
     } catch (err) {
       if (scratchDir) fs.rmSync(scratchDir, { recursive: true, force: true });
@@ -319,10 +359,15 @@ export class Container extends HeldOutputEmitter {
       // loads no libseccomp, and a missing library is refused before any mount or cgroup.
       const securitySpec = spec.security ?? defaultSecuritySpec();
       const security = compileSecurity(securitySpec);
-      plan = planRoot(spec, checked, name, discard);
-      records.update(name, { scratchDir: plan.scratchDir, security });
+      try {
+        plan = planRoot(spec, checked, name, discard, prepared);
+      } finally {
+        prepared.dropScratch();
+      }
       cgroup = await cgroupFor(name, spec.limits, prepared);
-      records.update(name, { cgroupPaths: cgroup.paths });
+      // What cleanup needs after a kill -9, and exec its way in: one write. A crash before it leaves
+      // directories and a cgroup that `cleanup` finds by name (records.ts, cleanupLeftovers).
+      records.update(name, { scratchDir: plan.scratchDir, security, cgroupPaths: cgroup.paths, pid: stage.pid });
       // Before the command runs, whatever its capabilities: CAP_MKNOD makes any node, these say which may be opened.
       if (securitySpec.devices === 'runc-default') cgroup.restrictDevices(RUNC_DEFAULT_DEVICE_RULES);
       // The base, owned by container root through an idmapped mount that only the container's mount namespace has.
@@ -335,7 +380,6 @@ export class Container extends HeldOutputEmitter {
 
       const container = new Container(name, checked.namespaces, hostname, plan.layers, cgroup, stage, spec.limits, plan.scratchDir, security, network);
       live.add(container);
-      records.update(name, { pid: stage.pid });
       try {
         await stage.go(order);
       } catch (err) {
