@@ -141,7 +141,11 @@ async function bundleWorkshop(): Promise<void> {
 fs.rmSync(outDir, { recursive: true, force: true });
 fs.rmSync(WORKSHOP, { force: true });
 fs.rmSync(path.join(here, 'workshop.js'), { force: true }); // the ES module bundle of earlier builds
-fs.rmSync(CODE_CACHE_DIR, { recursive: true, force: true });
+try {
+  fs.rmSync(CODE_CACHE_DIR, { recursive: true, force: true });
+} catch {
+  // made by another user (root's workshop, before caches took their bundle's owner): stale, never used again
+}
 fs.mkdirSync(entries, { recursive: true });
 fs.writeFileSync(NO_HIGHLIGHT, 'export function highlight(code) { return code; }\n');
 fs.writeFileSync(TEXT_WIDTH, `export { textWidth as default } from ${JSON.stringify(path.join(here, 'text.js'))};\n`);

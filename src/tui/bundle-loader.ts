@@ -73,6 +73,12 @@ export function loadWorkshopBundle<T>(bundle: string = WORKSHOP_BUNDLE, cacheDir
         // Written aside and renamed: a workshop starting meanwhile reads a whole cache or none.
         const partial = `${cacheFile}.${process.pid}`;
         fs.writeFileSync(partial, script.createCachedData());
+        // `sudo containy-learn` in a learner's clone: the cache belongs to whoever owns the bundle,
+        // so that their next `npm run build` may remove it.
+        if (process.getuid?.() === 0) {
+          const owner = fs.statSync(path.dirname(bundle));
+          for (const file of [cacheDir, partial]) fs.chownSync(file, owner.uid, owner.gid);
+        }
         fs.renameSync(partial, cacheFile);
       } catch {
         // dist/ not writable (an installed package): every start compiles, as before.

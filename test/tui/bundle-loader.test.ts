@@ -88,6 +88,14 @@ describe('the workshop bundle loader', () => {
     expect(start(path.join(blocked, 'cache'))).toEqual({ codeCache: 'none', answer: 41 });
   });
 
+  it.skipIf(process.getuid?.() !== 0)('gives the cache, written as root, to the owner of the bundle (their next build removes it)', () => {
+    fs.chownSync(dir, 45678, 45678);
+    start();
+    for (const file of [cacheDir, path.join(cacheDir, fs.readdirSync(cacheDir)[0])]) {
+      expect(fs.statSync(file)).toMatchObject({ uid: 45678, gid: 45678 });
+    }
+  });
+
   it('answers undefined when there is no bundle', () => {
     expect(loadWorkshopBundle(path.join(dir, 'absent.cjs'), cacheDir)).toBeUndefined();
   });
