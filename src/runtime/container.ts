@@ -194,7 +194,9 @@ function planRoot(spec: ContainerSpec, checked: CheckedSpec, name: string, disca
     const [upper, work, merged] = OVERLAY_DIRS.map((d) => path.join(base, d));
     layers = { lower, upper, work, merged };
     try {
-      if (!(discard && !spec.userns && prepared.takeScratch(base))) for (const d of OVERLAY_DIRS) fs.mkdirSync(path.join(base, d), { recursive: true });
+      // A warm stage's, made while it waited (a user namespace's get their owner below, from scratch).
+      const madeAhead = discard && !spec.userns && prepared.takeScratch(base);
+      if (!madeAhead) for (const d of OVERLAY_DIRS) fs.mkdirSync(path.join(base, d), { recursive: true });
       if (spec.userns) idmappedLower = prepareUsernsLayers(layers, spec.userns);
     } catch (err) {
       if (scratchDir) fs.rmSync(scratchDir, { recursive: true, force: true });
