@@ -11,6 +11,7 @@ import type { BindMount, FilesystemMount, ResourceLimit } from './start/protocol
 import { CONTAINER_PATH } from './paths.js';
 import { CAPABILITY_NAMES, kernelLastCap, type CapabilityName } from './security/capabilities.js';
 import type { CapabilitySetNames, SecuritySpec } from './security/options.js';
+import type { ResolvedProfile } from './security/profile.js';
 
 /** The spec version our config.json says (Debian 12's runc 1.1.5 writes the same). */
 export const OCI_VERSION = '1.0.2-dev';
@@ -64,6 +65,29 @@ export function ociSecurityFields(security: SecuritySpec): { process: Record<str
   return {
     process: { capabilities: { bounding: caps, ...sets }, noNewPrivileges: security.noNewPrivileges },
     linux: { maskedPaths: security.maskedPaths, readonlyPaths: security.readonlyPaths },
+  };
+}
+
+/**
+ * A resolved seccomp profile (docker's, with the container's capabilities
+ * applied) as config.json's linux.seccomp, which runc hands to libseccomp
+ * as we do: rules of the same action, errno and argument checks share one
+ * entry. For the benchmark's runc bundle, so that runc installs the same
+ * filter as our default container (our reader refuses linux.seccomp still).
+ */
+export function ociSeccomp(profile: ResolvedProfile): Record<string, unknown> {
+  const entries = new Map<string, { names: string[]; action: string; errnoRet?: number; args?: ResolvedProfile['rules'][number]['args'] }>();
+  for (const rule of profile.rules) {
+    const key = JSON.stringify([rule.action, rule.errnoRet, rule.args]);
+    const entry = entries.get(key) ?? { names: [], action: rule.action, ...(rule.errnoRet === undefined ? {} : { errnoRet: rule.errnoRet }), ...(rule.args.length ? { args: rule.args } : {}) };
+    entry.names.push(rule.name);
+    entries.set(key, entry);
+  }
+  return {
+    defaultAction: profile.defaultAction,
+    ...(profile.defaultErrnoRet === undefined ? {} : { defaultErrnoRet: profile.defaultErrnoRet }),
+    architectures: profile.architectures,
+    syscalls: [...entries.values()],
   };
 }
 

@@ -13,6 +13,7 @@ import { defaultSecuritySpec, securitySpecFrom } from '../../src/runtime/securit
 import { kernelAtLeast, parseSeccompProfile, readSeccompProfile, resolveProfile, type SeccompProfile } from '../../src/runtime/security/profile.js';
 import { compileSeccompFilter } from '../../src/runtime/security/seccomp.js';
 import { compileSecurity } from '../../src/runtime/security/compile.js';
+import { ociSeccomp } from '../../src/runtime/oci.js';
 import { userError } from '../helpers/user-error.js';
 
 const AMD64 = { seccomp: 'SCMP_ARCH_X86_64', go: 'amd64' } as const;
@@ -196,6 +197,15 @@ describe("docker's default profile, resolved for a container", () => {
   it('per kernel: ptrace needs 4.8 without CAP_SYS_PTRACE', () => {
     expect(allowed(names([], AMD64, '4.4.0'), 'ptrace')).toBe(false);
     expect(allowed(names(['CAP_SYS_PTRACE'], AMD64, '4.4.0'), 'ptrace')).toBe(true);
+  });
+
+  it('as config.json linux.seccomp (the benchmark\'s runc bundle): every rule once, alike rules sharing an entry', () => {
+    const resolved = resolveProfile(DOCKER_DEFAULT_SECCOMP, { capabilities: DOCKER_DEFAULT_CAPABILITIES as never, arch: AMD64, kernelRelease: '6.18.0' });
+    const oci = ociSeccomp(resolved) as { defaultAction: string; defaultErrnoRet?: number; architectures: string[]; syscalls: Array<{ names: string[]; action: string; errnoRet?: number; args?: unknown[] }> };
+    expect(oci).toMatchObject({ defaultAction: resolved.defaultAction, defaultErrnoRet: resolved.defaultErrnoRet, architectures: resolved.architectures });
+    const back = oci.syscalls.flatMap((e) => e.names.map((name) => ({ name, action: e.action, errnoRet: e.errnoRet, args: e.args ?? [] })));
+    expect(back.sort((a, b) => a.name.localeCompare(b.name))).toEqual([...resolved.rules].sort((a, b) => a.name.localeCompare(b.name)));
+    expect(oci.syscalls.length).toBeLessThan(resolved.rules.length / 10);
   });
 
   it('takes the older `architectures` list as given', () => {
