@@ -3,7 +3,7 @@
 // sequence, as root, is in test/integration/run.test.ts.
 import { describe, expect, it } from 'vitest';
 import { SyscallError } from '../../src/runtime/errors.js';
-import { START_STEPS, type StageOrder } from '../../src/runtime/start/protocol.js';
+import { START_STEPS, decodeOrder, encodeOrder, type StageOrder } from '../../src/runtime/start/protocol.js';
 import { StepFailure, startInStage, type StageSystem } from '../../src/runtime/start/steps.js';
 
 class Executed extends Error {}
@@ -256,5 +256,28 @@ describe('the stage start sequence', () => {
     expect(without.calls.filter((c) => /^(setpgid|tcsetpgrp)/.test(c))).toEqual([]);
     const refused = run({ ...ORDER, foregroundTerminal: true }, fakeSystem({ call: 'tcsetpgrp', err: new SyscallError('tcsetpgrp', 'ENOTTY') }).sys) as StepFailure;
     expect([refused.step, refused.exitCode]).toEqual(['terminal', 125]);
+  });
+});
+
+describe("the order on fd 3", () => {
+  const filter = Buffer.from(Array.from({ length: 9968 }, (_, i) => i % 251));
+  const order = {
+    newMountNamespace: true, newCgroupNamespace: true, argv: ['/bin/true'], env: ['PATH=/bin'], cwd: '/',
+    security: { capabilities: ['CAP_KILL'], lastCap: 40, noNewPrivileges: false, seccomp: 'docker-default', seccompBpf: filter.toString('base64'), maskedPaths: [], readonlyPaths: [], readonlyRoot: false },
+  } as unknown as StageOrder;
+
+  it('carries the seccomp filter as bytes after the JSON line, and the stage gets it back whole', () => {
+    const wire = encodeOrder(order);
+    const line = wire.subarray(0, wire.indexOf(0x0a)).toString();
+    expect(line).not.toContain(order.security!.seccompBpf!); // not as base64 inside the line
+    expect(wire.length).toBe(line.length + 1 + filter.length);
+    expect(decodeOrder(wire)).toStrictEqual(order);
+  });
+
+  it('is not taken before all of it has arrived, whichever read it splits at', () => {
+    const wire = encodeOrder(order);
+    for (const at of [0, 10, wire.indexOf(0x0a), wire.indexOf(0x0a) + 1, wire.length - 1]) expect(decodeOrder(wire.subarray(0, at)), `at ${at}`).toBeUndefined();
+    const unconfined = { ...order, security: { ...order.security!, seccompBpf: undefined } } as StageOrder;
+    expect(decodeOrder(encodeOrder(unconfined))).toEqual(unconfined);
   });
 });

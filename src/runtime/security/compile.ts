@@ -24,6 +24,8 @@ export interface StageSecurity {
   seccomp?: 'unconfined' | 'docker-default' | 'profile';
   /** The compiled filter, base64 of struct sock_filter[]; absent = unconfined. */
   seccompBpf?: string;
+  /** On fd 3 only (protocol.ts encodeOrder): the filter follows the order's line as this many bytes. */
+  seccompBpfBytes?: number;
   maskedPaths: string[];
   readonlyPaths: string[];
   readonlyRoot: boolean;

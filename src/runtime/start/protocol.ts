@@ -1,8 +1,9 @@
 import type { TraceCall } from '../libc.js';
 // What the launcher tells the stage process, and what the stage answers.
-// The stage reads one StageOrder as a JSON line on fd 3 and answers with
-// StageReport lines on the same fd; fd 3 is close-on-exec, so end-of-file
-// without an error report means the command was exec'd.
+// The stage reads one StageOrder on fd 3 (a JSON line, then the seccomp
+// filter's bytes: encodeOrder) and answers with StageReport lines on the same
+// fd; fd 3 is close-on-exec, so end-of-file without an error report means the
+// command was exec'd.
 import type { StageSecurity } from '../security/compile.js';
 
 import type { UsernsSpec } from '../userns/idmap.js';
@@ -159,7 +160,7 @@ export interface StageWorkerData {
 
 /** Launcher -> spawner. */
 export type ToWorker =
-  | { type: 'order'; line: string }
+  | { type: 'order'; data: Uint8Array }
   | { type: 'stdin'; data: Uint8Array }
   | { type: 'stdin-end' }
   | { type: 'signal'; signal: NodeJS.Signals };
@@ -173,3 +174,29 @@ export type FromWorker =
   | { type: 'exit'; code: number | null; signal: NodeJS.Signals | null }
   /** The spawning thread could not enter the namespaces (`refused`, a kernel answer) or start the stage (a bug). */
   | { type: 'failed'; message: string; refused: boolean };
+
+/**
+ * The order as it goes on fd 3: one JSON line, then, with a seccomp filter,
+ * its BPF as raw bytes (`security.seccompBpfBytes` of them) rather than as
+ * base64 inside the line: 13 KB more of line took the stage ~0.8 ms more to
+ * take in (measured with a padded order).
+ */
+export function encodeOrder(order: StageOrder): Buffer {
+  const bpf = order.security?.seccompBpf;
+  if (bpf === undefined) return Buffer.from(JSON.stringify(order) + '\n');
+  const { seccompBpf: _inline, ...security } = order.security!;
+  const filter = Buffer.from(bpf, 'base64');
+  return Buffer.concat([Buffer.from(JSON.stringify({ ...order, security: { ...security, seccompBpfBytes: filter.length } }) + '\n'), filter]);
+}
+
+/** The order from what the stage has read of fd 3 so far; undefined until all of it is there. */
+export function decodeOrder(bytes: Buffer): StageOrder | undefined {
+  const end = bytes.indexOf(0x0a);
+  if (end < 0) return undefined;
+  const order = JSON.parse(bytes.subarray(0, end).toString()) as StageOrder;
+  const length = order.security?.seccompBpfBytes;
+  if (length === undefined) return order;
+  if (bytes.length < end + 1 + length) return undefined;
+  const { seccompBpfBytes: _length, ...security } = order.security!;
+  return { ...order, security: { ...security, seccompBpf: bytes.subarray(end + 1, end + 1 + length).toString('base64') } };
+}

@@ -132,7 +132,7 @@ export function relayStreams(streams: StageStreams, post: (m: FromWorker) => voi
 
   return {
     handle(m: ToWorker) {
-      if (m.type === 'order') control.write(m.line);
+      if (m.type === 'order') control.write(m.data);
       else if (m.type === 'stdin') streams.stdin?.write(m.data);
       else if (m.type === 'stdin-end') streams.stdin?.end();
     },

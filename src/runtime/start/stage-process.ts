@@ -10,7 +10,7 @@ import { StageChannel } from './stage-channel.js';
 import { relayStreams, spawnStage } from './spawn.js';
 import { distScript } from '../paths.js';
 import { BugError, EXIT, StartStepError, UserError, signalStatus } from '../errors.js';
-import type { FromWorker, StageOrder, StageWorkerData, StdioMode, ToWorker } from './protocol.js';
+import { encodeOrder, type FromWorker, type StageOrder, type StageWorkerData, type StdioMode, type ToWorker } from './protocol.js';
 
 export type { StdioMode };
 
@@ -187,7 +187,7 @@ export class StageProcess extends HeldOutputEmitter {
     // job does (steps.ts, takeForeground). Not when we are a background job ourselves.
     // koffi only then: node:tty answers the common case.
     if (this.stdio === 'inherit' && isatty(0) && (await import('../libc.js')).holdsTerminal(0)) order = { ...order, foregroundTerminal: true };
-    this.send({ type: 'order', line: JSON.stringify(order) + '\n' });
+    this.send({ type: 'order', data: encodeOrder(order) });
     await this.execd;
   }
 

@@ -8,7 +8,7 @@ import * as libc from '../libc.js';
 import { EXIT } from '../errors.js';
 import { applyMaskedPaths, applyReadonlyPaths, remountReadonly } from '../security/paths.js';
 import { enterSecurity } from '../security/enter.js';
-import { CONTROL_FD, type StageOrder, type StageReport } from './protocol.js';
+import { CONTROL_FD, decodeOrder, type StageOrder, type StageReport } from './protocol.js';
 import { StepFailure, startInStage, type StageSystem } from './steps.js';
 
 // With a user namespace the helper hands us this package as an open
@@ -25,15 +25,15 @@ function report(r: StageReport): void {
 function readOrder(): StageOrder {
   // libuv hands us fd 3 non-blocking; we want to sleep in read() until the order comes.
   libc.setBlocking(CONTROL_FD);
-  const chunks: Buffer[] = [];
   const buf = Buffer.alloc(65536);
+  let got = Buffer.alloc(0);
   for (;;) {
     const n = fs.readSync(CONTROL_FD, buf);
     if (n === 0) process.exit(EXIT.RUNTIME); // the launcher went away before giving an order
-    chunks.push(Buffer.from(buf.subarray(0, n)));
-    if (buf[n - 1] === 0x0a) break;
+    got = Buffer.concat([got, buf.subarray(0, n)]);
+    const order = decodeOrder(got);
+    if (order) return order;
   }
-  return JSON.parse(Buffer.concat(chunks).toString()) as StageOrder;
 }
 
 function isOpen(fd: number): boolean {
