@@ -129,29 +129,38 @@ export function createV2Cgroup(name: string, limits: CgroupLimits): DirCgroup {
 
 /**
  * cgroup v2 has no devices files: load the rules as a BPF device program and
- * attach it to the container's cgroup, as runc does. The cgroup keeps the
- * program (our fds are closed at once); rmdir of the cgroup frees it.
+ * attach it to the container's cgroup, as runc does. The cgroup keeps its
+ * reference to the program; rmdir of the cgroup drops it.
  */
 function attachDeviceFilter(dir: string, rules: readonly DeviceRule[]): void {
-  const program = encodeProgram(deviceFilterProgram(rules));
+  const progFd = loadedDeviceProgram(encodeProgram(deviceFilterProgram(rules)));
   const cgroupFd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
   try {
-    let progFd: number;
-    try {
-      // runc licenses its program "Apache"; the kernel only asks whether GPL-only helpers may be called (none are).
-      progFd = bpfLoadCgroupDeviceProgram(program, 'Apache');
-    } catch (err) {
-      if (err instanceof SyscallError) throw new UserError(`the container's devices cannot be limited to runc's on cgroup v2: ${err.message} (a kernel without CONFIG_CGROUP_BPF, or no CAP_BPF/CAP_SYS_ADMIN); run with --privileged to go without device rules`);
-      throw err;
-    }
-    try {
-      bpfAttachCgroupDevice(cgroupFd, progFd, dir);
-    } finally {
-      fs.closeSync(progFd);
-    }
+    bpfAttachCgroupDevice(cgroupFd, progFd, dir);
   } finally {
     fs.closeSync(cgroupFd);
   }
+}
+
+// Loading runs the kernel's verifier, most of the ~3 ms a start paid here for its device
+// rules; the same rules are the same program, so each is loaded once per process and its
+// fd kept (close-on-exec, as bpf(2) makes them; the kernel frees it with the last user).
+const loadedPrograms = new Map<string, number>();
+
+function loadedDeviceProgram(program: Buffer): number {
+  const key = program.toString('hex');
+  const kept = loadedPrograms.get(key);
+  if (kept !== undefined) return kept;
+  let progFd: number;
+  try {
+    // runc licenses its program "Apache"; the kernel only asks whether GPL-only helpers may be called (none are).
+    progFd = bpfLoadCgroupDeviceProgram(program, 'Apache');
+  } catch (err) {
+    if (err instanceof SyscallError) throw new UserError(`the container's devices cannot be limited to runc's on cgroup v2: ${err.message} (a kernel without CONFIG_CGROUP_BPF, or no CAP_BPF/CAP_SYS_ADMIN); run with --privileged to go without device rules`);
+    throw err;
+  }
+  loadedPrograms.set(key, progFd);
+  return progFd;
 }
 
 export function v2Parents(): string[] {
