@@ -7,7 +7,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../runtime/errors.js';
 import { isAlive } from '../runtime/pids.js';
-import { commandsInRoot, hostPathInRoot } from './rootfs-copy.js';
+import { commandsInRoot, hostPathInRoot } from './root-paths.js';
 
 /** Bump when the builder's output changes: a rootfs built by an older version is rebuilt. */
 // 2: the marker says which tools (busybox or host); the host-tools base holds every lesson command.
