@@ -91,7 +91,7 @@ export async function checkAll(opts: CheckAllOptions): Promise<number> {
           if (stoppedBy) break;
           const n = lesson.steps.length;
           const label = `lesson ${lesson.id} step ${step.index + 1}/${n}: `;
-          opts.out.write(`${label}${fit(step.title, WIDTH - label.length - ' ... skipped (step 10 failed)'.length)} ... `);
+          opts.out.write(`${label}${fit(step.title, WIDTH - label.length - LONGEST_SKIP.length)} ... `);
           if (opts.jumps) await session.reset();
           const blocker = opts.jumps || session.cannotRun(step.index) ? undefined : handlesUsed(step).map((h) => broken.get(h)).find(Boolean);
           const row = blocker ? skippedRow(lesson, step, blocker) : toRow(lesson, step.index, await session.runStep(step.index));
@@ -155,12 +155,15 @@ function handlesUsed(step: Step): string[] {
   return [...used];
 }
 
+function skipReason(blocker: Pick<Row, 'step' | 'result'>): string {
+  return `step ${blocker.step} ${blocker.result === 'cannot run' ? 'could not run here' : 'failed'}`;
+}
+
+/** What a skipped step's line ends in at its longest, so that its title is cut to fit 80 columns. */
+const LONGEST_SKIP = ` ... skipped (${skipReason({ step: 99, result: 'cannot run' })})`;
+
 function skippedRow(lesson: Lesson, step: Step, blocker: Row): Row {
-  const why = blocker.result === 'cannot run' ? 'could not run here' : 'failed';
-  return {
-    lesson: lesson.id, step: step.index + 1, title: step.title, result: 'skipped', ms: 0,
-    reason: `step ${blocker.step} ${why}`,
-  };
+  return { lesson: lesson.id, step: step.index + 1, title: step.title, result: 'skipped', ms: 0, reason: skipReason(blocker) };
 }
 
 /** One line per step; a reason on the lines below it, so every line fits 80 columns. */
