@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../runtime/errors.js';
 import { defaultRootfs, stateRoot } from '../runtime/paths.js';
-import { resolveInRoot } from '../rootfs/rootfs-copy.js';
+import { resolveInRoot } from '../rootfs/root-paths.js';
 import { fileChunks, tarProblem } from './tar.js';
 import { UnsafeEntryError, unpackTar } from './unpack.js';
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { UserError } from '../runtime/errors.js';
 import { CONTAINER_PATH } from '../runtime/paths.js';
-import { commandsInRoot, hostPathInRoot, isExecutableInRoot, resolveInRoot } from './root-paths.js';
+import { resolveInRoot } from './root-paths.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -151,9 +151,6 @@ export function sharedLibrariesOf(binary: string): string[] {
   const program = resolveHostProgram(binary);
   return requireComplete(program, lddReport(program)).libraries;
 }
-
-// Paths inside a root: root-paths.ts (the base's status check loads only that).
-export { commandsInRoot, hostPathInRoot, isExecutableInRoot, resolveInRoot };
 
 // ---------------------------------------------------------------------------
 // Copying host files into a root

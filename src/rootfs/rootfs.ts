@@ -10,7 +10,6 @@ import { promisify } from 'node:util';
 import { UserError } from '../runtime/errors.js';
 import {
   CONTAINER_PATH,
-  commandsInRoot,
   copyHostPath,
   findHostProgram,
   forEachLimit,
@@ -18,8 +17,8 @@ import {
   lddReportAsync,
   programClosure,
   readElf,
-  resolveInRoot,
 } from './rootfs-copy.js';
+import { commandsInRoot, resolveInRoot } from './root-paths.js';
 import {
   ROOTFS_BUILD_VERSION,
   type RootfsMarker,
@@ -37,14 +36,12 @@ import { type HostPython, extensionModules, findHostPython, listStdlib } from '.
 
 export {
   CONTAINER_PATH,
-  commandsInRoot,
   copyWithLibraries,
-  isExecutableInRoot,
   isStaticProgram,
-  resolveInRoot,
   sharedLibrariesOf,
   type CopyReport,
 } from './rootfs-copy.js';
+export { commandsInRoot, isExecutableInRoot, resolveInRoot } from './root-paths.js';
 export {
   MARKER_PATH,
   ROOTFS_BUILD_VERSION,

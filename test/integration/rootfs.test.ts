@@ -16,7 +16,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadLessons } from '../../src/lessons/loader.js';
 import { UserError } from '../../src/runtime/errors.js';
-import { CONTAINER_PATH, findHostProgram, hostPathInRoot, readElf } from '../../src/rootfs/rootfs-copy.js';
+import { CONTAINER_PATH, findHostProgram, readElf } from '../../src/rootfs/rootfs-copy.js';
+import { hostPathInRoot } from '../../src/rootfs/root-paths.js';
 import { readMarker } from '../../src/rootfs/rootfs-marker.js';
 import {
   type BuildProgress,

@@ -13,9 +13,9 @@ import {
   forEachLimit,
   parseLddOutput,
   readElf,
-  resolveInRoot,
   scriptInterpreter,
 } from '../../src/rootfs/rootfs-copy.js';
+import { resolveInRoot } from '../../src/rootfs/root-paths.js';
 import { checkTarget, removeStalePartials } from '../../src/rootfs/rootfs-marker.js';
 import { keepStdlibEntry } from '../../src/rootfs/rootfs-python.js';
 import { loadLessons } from '../../src/lessons/loader.js';
