@@ -56,8 +56,9 @@ export function exampleConfig(cgroupV2: boolean): Record<string, unknown> {
 
 /**
  * The config.json fields that say a container's security (the reverse of readSecurity):
- * what a container with `security` gets, as runc reads it. A seccomp filter is not
- * written (linux.seccomp is not read yet either).
+ * what a container with `security` gets, as runc reads it. Its seccomp filter is not
+ * among them: our reader refuses linux.seccomp, so a bundle we export must not carry one
+ * (ociSeccomp writes it for runc alone, in the benchmark).
  */
 export function ociSecurityFields(security: SecuritySpec): { process: Record<string, unknown>; linux: Record<string, unknown> } {
   const caps = security.capabilities;

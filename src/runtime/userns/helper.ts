@@ -193,7 +193,7 @@ export function spawnJoiningUserNamespace(opts: UsernsJoin): UsernsProcess {
 }
 
 /** The program's arguments, with paths under `packageDir` reached through the helper's open fd. */
-export function programThroughPackageFd(program: string[], packageDir: string | undefined, packageFd: number): string[] {
+function programThroughPackageFd(program: string[], packageDir: string | undefined, packageFd: number): string[] {
   if (!packageDir) return program;
   const prefix = packageDir.replace(/\/+$/, '') + '/';
   return program.map((arg) => (arg.startsWith(prefix) ? `/proc/self/fd/${packageFd}/${arg.slice(prefix.length)}` : arg));

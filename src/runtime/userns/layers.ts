@@ -22,7 +22,7 @@ export function bindStagingDir(idmappedLower: string): string {
 const isMapped = (map: IdMapping[], hostId: number) => map.some((m) => hostId >= m.hostID && hostId < m.hostID + m.size);
 
 /**
- * The first directory at or above `dir` that root inside the namespace cannot
+ * The first directory above `dir` that root inside the namespace cannot
  * search, or undefined. Root inside has no privilege over a host inode unless
  * both its owner and group are mapped (capable_wrt_inode_uidgid() in
  * kernel/capability.c); otherwise "other"'s x bit decides. ACLs are not read.
